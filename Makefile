@@ -1,0 +1,95 @@
+# OpsConductor developer and CI entry points (GNU make).
+#
+#   make venv     create .venv and install the package editable with the test extra
+#   make demo     run the offline demo (embedded SQLite, no services needed)
+#   make lint     ruff check, ruff format --check, mypy
+#   make test     venv + lint + PostgreSQL (scripts/ensure-postgres.sh) + pytest
+#   make bench    run bench/run.py
+#   make eval     run the evaluation set and write docs/eval.md
+#   make format   apply ruff fixes and formatting
+#   make clean    remove caches and build output (keeps .venv; see distclean)
+#
+# Variables (override on the command line or in the environment):
+#   PYTHON=python3  VENV=.venv  PYTEST_ARGS=...  OPSCONDUCTOR_HOME=...  SHARED=../shared
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+LINT_PATHS := src tests bench
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+BENCH_ARGS ?=
+EVAL_ARGS ?=
+OPSCONDUCTOR_HOME ?= $(CURDIR)/.opsconductor/demo
+SHARED ?= ../shared
+EVAL_DIR ?= $(SHARED)/eval/upstream
+
+.PHONY: help all venv install demo lint test bench eval format clean distclean
+
+help:
+	@sed -n '3,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+all: test
+
+# ---------------------------------------------------------------- install ---
+# The stamp is rebuilt whenever pyproject.toml changes; otherwise `make venv`
+# is a no-op.
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) with $$($(PYTHON) --version)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+venv install: $(STAMP)
+
+# ------------------------------------------------------------------- demo ---
+demo: $(STAMP)
+	@mkdir -p "$(OPSCONDUCTOR_HOME)"
+	OPSCONDUCTOR_HOME="$(OPSCONDUCTOR_HOME)" $(BIN)/opsconductor demo $(DEMO_ARGS)
+
+# ------------------------------------------------------------------- lint ---
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+
+# ------------------------------------------------------------------- test ---
+# ensure-postgres.sh prints the URL of a PostgreSQL that answers (starting or
+# creating one if needed); pytest gets it as OPSCONDUCTOR_TEST_DATABASE_URL.
+test: $(STAMP) lint
+	@url="$$(bash scripts/ensure-postgres.sh)"; \
+	echo "==> OPSCONDUCTOR_TEST_DATABASE_URL=$$url"; \
+	export OPSCONDUCTOR_TEST_DATABASE_URL="$$url"; \
+	echo "==> $(BIN)/pytest $(PYTEST_ARGS)"; \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# ------------------------------------------------------------ bench, eval ---
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+eval: $(STAMP)
+	$(BIN)/opsconductor eval $(EVAL_DIR)/requests.jsonl $(EVAL_DIR)/assets.json \
+		--output docs/eval.md $(EVAL_ARGS)
+
+# ----------------------------------------------------------------- format ---
+format: $(STAMP)
+	$(BIN)/ruff check --fix --exit-zero $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+# ------------------------------------------------------------------ clean ---
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	find src tests bench -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true
+
+# Also drops the virtualenv and the demo's home. A private PostgreSQL under
+# .tmp/pg (see scripts/ensure-postgres.sh) is left alone: stop it first with
+#   runuser -u postgres -- pg_ctl -D .tmp/pg/data stop
+distclean: clean
+	rm -rf $(VENV) .opsconductor

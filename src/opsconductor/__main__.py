@@ -1,0 +1,3 @@
+from opsconductor.cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""An in-memory index of the inventory, for resolving the names a request uses."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from opsconductor.brain.lexicon import ENVIRONMENT_WORDS
+from opsconductor.inventory.models import Asset, AssetFilter
+
+MAX_NAME_WORDS = 8
+WORD = re.compile(r"[a-z0-9][a-z0-9._/()-]*")
+
+
+@dataclass(frozen=True)
+class AssetKey:
+    """The few fields of an asset that understanding needs; cheap to hold for a large fleet."""
+
+    name: str
+    hostname: str | None
+    ip_address: str | None
+    os_type: str
+    device_type: str
+    environment: str | None
+    tags: tuple[str, ...]
+
+    @classmethod
+    def of(cls, asset: Asset) -> AssetKey:
+        return cls(
+            name=asset.name,
+            hostname=asset.hostname,
+            ip_address=asset.ip_address,
+            os_type=asset.os_type.value,
+            device_type=asset.device_type.value,
+            environment=asset.environment,
+            tags=tuple(asset.tags),
+        )
+
+    def matches(self, flt: AssetFilter) -> bool:
+        lowered_tags = {tag.lower() for tag in self.tags}
+        return (
+            (flt.os_type is None or self.os_type == flt.os_type.value)
+            and (flt.device_type is None or self.device_type == flt.device_type.value)
+            and (flt.environment is None or self.environment == flt.environment)
+            and all(tag.lower() in lowered_tags for tag in flt.tags)
+            and (flt.text is None or flt.text.lower() in f"{self.name} {self.hostname}".lower())
+            and (flt.ip_prefix is None or (self.ip_address or "").startswith(flt.ip_prefix))
+        )
+
+
+def name_words(name: str) -> tuple[str, ...]:
+    return tuple(WORD.findall(name.lower()))
+
+
+class InventoryIndex:
+    """Handles (name, hostname, short hostname, IP) and vocabularies (environments, tags)."""
+
+    def __init__(self, assets: Iterable[AssetKey]) -> None:
+        self.assets: dict[str, AssetKey] = {}
+        self._handles: dict[str, set[str]] = defaultdict(set)
+        self._phrases: dict[tuple[str, ...], str] = {}
+        self.tags: dict[str, str] = {}
+        environments: set[str] = set()
+        for asset in assets:
+            self._add(asset)
+            if asset.environment:
+                environments.add(asset.environment)
+        self.environments = self._environment_words(environments)
+
+    def _add(self, asset: AssetKey) -> None:
+        self.assets[asset.name] = asset
+        handles = {asset.name.lower()}
+        if asset.hostname:
+            hostname = asset.hostname.lower().rstrip(".")
+            handles |= {hostname, hostname.split(".")[0]}
+        if asset.ip_address:
+            handles.add(asset.ip_address)
+        for handle in handles:
+            self._handles[handle].add(asset.name)
+        words = name_words(asset.name)
+        if 1 < len(words) <= MAX_NAME_WORDS:
+            self._phrases[words] = asset.name
+        for tag in asset.tags:
+            self.tags.setdefault(tag.lower(), tag)
+
+    @staticmethod
+    def _environment_words(present: set[str]) -> dict[str, str]:
+        words = {env: env for env in present}
+        for word, canonical in ENVIRONMENT_WORDS.items():
+            if canonical in present:
+                words.setdefault(word, canonical)
+        return words
+
+    def __len__(self) -> int:
+        return len(self.assets)
+
+    def lookup(self, handle: str) -> list[str]:
+        """Asset names a single word names: usually one; several when a short name is shared."""
+        return sorted(self._handles.get(handle.lower().rstrip("."), ()))
+
+    def phrase(self, words: tuple[str, ...]) -> str | None:
+        """The asset whose multi-word name is exactly `words`, if any."""
+        return self._phrases.get(words)
+
+    def select(self, flt: AssetFilter) -> list[str]:
+        return sorted(name for name, asset in self.assets.items() if asset.matches(flt))
+
+    def suggestions(self, word: str, limit: int = 3) -> list[str]:
+        """Asset names close to a word the inventory does not know."""
+        close = difflib.get_close_matches(word.lower(), self._handles.keys(), n=limit, cutoff=0.6)
+        names: list[str] = []
+        for handle in close:
+            for name in sorted(self._handles[handle]):
+                if name not in names:
+                    names.append(name)
+        return names[:limit]

@@ -1,0 +1,125 @@
+"""Stage A's second half: what a request asks, scored against the catalog's example phrases."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from opsconductor.brain import lexicon
+from opsconductor.brain.tokens import Token, tokenize
+from opsconductor.catalog.loader import Catalog
+
+# What an understood entity reads as when a request is compared with the examples.
+PLACEHOLDER_WORDS = {
+    "asset": "HOST",
+    "unknown_host": "HOST",
+    "asset_ambiguous": "HOST",
+    "group": "GROUP",
+    "service": "SERVICE",
+    "path": "PATH",
+    "version": "VERSION",
+    "application": "APP",
+    "process": "PROCESS",
+    "destination": "DEST",
+    "number": "NUMBER",
+    "database": "DBNAME",
+}
+_EXAMPLE_PLACEHOLDERS = {
+    "host": "HOST",
+    "group": "GROUP",
+    "service": "SERVICE",
+    "path": "PATH",
+    "version": "VERSION",
+    "app": "APP",
+    "process": "PROCESS",
+    "destination": "DEST",
+    "url": "DEST",
+    "number": "NUMBER",
+    "pid": "NUMBER",
+    "lines": "NUMBER",
+    "database": "DBNAME",
+}
+_EXAMPLE_SLOT = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    category: str
+    action: str
+    score: float
+    example: str
+    shared: tuple[str, ...]
+
+
+def canonical_words(tokens: Iterable[Token]) -> list[str]:
+    """Concept words of a request: placeholders for entities, synonyms folded, stop words gone."""
+    words: list[str] = []
+    previous = ""
+    for token in tokens:
+        if token.kind == "consumed" or token.kind == "ip_prefix":
+            continue
+        if token.kind in PLACEHOLDER_WORDS:
+            words.append(PLACEHOLDER_WORDS[token.kind])
+            previous = ""
+            continue
+        phrase = lexicon.PHRASES.get(f"{previous} {token.lower}")
+        if phrase:
+            if words and words[-1] == lexicon.SYNONYMS.get(previous, previous):
+                words.pop()
+            words.append(phrase)
+        elif token.lower not in lexicon.STOP_WORDS:
+            words.append(lexicon.SYNONYMS.get(token.lower, token.lower))
+        previous = token.lower
+    return words
+
+
+def example_words(example: str) -> list[str]:
+    text = _EXAMPLE_SLOT.sub(lambda m: f" SLOT{m.group(1)} ", example)
+    tokens = tokenize(text)
+    for token in tokens:
+        if token.text.startswith("SLOT"):
+            token.kind = "placeholder"
+            token.value = _EXAMPLE_PLACEHOLDERS[token.text[4:]]
+    words = canonical_words(t for t in tokens if t.kind != "placeholder")
+    return [*words, *(t.value for t in tokens if t.kind == "placeholder")]
+
+
+class IntentMatcher:
+    """IDF-weighted cosine between a request's concept words and each example's."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._examples: list[tuple[str, str, str, frozenset[str]]] = []
+        for tool in catalog.tools.values():
+            for example in tool.examples:
+                words = frozenset(example_words(example))
+                self._examples.append((tool.category, tool.action, example, words))
+        document_frequency: Counter[str] = Counter()
+        for *_, words in self._examples:
+            document_frequency.update(words)
+        total = len(self._examples)
+        self.idf = {w: math.log(1 + total / n) for w, n in document_frequency.items()}
+
+    def known(self, word: str) -> bool:
+        return word in self.idf
+
+    def rank(self, words: list[str]) -> list[IntentScore]:
+        """Best score per intent, best first. Words no example uses are left out of the score."""
+        request = {w for w in words if w in self.idf}
+        if not request:
+            return []
+        request_norm = math.sqrt(sum(self.idf[w] ** 2 for w in request))
+        best: dict[tuple[str, str], IntentScore] = {}
+        for category, action, example, example_set in self._examples:
+            shared = request & example_set
+            if not shared:
+                continue
+            dot = sum(self.idf[w] ** 2 for w in shared)
+            norm = request_norm * math.sqrt(sum(self.idf[w] ** 2 for w in example_set))
+            score = dot / norm
+            key = (category, action)
+            if key not in best or score > best[key].score:
+                best[key] = IntentScore(category, action, score, example, tuple(sorted(shared)))
+        return sorted(best.values(), key=lambda s: s.score, reverse=True)

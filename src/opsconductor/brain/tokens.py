@@ -1,0 +1,68 @@
+"""Splitting a request into words and recognising the shapes ops words come in."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"[\w./:@%+'*-]+")
+_TRAILING = ".,:;?!'\""
+IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+IP_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){1,2}\.?(\.\*|\.x)?$")
+CIDR = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3})/(8|16|24)$")
+VERSION = re.compile(r"^v?\d+(\.\d+){1,3}([-+][0-9a-z.]+)?$")
+NUMBER = re.compile(r"^\d{1,9}$")
+URL = re.compile(r"^(https?://)?[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(:\d+)?/\S*$")
+DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$")
+# web-01, db-prod-03, k8s-cluster-01, web01: names people give machines.
+HOST_SHAPED = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*-?\d+[a-z]?$")
+NAME_SHAPED = re.compile(r"^[a-z0-9][a-z0-9@._:-]{0,127}$", re.IGNORECASE)
+PATH = re.compile(r"^/[\w./-]*$")
+
+
+@dataclass
+class Token:
+    """One word of the request; `kind` and `value` are filled in as it is understood."""
+
+    text: str  # as written (stripped of trailing punctuation)
+    lower: str
+    kind: str = "word"
+    value: str = ""
+
+    @property
+    def free(self) -> bool:
+        return self.kind == "word"
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        word = match.group().strip(_TRAILING)
+        if word.startswith("'"):
+            word = word.lstrip("'")
+        if word:
+            tokens.append(Token(text=word, lower=word.lower()))
+    return tokens
+
+
+def is_ip(word: str) -> bool:
+    if not IPV4.match(word):
+        return False
+    try:
+        ipaddress.ip_address(word)
+    except ValueError:
+        return False
+    return True
+
+
+def ip_prefix(word: str) -> str | None:
+    """'192.168' or '10.0.1.0/24' → the text every address in that range starts with."""
+    cidr = CIDR.match(word)
+    if cidr:
+        octets = cidr.group(1).split(".")[: int(cidr.group(2)) // 8]
+        return ".".join(octets) + "."
+    if IP_PREFIX.match(word):
+        base = word.removesuffix(".*").removesuffix(".x").rstrip(".")
+        return base + "."
+    return None

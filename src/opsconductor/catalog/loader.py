@@ -1,0 +1,107 @@
+"""Load toolset YAML files into a validated :class:`Catalog`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from opsconductor.catalog.models import PLACEHOLDER, ConnectorKind, Toolset, ToolSpec
+from opsconductor.catalog.parsers import PARSERS
+from opsconductor.errors import CatalogError
+
+
+class Catalog:
+    """The tools OpsConductor may run, by name and by intent."""
+
+    def __init__(self, tools: Iterable[ToolSpec]) -> None:
+        self.tools: dict[str, ToolSpec] = {}
+        for tool in tools:
+            self.tools[tool.name] = tool
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tools
+
+    def __len__(self) -> int:
+        return len(self.tools)
+
+    def get(self, name: str) -> ToolSpec:
+        return self.tools[name]
+
+    def for_intent(self, category: str, action: str) -> list[ToolSpec]:
+        return [t for t in self.tools.values() if (t.category, t.action) == (category, action)]
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("opsconductor.catalog") / "builtin"))
+
+
+def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
+    """Read the shipped toolsets and any in `extra_dirs`; a later tool of the same name wins."""
+    tools: dict[str, tuple[Path, ToolSpec]] = {}
+    for folder in [builtin_dir(), *extra_dirs]:
+        if not folder.is_dir():
+            raise CatalogError(f"catalog folder {folder} does not exist")
+        for path in sorted(folder.glob("*.y*ml")):
+            for tool in load_toolset(path).tools:
+                tools[tool.name] = (path, tool)
+    for path, tool in tools.values():
+        _check_references(path, tool, {name: spec for name, (_, spec) in tools.items()})
+    return Catalog(spec for _, spec in tools.values())
+
+
+def load_toolset(path: Path) -> Toolset:
+    """Parse one file, validating each tool on its own so an error names file and tool."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read toolset: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("tools"), list):
+        raise CatalogError(f"{path}: a toolset is a mapping with a 'tools' list")
+    tools = [_load_tool(path, index, raw) for index, raw in enumerate(document["tools"])]
+    try:
+        return Toolset.model_validate({**document, "tools": tools})
+    except ValidationError as exc:
+        raise CatalogError(f"{path}: {_first_error(exc)}") from None
+
+
+def _load_tool(path: Path, index: int, raw: Any) -> ToolSpec:
+    name = raw.get("name", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
+    try:
+        return ToolSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogError(f"{path}: tool {name!r}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _check_references(path: Path, tool: ToolSpec, tools: dict[str, ToolSpec]) -> None:
+    def fail(message: str) -> CatalogError:
+        return CatalogError(f"{path}: tool {tool.name!r}: {message}")
+
+    if tool.parser is not None and tool.parser not in PARSERS:
+        raise fail(f"unknown parser {tool.parser!r}")
+    if tool.rollback is not None and tool.rollback.tool not in tools:
+        raise fail(f"rollback names unknown tool {tool.rollback.tool!r}")
+    for step in tool.steps or []:
+        inner = tools.get(step.tool)
+        if inner is None:
+            raise fail(f"step {step.id!r} names unknown tool {step.tool!r}")
+        if inner.connector is ConnectorKind.WORKFLOW:
+            raise fail(f"step {step.id!r}: workflows do not nest")
+        unknown = step.inputs.keys() - inner.parameters.keys()
+        if unknown:
+            raise fail(f"step {step.id!r} passes unknown inputs {sorted(unknown)}")
+        for value in step.inputs.values():
+            match = PLACEHOLDER.match(str(value))
+            if match and match.group(1) not in tool.parameters:
+                raise fail(f"step {step.id!r} uses undeclared parameter {match.group(1)!r}")

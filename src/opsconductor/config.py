@@ -1,0 +1,72 @@
+"""Settings, read once from the environment (prefix ``OPSCONDUCTOR_``) by :func:`load_settings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path("~/.opsconductor")
+
+
+class Settings(BaseSettings):
+    """Everything a process of OpsConductor needs to know; passed down, never global."""
+
+    model_config = SettingsConfigDict(env_prefix="OPSCONDUCTOR_", extra="ignore")
+
+    home: Path = Field(default=DEFAULT_HOME, description="Data folder of the embedded default.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; overrides the SQLite file in `home`."
+    )
+    catalog_dirs: list[Path] = Field(
+        default_factory=list, description="Extra folders of toolset YAML files."
+    )
+    immediate_threshold_s: float = Field(
+        default=30.0, gt=0, description="Plans estimated shorter than this run immediately."
+    )
+    auto_migrate: bool = Field(
+        default=True, description="Bring the schema to the newest revision when it is opened."
+    )
+    max_request_chars: int = Field(default=2000, ge=16, le=100_000)
+    global_concurrency: int = Field(default=50, ge=1, le=10_000)
+    output_limit_bytes: int = Field(default=1024 * 1024, ge=1024)
+    approval_ttl_s: dict[int, int] = Field(
+        default_factory=lambda: {1: 15 * 60, 2: 4 * 3600, 3: 3600},
+        description="How long an approval request stays open, by level.",
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("catalog_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: object) -> object:
+        # Accept the shell-friendly "a:b" form as well as a JSON list.
+        if isinstance(value, str):
+            return [part for part in value.split(":") if part]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The URL the store connects to: the explicit one, else the SQLite file in `home`."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.home / 'opsconductor.db'}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the URL spellings people use to the async drivers OpsConductor ships with."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,128 @@
+"""The inventory connector: read-only queries of the asset table, answered as data and words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsconductor.catalog.models import InventoryQuery, ToolSpec
+from opsconductor.catalog.parsers import Parsed
+from opsconductor.inventory import repository
+from opsconductor.inventory.models import Asset, AssetFilter, os_label
+
+LIST_LIMIT = 200
+_PLURALS = {"switch": "switches", "storage": "storage devices", "other": "other devices"}
+
+
+def kind_label(os_type: str, device_type: str, count: int) -> str:
+    """'6 Windows workstations', '1 Linux server', '2 switches'."""
+    noun = device_type if count == 1 else _PLURALS.get(device_type, device_type + "s")
+    if device_type == "storage" and count == 1:
+        noun = "storage device"
+    if device_type == "other" and count == 1:
+        noun = "other device"
+    if os_type in {"other", "network"}:
+        return f"{count} {noun}"
+    return f"{count} {os_label(os_type)} {noun}"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def filter_from_inputs(inputs: dict[str, Any]) -> AssetFilter:
+    values = dict(inputs)
+    if "tags" in values:
+        values["tags"] = tuple(t for t in str(values["tags"]).split(",") if t)
+    return AssetFilter.model_validate(values)
+
+
+async def run_query(
+    session: AsyncSession, tool: ToolSpec, inputs: dict[str, Any], targets: list[str]
+) -> Parsed:
+    if tool.query is InventoryQuery.COUNT:
+        return await _count(session, filter_from_inputs(inputs))
+    if tool.query is InventoryQuery.LIST:
+        return await _list(session, filter_from_inputs(inputs))
+    return await _details(session, targets)
+
+
+async def _count(session: AsyncSession, flt: AssetFilter) -> Parsed:
+    breakdown = await repository.count_assets(session, flt)
+    kinds = [kind_label(os, dev, n) for (os, dev), n in breakdown.by_kind.items()]
+    data = {
+        "total": breakdown.total,
+        "filter": flt.model_dump(mode="json", exclude_defaults=True),
+        "by_kind": [
+            {"os_type": os, "device_type": dev, "count": n}
+            for (os, dev), n in breakdown.by_kind.items()
+        ],
+    }
+    if flt.is_empty():
+        noun = "asset" if breakdown.total == 1 else "assets"
+        summary = f"You have {breakdown.total} {noun} in the system"
+    else:
+        summary = f"You have {breakdown.total} {flt.describe()}"
+    if kinds and not (len(kinds) == 1 and not flt.is_empty()):
+        summary += ": " + _join(kinds)
+    return Parsed(data=data, summary=summary + ".")
+
+
+async def _list(session: AsyncSession, flt: AssetFilter) -> Parsed:
+    assets = await repository.list_assets(session, flt, limit=LIST_LIMIT + 1)
+    shown = assets[:LIST_LIMIT]
+    rows = [_row(a) for a in shown]
+    what = flt.describe() if not flt.is_empty() else "assets"
+    if not assets:
+        return Parsed(data={"assets": [], "total": 0}, summary=f"No {what} in the inventory.")
+    names = ", ".join(_label(a) for a in shown[:10])
+    more = len(assets) - 10 if len(assets) <= LIST_LIMIT else None
+    count = f"{len(shown)}" if len(assets) <= LIST_LIMIT else f"More than {LIST_LIMIT}"
+    summary = f"{count} {what}: {names}"
+    if more and more > 0:
+        summary += f" and {more} more"
+    elif more is None:
+        summary += " and more (narrow the filter to see all)"
+    return Parsed(data={"assets": rows, "total": len(shown)}, summary=summary + ".")
+
+
+async def _details(session: AsyncSession, targets: list[str]) -> Parsed:
+    found = await repository.get_assets(session, targets)
+    rows = [_row(found[name], full=True) for name in targets if name in found]
+    lines = [_describe(found[name]) for name in targets if name in found]
+    missing = [name for name in targets if name not in found]
+    if missing:
+        lines.append(f"Not in the inventory any more: {', '.join(missing)}.")
+    return Parsed(data={"assets": rows}, summary=" ".join(lines))
+
+
+def _label(asset: Asset) -> str:
+    return f"{asset.name} ({asset.ip_address})" if asset.ip_address else asset.name
+
+
+def _row(asset: Asset, *, full: bool = False) -> dict[str, Any]:
+    keys = (
+        None
+        if full
+        else {"name", "hostname", "ip_address", "os_type", "device_type", "environment"}
+    )
+    return asset.model_dump(mode="json", include=keys)
+
+
+def _describe(asset: Asset) -> str:
+    parts = [f"{asset.name}:"]
+    kind = asset.describe_kind() + (f" ({asset.os_version})" if asset.os_version else "")
+    parts.append(kind + ",")
+    if asset.hostname:
+        parts.append(f"hostname {asset.hostname},")
+    if asset.ip_address:
+        parts.append(f"IP {asset.ip_address},")
+    parts.append(f"environment {asset.environment or 'not set'}")
+    if asset.tags:
+        parts[-1] += ","
+        parts.append("tags " + ", ".join(asset.tags))
+    if asset.owner:
+        parts[-1] += ","
+        parts.append(f"owner {asset.owner}")
+    return " ".join(parts) + "."

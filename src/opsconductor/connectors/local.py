@@ -1,0 +1,132 @@
+"""Runs an argv on this machine, for assets whose connection protocol is `local`. No shell."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+
+from opsconductor.catalog.render import Command
+from opsconductor.connectors.base import CommandResult, ErrorKind, OutputCallback
+from opsconductor.inventory.models import Asset
+
+TRUNCATION_MARKER = "\n[output truncated at {limit} bytes]\n"
+
+
+class LocalConnector:
+    def __init__(self, output_limit_bytes: int = 1024 * 1024) -> None:
+        self.output_limit = output_limit_bytes
+
+    async def run(
+        self,
+        target: Asset,
+        command: Command,
+        *,
+        timeout_s: float,
+        ok_exit_codes: frozenset[int] = frozenset({0}),
+        on_output: OutputCallback | None = None,
+    ) -> CommandResult:
+        if command.script is not None:
+            return CommandResult(
+                exit_code=None,
+                error_kind=ErrorKind.NO_CONNECTOR,
+                error="PowerShell scripts run over WinRM; the local connector runs POSIX commands",
+            )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # its own process group, so a kill reaches children
+            )
+        except FileNotFoundError:
+            return CommandResult(
+                exit_code=127,
+                error_kind=ErrorKind.NON_ZERO_EXIT,
+                error=f"{command.argv[0]}: command not found on {target.name}",
+            )
+        return await self._collect(process, command, timeout_s, ok_exit_codes, on_output)
+
+    async def _collect(
+        self,
+        process: asyncio.subprocess.Process,
+        command: Command,
+        timeout_s: float,
+        ok_exit_codes: frozenset[int],
+        on_output: OutputCallback | None,
+    ) -> CommandResult:
+        assert process.stdout is not None and process.stderr is not None
+        stdout = _Capped(self.output_limit)
+        stderr = _Capped(self.output_limit)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await asyncio.gather(
+                    _pump(process.stdout, stdout, on_output),
+                    _pump(process.stderr, stderr, None),
+                )
+                exit_code = await process.wait()
+        except TimeoutError:
+            await _kill(process)
+            return CommandResult(
+                exit_code=None,
+                stdout=stdout.text(),
+                stderr=stderr.text(),
+                error_kind=ErrorKind.TIMEOUT,
+                error=f"{command.display()} ran past its {timeout_s:g} s timeout and was killed",
+                truncated=stdout.truncated,
+            )
+        except asyncio.CancelledError:
+            await _kill(process)
+            raise
+        failed = exit_code not in ok_exit_codes
+        return CommandResult(
+            exit_code=exit_code,
+            stdout=stdout.text(),
+            stderr=stderr.text(),
+            error_kind=ErrorKind.NON_ZERO_EXIT if failed else None,
+            error=f"exit code {exit_code}: {stderr.text().strip()[:500]}" if failed else None,
+            truncated=stdout.truncated,
+        )
+
+
+class _Capped:
+    """Keeps at most `limit` bytes and remembers that it dropped the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> bytes:
+        room = self.limit - self.size
+        if room <= 0:
+            self.truncated = self.truncated or bool(chunk)
+            return b""
+        kept = chunk[:room]
+        self.truncated = len(kept) < len(chunk)
+        self.chunks.append(kept)
+        self.size += len(kept)
+        return kept
+
+    def text(self) -> str:
+        body = b"".join(self.chunks).decode("utf-8", errors="replace")
+        return body + TRUNCATION_MARKER.format(limit=self.limit) if self.truncated else body
+
+
+async def _pump(
+    stream: asyncio.StreamReader, sink: _Capped, on_output: OutputCallback | None
+) -> None:
+    while chunk := await stream.read(65536):
+        kept = sink.add(chunk)
+        if kept and on_output is not None:
+            await on_output(kept.decode("utf-8", errors="replace"))
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        await process.wait()

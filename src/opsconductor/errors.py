@@ -1,0 +1,87 @@
+"""The exceptions OpsConductor raises. Expected outcomes (a command that exits 2, an unknown host
+in a request) are values, not exceptions; these are for bad input at an edge, bad configuration,
+broken invariants and unreachable infrastructure.
+
+    OpsConductorError
+    ├── ConfigurationError          settings or environment that cannot work
+    ├── CatalogError                a toolset file that does not validate (names file and tool)
+    ├── InventoryError              an inventory operation that cannot be done
+    │   ├── ImportRejected          an import file with a bad row (names row and field)
+    │   └── AssetNotFound
+    ├── ValidationFailed            a parameter value that fails its type or pattern
+    ├── NotFound                    an execution, approval or step that does not exist
+    ├── ApprovalError               an approval that cannot be given
+    │   ├── SelfApprovalForbidden   four-eyes: the requester approving their own plan
+    │   ├── ApprovalExpired
+    │   ├── PlanChanged             the plan's hash differs from the approved one
+    │   └── ApprovalAlreadyDecided
+    ├── InvalidTransition           a state change the transition table does not allow
+    └── ConnectorError              infrastructure a connector could not reach
+        └── NoConnector             no connector for the asset's protocol
+"""
+
+from __future__ import annotations
+
+
+class OpsConductorError(Exception):
+    """Base of every error OpsConductor raises on purpose."""
+
+
+class ConfigurationError(OpsConductorError):
+    pass
+
+
+class CatalogError(OpsConductorError):
+    pass
+
+
+class InventoryError(OpsConductorError):
+    pass
+
+
+class ImportRejected(InventoryError):
+    pass
+
+
+class AssetNotFound(InventoryError):
+    pass
+
+
+class ValidationFailed(OpsConductorError):
+    pass
+
+
+class NotFound(OpsConductorError):
+    pass
+
+
+class ApprovalError(OpsConductorError):
+    pass
+
+
+class SelfApprovalForbidden(ApprovalError):
+    pass
+
+
+class ApprovalExpired(ApprovalError):
+    pass
+
+
+class PlanChanged(ApprovalError):
+    pass
+
+
+class ApprovalAlreadyDecided(ApprovalError):
+    pass
+
+
+class InvalidTransition(OpsConductorError):
+    pass
+
+
+class ConnectorError(OpsConductorError):
+    pass
+
+
+class NoConnector(ConnectorError):
+    pass

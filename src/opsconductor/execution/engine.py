@@ -1,0 +1,217 @@
+"""Runs a plan as a dependency graph: independent steps at once, each step fanned out per host."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from opsconductor.catalog.loader import Catalog
+from opsconductor.catalog.models import ToolSpec
+from opsconductor.catalog.parsers import Parsed, parse_output
+from opsconductor.catalog.render import render_command
+from opsconductor.connectors.base import CommandResult, ErrorKind
+from opsconductor.connectors.registry import ConnectorRegistry
+from opsconductor.execution.states import StepState
+from opsconductor.inventory.models import Asset
+from opsconductor.schemas.plan import PlanStep, PlanV1
+from opsconductor.store.tables import utcnow
+
+InventoryRunner = Callable[[ToolSpec, dict[str, Any], list[str]], Awaitable[Parsed]]
+
+
+@dataclass
+class StepOutcome:
+    step_id: str
+    tool: str
+    target: str | None
+    state: StepState = StepState.PENDING
+    command: str | None = None
+    exit_code: int | None = None
+    output: str = ""
+    error: str | None = None
+    error_kind: str | None = None
+    data: Any = None
+    summary: str = ""
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+
+class Recorder(Protocol):
+    """Persists what the engine does; each call returns once the change is written."""
+
+    async def step_started(self, outcome: StepOutcome) -> None: ...
+
+    async def step_output(self, outcome: StepOutcome, chunk: str) -> None: ...
+
+    async def step_finished(self, outcome: StepOutcome) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    global_concurrency: int = 50
+    sequential: bool = False  # level 3: one step at a time, in plan order
+    abort_on_failure: bool = True
+
+
+class Engine:
+    """Runs one plan. `cancel()` stops running commands (their processes are killed) and starts
+    nothing new."""
+
+    def __init__(
+        self,
+        plan: PlanV1,
+        assets: dict[str, Asset],
+        catalog: Catalog,
+        connectors: ConnectorRegistry,
+        recorder: Recorder,
+        inventory: InventoryRunner,
+        limits: EngineLimits,
+    ) -> None:
+        self.plan = plan
+        self.assets = assets
+        self.catalog = catalog
+        self.connectors = connectors
+        self.recorder = recorder
+        self.inventory = inventory
+        self.limits = limits
+        self.outcomes: dict[tuple[str, str | None], StepOutcome] = {}
+        self._slots = asyncio.Semaphore(1 if limits.sequential else limits.global_concurrency)
+        self._host_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = False
+        self.cancelled = False
+
+    def units(self) -> list[StepOutcome]:
+        """One outcome per step per target (one for an inventory step), in plan order."""
+        if not self.outcomes:
+            for step in self.plan.steps:
+                for target in step.targets or [None]:
+                    self.outcomes[(step.id, target)] = StepOutcome(step.id, step.tool, target)
+        return list(self.outcomes.values())
+
+    async def run(self) -> list[StepOutcome]:
+        steps = {step.id: step for step in self.plan.steps}
+        units = self.units()
+        if self.limits.sequential:
+            for unit in units:
+                await self._run_unit(steps[unit.step_id], unit)
+            return units
+        self._tasks = [asyncio.create_task(self._run_unit(steps[u.step_id], u)) for u in units]
+        await asyncio.gather(*self._tasks, return_exceptions=False)
+        return units
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._stop = True
+        for task in self._tasks:
+            task.cancel()
+
+    async def _run_unit(self, step: PlanStep, unit: StepOutcome) -> None:
+        try:
+            for dependency in self._dependencies(step, unit.target):
+                await dependency.done.wait()
+            blocked = [d for d in self._dependencies(step, unit.target) if d.state != "succeeded"]
+            if self._stop or blocked:
+                unit.state = StepState.CANCELLED if self.cancelled else StepState.SKIPPED
+                unit.error = "cancelled" if self.cancelled else _skip_reason(blocked)
+                await self.recorder.step_finished(unit)
+                return
+            await self._execute(step, unit)
+        except asyncio.CancelledError:
+            await self._record_cancel(unit)
+        finally:
+            unit.done.set()
+
+    def _dependencies(self, step: PlanStep, target: str | None) -> list[StepOutcome]:
+        found = []
+        for dep in step.depends_on:
+            same_host = self.outcomes.get((dep, target))
+            if same_host is not None:
+                found.append(same_host)
+            else:  # a dependency not fanned out over the same hosts: wait for all of it
+                found += [o for (s, _), o in self.outcomes.items() if s == dep]
+        return found
+
+    async def _execute(self, step: PlanStep, unit: StepOutcome) -> None:
+        tool = self.catalog.get(step.tool)
+        async with self._slots:
+            if unit.target is not None and not step.read_only:
+                # At most one change at a time on a host, whatever else runs beside it.
+                async with self._host_locks[unit.target]:
+                    await self._start_and_run(step, tool, unit)
+            else:
+                await self._start_and_run(step, tool, unit)
+        if unit.state != StepState.SUCCEEDED and self.limits.abort_on_failure:
+            self._stop = True
+
+    async def _start_and_run(self, step: PlanStep, tool: ToolSpec, unit: StepOutcome) -> None:
+        if self._stop:
+            unit.state = StepState.CANCELLED if self.cancelled else StepState.SKIPPED
+            unit.error = "cancelled" if self.cancelled else "not started: the plan aborted"
+            await self.recorder.step_finished(unit)
+            return
+        unit.state = StepState.RUNNING
+        unit.started_at = utcnow()
+        if tool.runs_on_hosts:
+            unit.command = render_command(tool, step.inputs).display()
+        await self.recorder.step_started(unit)  # written before the command starts
+        if unit.target is None:
+            parsed = await self.inventory(tool, step.inputs, step.targets)
+            _finish(unit, CommandResult(exit_code=0), parsed)
+        else:
+            result = await self._run_on_host(step, tool, unit)
+            parsed = parse_output(tool.parser, result.stdout) if result.ok else None
+            _finish(unit, result, parsed)
+        await self.recorder.step_finished(unit)
+
+    async def _run_on_host(
+        self, step: PlanStep, tool: ToolSpec, unit: StepOutcome
+    ) -> CommandResult:
+        assert unit.target is not None
+        asset = self.assets[unit.target]
+
+        async def stream(chunk: str) -> None:
+            await self.recorder.step_output(unit, chunk)
+
+        connector = self.connectors.for_asset(asset)
+        return await connector.run(
+            asset,
+            render_command(tool, step.inputs),
+            timeout_s=step.timeout_s,
+            ok_exit_codes=frozenset(tool.ok_exit_codes),
+            on_output=stream,
+        )
+
+    async def _record_cancel(self, unit: StepOutcome) -> None:
+        unit.state = StepState.CANCELLED
+        unit.error_kind = ErrorKind.CANCELLED.value
+        unit.error = "cancelled while running" if unit.started_at else "cancelled"
+        unit.completed_at = utcnow()
+        await asyncio.shield(self.recorder.step_finished(unit))
+
+
+def _finish(unit: StepOutcome, result: CommandResult, parsed: Parsed | None) -> None:
+    unit.completed_at = utcnow()
+    unit.exit_code = result.exit_code
+    unit.output = result.stdout
+    if result.ok:
+        unit.state = StepState.SUCCEEDED
+        unit.data = parsed.data if parsed else None
+        unit.summary = parsed.summary if parsed else "done"
+        return
+    unit.state = StepState.TIMED_OUT if result.error_kind is ErrorKind.TIMEOUT else StepState.FAILED
+    unit.error_kind = result.error_kind.value if result.error_kind else None
+    unit.error = result.error
+    unit.summary = result.error or "failed"
+
+
+def _skip_reason(blocked: list[StepOutcome]) -> str:
+    first = blocked[0]
+    return f"not run: {first.step_id} did not succeed" + (
+        f" on {first.target}" if first.target else ""
+    )

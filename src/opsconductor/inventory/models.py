@@ -1,0 +1,138 @@
+"""The shape of an asset as people write it in import files and as the API shows it."""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]{0,254}$"
+
+
+class OsType(StrEnum):
+    WINDOWS = "windows"
+    LINUX = "linux"
+    UNIX = "unix"
+    MACOS = "macos"
+    NETWORK = "network"
+    OTHER = "other"
+
+
+class DeviceType(StrEnum):
+    WORKSTATION = "workstation"
+    SERVER = "server"
+    SWITCH = "switch"
+    ROUTER = "router"
+    FIREWALL = "firewall"
+    STORAGE = "storage"
+    OTHER = "other"
+
+
+class Protocol(StrEnum):
+    LOCAL = "local"  # commands run on the OpsConductor machine itself
+    SSH = "ssh"
+    WINRM = "winrm"
+    NONE = "none"  # inventory only: never connected to
+
+
+class Connection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    protocol: Protocol = Protocol.SSH
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._\\-]{1,64}$")
+
+
+class Asset(BaseModel):
+    """An inventory asset; `name` is its unique handle in requests, plans and answers."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    hostname: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*\.?$"
+    )
+    ip_address: str | None = None
+    os_type: OsType
+    os_version: str | None = Field(default=None, max_length=255)
+    device_type: DeviceType
+    environment: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    tags: list[str] = Field(default_factory=list)
+    owner: str | None = Field(default=None, max_length=255)
+    criticality: str | None = Field(default=None, max_length=32)
+    description: str | None = Field(default=None, max_length=4000)
+    connection: Connection = Field(default_factory=Connection)
+
+    @field_validator("ip_address")
+    @classmethod
+    def _valid_ip(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address") from None
+
+    @field_validator("environment")
+    @classmethod
+    def _lower_environment(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+    @field_validator("tags")
+    @classmethod
+    def _valid_tags(cls, value: list[str]) -> list[str]:
+        cleaned = []
+        for tag in value:
+            tag = str(tag).strip()
+            if not tag or len(tag) > 64 or any(c in tag for c in ',;"\\\n\r\t'):
+                raise ValueError(f"tag {tag!r} must be 1-64 characters without separators")
+            if tag not in cleaned:
+                cleaned.append(tag)
+        return cleaned
+
+    def describe_kind(self) -> str:
+        """'Windows workstation', 'Linux server', 'network switch'."""
+        return f"{os_label(self.os_type)} {self.device_type.value}"
+
+
+_OS_LABELS = {
+    OsType.WINDOWS: "Windows",
+    OsType.LINUX: "Linux",
+    OsType.UNIX: "Unix",
+    OsType.MACOS: "macOS",
+    OsType.NETWORK: "network",
+    OsType.OTHER: "other",
+}
+
+
+def os_label(os_type: OsType | str) -> str:
+    return _OS_LABELS[OsType(os_type)]
+
+
+class AssetFilter(BaseModel):
+    """A group of assets, as 'all production linux servers' or `assets list --os linux`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    os_type: OsType | None = None
+    device_type: DeviceType | None = None
+    environment: str | None = None
+    tags: tuple[str, ...] = ()
+    text: str | None = Field(default=None, description="Substring of name or hostname.")
+    ip_prefix: str | None = None
+
+    def is_empty(self) -> bool:
+        return self == AssetFilter()
+
+    def describe(self) -> str:
+        parts = [self.environment or "", os_label(self.os_type) if self.os_type else ""]
+        noun = f"{self.device_type.value}s" if self.device_type else "assets"
+        words = " ".join(p for p in [*parts, noun] if p)
+        if self.tags:
+            words += " tagged " + ", ".join(self.tags)
+        if self.text:
+            words += f" matching {self.text!r}"
+        if self.ip_prefix:
+            words += f" with IPs in {self.ip_prefix}"
+        return words

@@ -1,0 +1,163 @@
+"""Asset queries and writes against the store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsconductor.errors import AssetNotFound
+from opsconductor.inventory.models import Asset, AssetFilter, Connection
+from opsconductor.store.tables import AssetRow
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """How many assets, and how many of each kind (os type, device type)."""
+
+    total: int
+    by_kind: dict[tuple[str, str], int]
+
+
+_ASSET_FIELDS = (
+    "hostname",
+    "ip_address",
+    "os_type",
+    "os_version",
+    "device_type",
+    "environment",
+    "tags",
+    "owner",
+    "criticality",
+    "description",
+)
+
+
+def asset_from_row(row: AssetRow) -> Asset:
+    return Asset.model_validate(
+        {
+            "name": row.name,
+            **{name: getattr(row, name) for name in _ASSET_FIELDS},
+            "connection": Connection.model_validate(
+                {
+                    "protocol": row.connection_protocol or "ssh",
+                    "port": row.connection_port,
+                    "username": row.connection_username,
+                }
+            ),
+        }
+    )
+
+
+def _row_values(asset: Asset) -> dict[str, object]:
+    values = asset.model_dump(mode="json", exclude={"connection", "name"})
+    values["connection_protocol"] = asset.connection.protocol.value
+    values["connection_port"] = asset.connection.port
+    values["connection_username"] = asset.connection.username
+    return values
+
+
+async def upsert_assets(session: AsyncSession, assets: Sequence[Asset]) -> ImportSummary:
+    """Create new assets and update existing ones (matched by name) in the caller's transaction."""
+    existing = {
+        row.name: row
+        for row in await session.scalars(
+            select(AssetRow).where(AssetRow.name.in_([a.name for a in assets]))
+        )
+    }
+    summary = ImportSummary()
+    for asset in assets:
+        values = _row_values(asset)
+        row = existing.get(asset.name)
+        if row is None:
+            session.add(AssetRow(name=asset.name, **values))
+            summary.created.append(asset.name)
+        elif all(getattr(row, key) == value for key, value in values.items()):
+            summary.unchanged.append(asset.name)
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+            summary.updated.append(asset.name)
+    await session.flush()
+    return summary
+
+
+def _filtered(query: Select[tuple[AssetRow]], flt: AssetFilter) -> Select[tuple[AssetRow]]:
+    if flt.os_type:
+        query = query.where(AssetRow.os_type == flt.os_type.value)
+    if flt.device_type:
+        query = query.where(AssetRow.device_type == flt.device_type.value)
+    if flt.environment:
+        query = query.where(AssetRow.environment == flt.environment.lower())
+    for tag in flt.tags:
+        # Tags are a JSON list; its text holds each tag in quotes, which makes the match exact.
+        query = query.where(cast(AssetRow.tags, String).contains(f'"{tag}"', autoescape=True))
+    if flt.text:
+        pattern = flt.text.lower()
+        query = query.where(
+            or_(
+                func.lower(AssetRow.name).contains(pattern, autoescape=True),
+                func.lower(AssetRow.hostname).contains(pattern, autoescape=True),
+            )
+        )
+    if flt.ip_prefix:
+        query = query.where(AssetRow.ip_address.startswith(flt.ip_prefix, autoescape=True))
+    return query
+
+
+async def list_assets(
+    session: AsyncSession, flt: AssetFilter | None = None, *, limit: int | None = None
+) -> list[Asset]:
+    query = _filtered(select(AssetRow), flt or AssetFilter()).order_by(AssetRow.name)
+    if limit is not None:
+        query = query.limit(limit)
+    return [asset_from_row(row) for row in await session.scalars(query)]
+
+
+async def count_assets(session: AsyncSession, flt: AssetFilter | None = None) -> Breakdown:
+    inner = _filtered(select(AssetRow), flt or AssetFilter()).subquery()
+    query = select(inner.c.os_type, inner.c.device_type, func.count()).group_by(
+        inner.c.os_type, inner.c.device_type
+    )
+    by_kind: Counter[tuple[str, str]] = Counter()
+    for os_type, device_type, count in await session.execute(query):
+        by_kind[(os_type, device_type)] = count
+    return Breakdown(total=sum(by_kind.values()), by_kind=dict(by_kind.most_common()))
+
+
+async def get_asset(session: AsyncSession, name: str) -> Asset:
+    row = await session.scalar(select(AssetRow).where(AssetRow.name == name))
+    if row is None:
+        raise AssetNotFound(f"no asset named {name!r}")
+    return asset_from_row(row)
+
+
+async def get_assets(session: AsyncSession, names: Sequence[str]) -> dict[str, Asset]:
+    rows = await session.scalars(select(AssetRow).where(AssetRow.name.in_(list(names))))
+    return {row.name: asset_from_row(row) for row in rows}
+
+
+async def delete_asset(session: AsyncSession, name: str) -> None:
+    row = await session.scalar(select(AssetRow).where(AssetRow.name == name))
+    if row is None:
+        raise AssetNotFound(f"no asset named {name!r}")
+    await session.delete(row)
+
+
+async def inventory_fingerprint(session: AsyncSession) -> tuple[int, datetime | None]:
+    """Changes whenever an asset is added, removed or updated: the key of cached indexes."""
+    count, newest = (
+        await session.execute(select(func.count(AssetRow.id), func.max(AssetRow.updated_at)))
+    ).one()
+    return int(count), newest

@@ -1,0 +1,249 @@
+"""Runs a request through stages A to E: the one entry point every face calls."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from opsconductor.brain.base import Brain
+from opsconductor.brain.index import AssetKey, InventoryIndex
+from opsconductor.brain.rules import RulesBrain
+from opsconductor.catalog.loader import Catalog, load_catalog
+from opsconductor.config import Settings
+from opsconductor.connectors.registry import ConnectorRegistry
+from opsconductor.errors import ValidationFailed
+from opsconductor.execution.events import EventBus, InProcessEventBus
+from opsconductor.execution.service import ExecutionService
+from opsconductor.inventory import repository
+from opsconductor.pipeline import stage_a, stage_b, stage_c, stage_d
+from opsconductor.schemas.common import Mode
+from opsconductor.schemas.decision import Clarification, DecisionV1
+from opsconductor.schemas.execution import ExecutionResultV1
+from opsconductor.schemas.plan import PlanV1
+from opsconductor.schemas.response import ResponseV1
+from opsconductor.store.database import Database
+
+
+@dataclass
+class Answer:
+    """Everything one request produced, stage by stage; `to_document()` is the JSON contract."""
+
+    request: str
+    response: ResponseV1
+    decision: DecisionV1 | None = None
+    plan: PlanV1 | None = None
+    execution_id: str | None = None
+    execution_state: str | None = None
+    result: ExecutionResultV1 | None = None
+    approval_ids: list[str] = field(default_factory=list)
+    approval_status: str = "not_required"
+
+    def to_document(self) -> dict[str, Any]:
+        decision = self.decision
+        level = self.plan.approval_level if self.plan else 0
+        return {
+            "request": self.request,
+            "decision": _decision_document(decision) if decision else None,
+            "plan": _plan_document(self.plan) if self.plan else None,
+            "approval": {
+                "level": level,
+                "required": level > 0,
+                "status": self.approval_status,
+                "ids": self.approval_ids,
+            },
+            "mode": self.plan.mode.value if self.plan else Mode.IMMEDIATE.value,
+            "execution": (
+                {
+                    "id": self.execution_id,
+                    "status": self.execution_state,
+                    "result": self.result.model_dump(mode="json") if self.result else {},
+                }
+                if self.execution_id
+                else None
+            ),
+            "response": {"type": self.response.type, "message": self.response.message},
+        }
+
+
+def _decision_document(decision: DecisionV1) -> dict[str, Any]:
+    return {
+        "intent": decision.intent.model_dump() if decision.intent else None,
+        "entities": [{"type": e.type.value, "value": e.value} for e in decision.entities],
+        "risk_level": decision.risk_level.value,
+        "confidence": decision.confidence,
+        "kind": decision.kind,
+        "clarification": decision.clarification.model_dump() if decision.clarification else None,
+        "reasons": decision.reasons,
+    }
+
+
+def _plan_document(plan: PlanV1) -> dict[str, Any]:
+    steps = [
+        {
+            "id": s.id,
+            "tool": s.tool,
+            "targets": s.targets,
+            "inputs": s.inputs,
+            "depends_on": s.depends_on,
+        }
+        for s in plan.steps
+    ]
+    return {
+        "id": plan.id,
+        "hash": plan.content_hash(),
+        "steps": steps,
+        "estimate_s": plan.estimate_s,
+    }
+
+
+class Conductor:
+    """Holds the catalog, the brain, the store and the execution service of one process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        catalog: Catalog,
+        brain: Brain,
+        events: EventBus,
+        connectors: ConnectorRegistry,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.catalog = catalog
+        self.brain = brain
+        self.events = events
+        self.executions = ExecutionService(db, catalog, connectors, events, settings)
+        self._index: InventoryIndex | None = None
+        self._index_key: tuple[int, datetime | None] | None = None
+
+    @classmethod
+    async def open(cls, settings: Settings, events: EventBus | None = None) -> Conductor:
+        catalog = load_catalog(settings.catalog_dirs)
+        db = await Database.connect(settings)
+        connectors = ConnectorRegistry.default(settings.output_limit_bytes)
+        return cls(
+            settings, db, catalog, RulesBrain(catalog), events or InProcessEventBus(), connectors
+        )
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def index(self) -> InventoryIndex:
+        """The inventory index, rebuilt only when the inventory changed."""
+        async with self.db.session() as session:
+            key = await repository.inventory_fingerprint(session)
+            if self._index is None or key != self._index_key:
+                assets = await repository.list_assets(session)
+                self._index = InventoryIndex(AssetKey.of(a) for a in assets)
+                self._index_key = key
+        return self._index
+
+    async def plan(self, text: str) -> Answer:
+        """Stages A to D: understand, select, plan and preview, with nothing recorded or run."""
+        problem = stage_a.check_request(text, self.settings.max_request_chars)
+        if problem:
+            return Answer(request=str(text)[:200], response=stage_d.error(problem))
+        index = await self.index()
+        decision = stage_a.understand(self.brain, str(uuid.uuid4()), text, index)
+        if decision.clarification is not None:
+            return Answer(text, stage_d.clarify(decision.clarification), decision)
+        selection = stage_b.select_tools(decision, self.catalog, index)
+        if not selection.tools:
+            skipped = "; ".join(f"{k}: {v}" for k, v in selection.skipped_targets.items())
+            clarification = Clarification(
+                reason="no_target", question=f"Nothing can run there: {skipped}."
+            )
+            return Answer(text, stage_d.clarify(clarification), decision)
+        try:
+            planned = stage_c.build_plan(
+                decision,
+                selection,
+                self.catalog,
+                index,
+                concurrency=self.settings.global_concurrency,
+                immediate_threshold_s=self.settings.immediate_threshold_s,
+            )
+        except ValidationFailed as exc:
+            return Answer(text, stage_d.error(f"I can't run that safely: {exc}"), decision)
+        if isinstance(planned, Clarification):
+            return Answer(text, stage_d.clarify(planned), decision)
+        response = stage_d.approval_request(planned, self.catalog, index)
+        if planned.approval_level == 0:
+            response = ResponseV1(
+                type="information", message=f"Running: {response.message}", preview=response.preview
+            )
+        return Answer(text, response, decision, planned)
+
+    async def ask(
+        self,
+        text: str,
+        *,
+        requester: str,
+        dry_run: bool = False,
+        confirm: bool = False,
+        wait: bool = True,
+    ) -> Answer:
+        """The whole pipeline. Level 0 runs at once; level 1 runs when `confirm` is given by the
+        requester; level 2 and 3 wait for somebody else's approval."""
+        answer = await self.plan(text)
+        if answer.plan is None or dry_run:
+            return answer
+        assert answer.decision is not None
+        row, approvals = await self.executions.create(
+            text=text, decision=answer.decision, plan=answer.plan, requester=requester
+        )
+        answer.execution_id = row.id
+        answer.execution_state = row.state
+        answer.approval_ids = [a.id for a in approvals]
+        if approvals:
+            answer.approval_status = "pending"
+            if not (confirm and answer.plan.approval_level == 1):
+                return answer
+            await self.executions.approve(approvals[0].id, requester, "confirmed by requester")
+            answer.approval_status = "approved"
+        return await self._start(answer, requester, wait=wait)
+
+    async def approve(
+        self, approval_id: str, actor: str, *, comment: str | None = None, wait: bool = True
+    ) -> Answer:
+        """Approve, and start the execution when that was the last approval it needed."""
+        execution = await self.executions.approve(approval_id, actor, comment)
+        answer = Answer(
+            request=execution.request_text,
+            response=ResponseV1(type="information", message="Approved."),
+            plan=PlanV1.model_validate(execution.plan),
+            execution_id=execution.id,
+            execution_state=execution.state,
+            approval_status="approved" if execution.state == "approved" else "pending",
+        )
+        if execution.state != "approved":
+            answer.response = ResponseV1(
+                type="information", message="Approved; more approvals are still needed."
+            )
+            return answer
+        return await self._start(answer, actor, wait=wait)
+
+    async def _start(self, answer: Answer, actor: str, *, wait: bool) -> Answer:
+        assert answer.plan is not None and answer.execution_id is not None
+        if answer.plan.mode is Mode.BACKGROUND:
+            await self.executions.enqueue(answer.execution_id, actor)
+            answer.execution_state = "queued"
+            if not wait:
+                answer.response = ResponseV1(
+                    type="information",
+                    message=f"Queued as {answer.execution_id}; follow it with "
+                    f"`opsconductor executions show {answer.execution_id}`.",
+                )
+                return answer
+        result = await self.executions.run(answer.execution_id, worker=f"inline:{actor}")
+        answer.result = result
+        answer.execution_state = result.status
+        kind = (
+            "information" if all(not s.target for s in result.step_results) else "execution_result"
+        )
+        message = result.output or result.error_message or f"Execution {result.status}."
+        answer.response = ResponseV1(type=kind, message=message)
+        return answer

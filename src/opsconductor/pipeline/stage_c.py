@@ -1,0 +1,198 @@
+"""Stage C: ground the selection into a plan of concrete steps over concrete assets."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from opsconductor.brain.index import InventoryIndex
+from opsconductor.catalog.loader import Catalog
+from opsconductor.catalog.models import PLACEHOLDER, ConnectorKind, ToolSpec
+from opsconductor.errors import ValidationFailed
+from opsconductor.schemas.common import Mode
+from opsconductor.schemas.decision import Clarification, DecisionV1, EntityType
+from opsconductor.schemas.plan import PlanStep, PlanV1, RollbackAction
+from opsconductor.schemas.selection import SelectedTool, SelectionV1
+
+_QUESTIONS = {
+    "service": "Which service?",
+    "app": "Which application?",
+    "version": "Which version?",
+    "path": "Which log file (a path under /var/log)?",
+    "process_id": "Which process ID?",
+    "process_name": "Which process name?",
+    "destination": "Which destination?",
+    "url": "Which URL?",
+    "database": "Which database?",
+    "port": "Which port?",
+}
+
+
+class _Steps:
+    """Accumulates grounded steps and their rollbacks."""
+
+    def __init__(self) -> None:
+        self.steps: list[PlanStep] = []
+        self.rollback: list[RollbackAction] = []
+
+
+def build_plan(
+    decision: DecisionV1,
+    selection: SelectionV1,
+    catalog: Catalog,
+    index: InventoryIndex,
+    *,
+    concurrency: int,
+    immediate_threshold_s: float,
+) -> PlanV1 | Clarification:
+    """A grounded plan, or the question to ask when an input is missing.
+
+    Raises ValidationFailed when a value the request gave fails its parameter's check."""
+    missing = _missing_inputs(decision, selection, catalog)
+    if missing:
+        return Clarification(
+            reason="missing_input",
+            question=" ".join(_QUESTIONS.get(name, f"Which {name}?") for name in missing),
+            options=[],
+        )
+    built = _Steps()
+    for selected in selection.tools:
+        tool = catalog.get(selected.tool)
+        _ground_targets(tool, selected, index)
+        if tool.connector is ConnectorKind.WORKFLOW:
+            _add_workflow(built, tool, selected, decision, catalog, concurrency)
+        else:
+            inputs = _inputs_for(tool, decision)
+            step_id = tool.name.replace(".", "_")
+            _add_step(built, step_id, tool, selected.targets, inputs, [], concurrency)
+    return _assemble(decision, selection, catalog, built, immediate_threshold_s)
+
+
+def _missing_inputs(decision: DecisionV1, selection: SelectionV1, catalog: Catalog) -> list[str]:
+    missing: list[str] = []
+    for selected in selection.tools:
+        tool = catalog.get(selected.tool)
+        for name, spec in tool.parameters.items():
+            if spec.required and name not in decision.inputs and name not in missing:
+                missing.append(name)
+    return missing
+
+
+def _ground_targets(tool: ToolSpec, selected: SelectedTool, index: InventoryIndex) -> None:
+    for name in selected.targets:
+        asset = index.assets.get(name)
+        if asset is None:
+            raise ValidationFailed(f"target {name!r} is not an asset in the inventory")
+        if tool.runs_on_hosts and not any(p.value == asset.os_type for p in tool.platforms):
+            raise ValidationFailed(f"{tool.name} does not run on {asset.os_type} asset {name!r}")
+
+
+def _inputs_for(tool: ToolSpec, decision: DecisionV1) -> dict[str, str | int]:
+    if tool.connector is ConnectorKind.INVENTORY:
+        raw: dict[str, Any] = {}
+        for entity in decision.entities:
+            if entity.type is EntityType.GROUP and entity.filter is not None:
+                raw = {k: v for k, v in entity.filter.items() if k in tool.parameters}
+                break
+    else:
+        raw = {k: v for k, v in decision.inputs.items() if k in tool.parameters}
+    return tool.validate_inputs(raw)
+
+
+def _add_step(
+    built: _Steps,
+    step_id: str,
+    tool: ToolSpec,
+    targets: list[str],
+    inputs: dict[str, str | int],
+    depends_on: list[str],
+    concurrency: int,
+) -> None:
+    waves = max(1, math.ceil(len(targets) / concurrency))
+    built.steps.append(
+        PlanStep(
+            id=step_id,
+            tool=tool.name,
+            description=tool.summary,
+            targets=targets,
+            inputs=inputs,
+            depends_on=depends_on,
+            estimate_s=tool.estimate_s * waves,
+            timeout_s=tool.timeout_s,
+            read_only=tool.read_only,
+            risk_level=tool.risk,
+        )
+    )
+    if tool.rollback is not None:
+        rollback_inputs = _substitute(tool.rollback.inputs, inputs)
+        built.rollback.append(
+            RollbackAction(step_id=step_id, tool=tool.rollback.tool, inputs=rollback_inputs)
+        )
+
+
+def _add_workflow(
+    built: _Steps,
+    workflow: ToolSpec,
+    selected: SelectedTool,
+    decision: DecisionV1,
+    catalog: Catalog,
+    concurrency: int,
+) -> None:
+    params = _inputs_for(workflow, decision)
+    prefix = workflow.name.split(".")[-1]
+    for step in workflow.steps or []:
+        inner = catalog.get(step.tool)
+        inputs = inner.validate_inputs(_substitute(step.inputs, params))
+        depends = [f"{prefix}.{d}" for d in step.depends_on]
+        step_id = f"{prefix}.{step.id}"
+        _add_step(built, step_id, inner, selected.targets, inputs, depends, concurrency)
+
+
+def _substitute(template: dict[str, str | int], values: dict[str, str | int]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in template.items():
+        match = PLACEHOLDER.match(str(value))
+        result[key] = values[match.group(1)] if match else value
+    return result
+
+
+def _critical_path(steps: list[PlanStep]) -> float:
+    finish: dict[str, float] = {}
+    for step in steps:  # steps are in dependency order: a step's dependencies come first
+        start = max((finish[d] for d in step.depends_on), default=0.0)
+        finish[step.id] = start + step.estimate_s
+    return max(finish.values(), default=0.0)
+
+
+def _assemble(
+    decision: DecisionV1,
+    selection: SelectionV1,
+    catalog: Catalog,
+    built: _Steps,
+    immediate_threshold_s: float,
+) -> PlanV1:
+    policy = selection.policy
+    tools = [catalog.get(s.tool) for s in selection.tools]
+    estimate = max([_critical_path(built.steps), *(t.estimate_s for t in tools)])
+    targets = sorted({t for s in built.steps for t in s.targets})
+    checks = ["every tool exists in the catalog", "every input passed its parameter's check"]
+    if targets:
+        checks.append(f"{len(targets)} target(s) exist in the inventory on a supported platform")
+    if policy.production:
+        checks.append("production assets are involved")
+    return PlanV1(
+        id=str(uuid.uuid4()),
+        request_id=decision.request_id,
+        summary="; ".join(t.summary for t in tools),
+        steps=built.steps,
+        safety_checks=checks,
+        rollback=built.rollback,
+        approval_level=policy.approval_level,
+        approval_points=[s.id for s in built.steps] if policy.approval_level >= 3 else [],
+        risk_level=policy.risk_level,
+        risk_reasons=policy.risk_reasons,
+        reversible=all(t.reversible for t in tools),
+        estimate_s=estimate,
+        mode=Mode.IMMEDIATE if estimate < immediate_threshold_s else Mode.BACKGROUND,
+    )

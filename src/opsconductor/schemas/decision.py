@@ -1,0 +1,61 @@
+"""Stage A's output: what the request asks, about which assets, at what risk."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from opsconductor.schemas.common import Contract, RiskLevel
+
+
+class EntityType(StrEnum):
+    ASSET = "asset"  # one inventory asset named by name, hostname or IP
+    GROUP = "group"  # a filter over the inventory: "all production linux servers"
+    SERVICE = "service"
+    PATH = "path"
+    VERSION = "version"
+    APPLICATION = "application"
+    NUMBER = "number"
+    PROCESS = "process"
+    DESTINATION = "destination"  # a host or URL that is the object of a check, not a target
+    UNKNOWN_HOST = "unknown_host"  # shaped like a host, absent from the inventory
+
+
+class Intent(Contract):
+    category: str
+    action: str
+
+
+class Entity(Contract):
+    type: EntityType
+    value: str
+    assets: list[str] = Field(default_factory=list, description="Asset names it resolves to.")
+    matched: str = Field(default="", description="The words of the request that named it.")
+    filter: dict[str, str] | None = Field(
+        default=None, description="For a group: the inventory filter it stands for."
+    )
+
+
+class Clarification(Contract):
+    reason: Literal["unknown_host", "ambiguous", "out_of_scope", "missing_input", "no_target"]
+    question: str
+    options: list[str] = Field(default_factory=list)
+
+
+class DecisionV1(Contract):
+    version: Literal[1] = 1
+    request_id: str
+    text: str
+    kind: Literal["information", "action", "clarification"]
+    intent: Intent | None
+    entities: list[Entity] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list, description="Resolved asset names.")
+    inputs: dict[str, str] = Field(
+        default_factory=dict, description="Values the request gives for tool parameters."
+    )
+    risk_level: RiskLevel = RiskLevel.LOW
+    confidence: float = Field(ge=0.0, le=1.0)
+    clarification: Clarification | None = None
+    reasons: list[str] = Field(default_factory=list, description="Which words matched what.")
