@@ -24,6 +24,7 @@ from opsconductor.schemas.decision import Entity, EntityType
 
 _HOST_CONTEXT = frozenset({"on", "from", "at", "server", "host", "machine", "box", "named", "node"})
 _GROUP_GLUE = frozenset({"the", "our", "my", "of"})
+_RANGE_WORDS = frozenset({"range", "subnet", "network", "block", "prefix"})
 
 
 @dataclass
@@ -140,7 +141,7 @@ def _classify(result: Extraction, index: InventoryIndex, position: int, token: T
         result.ambiguous[token.text] = names
     elif is_ip(word) or (HOST_SHAPED.match(word) and _host_context(result.tokens, position)):
         _unknown_host(result, token)
-    elif prefix := ip_prefix(word):
+    elif (prefix := ip_prefix(word)) and _range_context(result.tokens, position):
         _mark(token, "ip_prefix", prefix)
     elif PATH.match(token.text) and len(token.text) > 1:
         _mark(token, "path")
@@ -155,8 +156,16 @@ def _classify(result: Extraction, index: InventoryIndex, position: int, token: T
         result.inputs.setdefault("version", token.value)
     elif NUMBER.match(word):
         _mark(token, "number")
-    elif (DOMAIN.match(word) and word.count(".") >= 2 and _host_context(result.tokens, position)) or (HOST_SHAPED.match(word) and "-" in word and not _service_shaped(word)):
+    elif (
+        DOMAIN.match(word) and word.count(".") >= 2 and _host_context(result.tokens, position)
+    ) or (HOST_SHAPED.match(word) and "-" in word and not _service_shaped(word)):
         _unknown_host(result, token)
+
+
+def _range_context(tokens: list[Token], position: int) -> bool:
+    before = tokens[position - 1].lower if position else ""
+    after = tokens[position + 1].lower if position + 1 < len(tokens) else ""
+    return "/" in tokens[position].text or before in {"in", "within"} or after in _RANGE_WORDS
 
 
 def _host_context(tokens: list[Token], position: int) -> bool:
@@ -183,6 +192,10 @@ def _groups(result: Extraction, index: InventoryIndex) -> None:
             position += 1
             continue
         span = tokens[position:end]
+        if _lone_singular_noun(span):
+            # "server details", "the server web-01": a word about an asset, not a group of them.
+            position = end
+            continue
         flt, words = _group_filter(span, index)
         names = index.select(flt)
         for t in span:
@@ -197,6 +210,15 @@ def _groups(result: Extraction, index: InventoryIndex) -> None:
             t.lower in lexicon.SCOPE_WORDS or t.lower.endswith("s") for t in span
         )
         position = end
+
+
+def _lone_singular_noun(span: list[Token]) -> bool:
+    meaningful = [t.lower for t in span if t.lower not in _GROUP_GLUE]
+    return (
+        len(meaningful) == 1
+        and meaningful[0] in lexicon.DEVICE_WORDS
+        and not meaningful[0].endswith("s")
+    )
 
 
 def _group_span_end(tokens: list[Token], start: int, index: InventoryIndex) -> int | None:
@@ -258,7 +280,7 @@ def _group_filter(span: list[Token], index: InventoryIndex) -> tuple[AssetFilter
             tags.append(index.tags[word])
         elif device and device != "any":
             values["device_type"] = DeviceType(device)
-    return AssetFilter(tags=tuple(tags), **values), words  # type: ignore[arg-type]
+    return AssetFilter.model_validate({**values, "tags": tuple(tags)}), words
 
 
 def _context_values(result: Extraction) -> None:

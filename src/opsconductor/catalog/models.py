@@ -41,7 +41,7 @@ class InventoryQuery(StrEnum):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class ParameterSpec(Strict):
@@ -200,7 +200,7 @@ class ToolSpec(Strict):
         return self.connector is not ConnectorKind.INVENTORY
 
     def validate_inputs(self, raw: dict[str, Any]) -> dict[str, str | int]:
-        """Typed values for every parameter (defaults filled in); raises on any bad or unknown one."""
+        """Typed values for every parameter, defaults filled in; raises on a bad or unknown one."""
         unknown = raw.keys() - self.parameters.keys()
         if unknown:
             raise ValidationFailed(f"{self.name}: unknown inputs {sorted(unknown)}")

@@ -90,7 +90,8 @@ class Engine:
         """One outcome per step per target (one for an inventory step), in plan order."""
         if not self.outcomes:
             for step in self.plan.steps:
-                for target in step.targets or [None]:
+                on_hosts = self.catalog.get(step.tool).runs_on_hosts
+                for target in step.targets if on_hosts else [None]:
                     self.outcomes[(step.id, target)] = StepOutcome(step.id, step.tool, target)
         return list(self.outcomes.values())
 
@@ -161,12 +162,11 @@ class Engine:
             unit.command = render_command(tool, step.inputs).display()
         await self.recorder.step_started(unit)  # written before the command starts
         if unit.target is None:
-            parsed = await self.inventory(tool, step.inputs, step.targets)
-            _finish(unit, CommandResult(exit_code=0), parsed)
+            answer = await self.inventory(tool, step.inputs, step.targets)
+            _finish(unit, CommandResult(exit_code=0), answer)
         else:
             result = await self._run_on_host(step, tool, unit)
-            parsed = parse_output(tool.parser, result.stdout) if result.ok else None
-            _finish(unit, result, parsed)
+            _finish(unit, result, parse_output(tool.parser, result.stdout) if result.ok else None)
         await self.recorder.step_finished(unit)
 
     async def _run_on_host(

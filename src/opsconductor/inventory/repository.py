@@ -122,7 +122,8 @@ async def list_assets(
     query = _filtered(select(AssetRow), flt or AssetFilter()).order_by(AssetRow.name)
     if limit is not None:
         query = query.limit(limit)
-    return [asset_from_row(row) for row in await session.scalars(query)]
+    rows: Sequence[AssetRow] = (await session.scalars(query)).all()
+    return [asset_from_row(row) for row in rows]
 
 
 async def count_assets(session: AsyncSession, flt: AssetFilter | None = None) -> Breakdown:

@@ -52,7 +52,8 @@ def describe_plan(plan: PlanV1, targets: list[str], environments: list[str]) -> 
         shown = ", ".join(targets[:5]) + (
             f" and {len(targets) - 5} more" if len(targets) > 5 else ""
         )
-        where = f"{len(targets)} host{'s' if len(targets) != 1 else ''} ({shown}; {', '.join(environments)})"
+        hosts = f"{len(targets)} host" + ("s" if len(targets) != 1 else "")
+        where = f"{hosts} ({shown}; {', '.join(environments)})"
     reversible = "reversible" if plan.reversible else "NOT reversible"
     parts = [
         f"{plan.summary} on {where}.",

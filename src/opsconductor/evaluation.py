@@ -1,0 +1,319 @@
+"""Measures understanding: a request corpus through stages A-D (a dry run), tallied per group.
+
+The corpus is JSONL, one ``{"id", "text", "group", "source", "upstream_hints"}`` object a line;
+the inventory is the upstream sample (``{"assets": [...]}``), adapted to our :class:`Asset`.
+Nothing is executed or recorded; the store is a throwaway one in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import tempfile
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from opsconductor.config import Settings, load_settings
+from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType, Protocol
+from opsconductor.inventory.repository import upsert_assets
+from opsconductor.pipeline.orchestrator import Answer, Conductor
+
+logger = logging.getLogger(__name__)
+
+_KEPT_FIELDS = (
+    "name",
+    "hostname",
+    "ip_address",
+    "os_version",
+    "environment",
+    "owner",
+    "criticality",
+    "description",
+)
+# Upstream "network" covers switches, load balancers, VPN gateways and firewalls.
+_NETWORK_KINDS = (
+    (DeviceType.FIREWALL, ("firewall",)),
+    (DeviceType.SWITCH, ("switch",)),
+    (DeviceType.ROUTER, ("router", "gateway")),
+)
+_SSH_SERVICES = ("ssh", "sftp")  # sftp is served by sshd, on the ssh port
+
+
+class Outcome(StrEnum):
+    UNDERSTOOD = "understood"  # a grounded plan exists
+    CLARIFICATION = "clarification"  # the pipeline asked a question instead of planning
+    ERROR = "error"  # the pipeline refused the request with an error response
+    CRASH = "crash"  # plan() raised, or answered in a shape it never should: a bug
+
+
+@dataclass(frozen=True)
+class Request:
+    """One corpus row."""
+
+    id: str
+    text: str
+    group: str
+    hints: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    tool: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """What the dry run made of one request."""
+
+    request: Request
+    outcome: Outcome
+    intent: str | None = None
+    confidence: float | None = None
+    steps: tuple[StepRow, ...] = ()
+    approval_level: int | None = None
+    mode: str | None = None
+    reason: str | None = None  # clarification reason
+    question: str | None = None  # clarification question
+    message: str | None = None  # error or crash message
+
+
+@dataclass
+class EvalReport:
+    corpus: str
+    asset_count: int
+    results: list[RequestResult]
+    produced_on: date = field(default_factory=lambda: datetime.now(UTC).date())
+
+    def groups(self) -> list[str]:
+        """Group names in the order they first appear in the corpus."""
+        return list(dict.fromkeys(r.request.group for r in self.results))
+
+    def counts(self, group: str | None = None) -> Counter[Outcome]:
+        return Counter(r.outcome for r in self.results if group in (None, r.request.group))
+
+
+def upstream_assets(path: Path) -> list[Asset]:
+    """The upstream sample inventory, adapted to our asset shape (extra fields dropped)."""
+    rows = json.loads(path.read_text(encoding="utf-8"))["assets"]
+    return [_adapt_asset(row) for row in rows]
+
+
+def _adapt_asset(row: dict[str, Any]) -> Asset:
+    values = {key: row[key] for key in _KEPT_FIELDS if row.get(key) not in (None, "")}
+    os_type = row.get("os_type")
+    values["os_type"] = os_type if os_type in set(OsType) else OsType.OTHER
+    values["device_type"] = _device_type(row)
+    values["tags"] = list(row.get("tags") or [])
+    values["connection"] = _connection(row, values["os_type"])
+    return Asset.model_validate(values)
+
+
+def _device_type(row: dict[str, Any]) -> DeviceType:
+    kind = row.get("device_type")
+    if kind in set(DeviceType):
+        return DeviceType(kind)
+    if kind == "network":
+        words = " ".join([str(row.get("name", "")), *map(str, row.get("tags") or [])]).lower()
+        for device_type, keywords in _NETWORK_KINDS:
+            if any(k in words for k in keywords):
+                return device_type
+    return DeviceType.OTHER
+
+
+def _connection(row: dict[str, Any], os_type: str) -> Connection:
+    service = row.get("service_type")
+    if service == "winrm":
+        protocol, port, username = Protocol.WINRM, row.get("port"), row.get("username")
+    elif service in _SSH_SERVICES:
+        protocol, port, username = Protocol.SSH, row.get("port"), row.get("username")
+    elif os_type == OsType.LINUX:
+        # The primary service is an application (http, database, smtp…); reach the host by ssh,
+        # on the upstream's secondary ssh service when it declares one.
+        protocol, port, username = Protocol.SSH, None, row.get("username")
+        if row.get("secondary_service_type") == "ssh":
+            port = row.get("secondary_port")
+            username = row.get("secondary_username") or username
+    else:
+        protocol, port, username = Protocol.NONE, None, None
+    try:
+        return Connection(protocol=protocol, port=port, username=username)
+    except ValidationError:
+        logger.warning("asset %s: username %r dropped", row.get("name"), username)
+        return Connection(protocol=protocol, port=port)
+
+
+def load_corpus(path: Path) -> list[Request]:
+    """The JSONL corpus; a row without id, text or group, or a repeated id, is an error."""
+    requests: list[Request] = []
+    seen: set[str] = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if not all(isinstance(row.get(k), str) for k in ("id", "text", "group")):
+            raise ValueError(f"{path}:{number}: a row needs string id, text and group")
+        if row["id"] in seen:
+            raise ValueError(f"{path}:{number}: id {row['id']!r} is repeated")
+        seen.add(row["id"])
+        hints = row.get("upstream_hints") or {}
+        requests.append(Request(row["id"], row["text"], row["group"], hints))
+    return requests
+
+
+async def run_eval(corpus: Path, inventory: Path, settings: Settings) -> EvalReport:
+    """Import the inventory into the (fresh) store of `settings`, then dry-run every request."""
+    requests = load_corpus(corpus)
+    assets = upstream_assets(inventory)
+    conductor = await Conductor.open(settings)
+    try:
+        async with conductor.db.session() as session:
+            summary = await upsert_assets(session, assets)
+        if summary.updated or summary.unchanged:
+            raise ValueError(f"the store of {settings.home} is not fresh: it already had assets")
+        results = [await _evaluate(conductor, request) for request in requests]
+    finally:
+        await conductor.close()
+    return EvalReport(corpus=str(corpus), asset_count=len(assets), results=results)
+
+
+async def _evaluate(conductor: Conductor, request: Request) -> RequestResult:
+    try:
+        answer = await conductor.plan(request.text)
+    except Exception as exc:  # a bug in the pipeline: record it and go on to the next request
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f" (at {Path(frame.filename).name}:{frame.lineno})"
+        message = f"{type(exc).__name__}: {exc}{where}"
+        logger.error("request %s crashed: %s", request.id, message)
+        return RequestResult(request, Outcome.CRASH, message=message)
+    return classify(request, answer)
+
+
+def classify(request: Request, answer: Answer) -> RequestResult:
+    """Sort one answer into understood, clarification or error."""
+    decision = answer.decision
+    intent = confidence = None
+    if decision is not None:
+        confidence = decision.confidence
+        if decision.intent is not None:
+            intent = f"{decision.intent.category}.{decision.intent.action}"
+    common: dict[str, Any] = {"intent": intent, "confidence": confidence}
+    response = answer.response
+    if answer.plan is not None:
+        steps = tuple(StepRow(s.tool, tuple(s.targets)) for s in answer.plan.steps)
+        return RequestResult(
+            request,
+            Outcome.UNDERSTOOD,
+            steps=steps,
+            approval_level=answer.plan.approval_level,
+            mode=answer.plan.mode.value,
+            **common,
+        )
+    if response.type == "clarification" and response.clarification is not None:
+        clarification = response.clarification
+        return RequestResult(
+            request,
+            Outcome.CLARIFICATION,
+            reason=clarification.reason,
+            question=clarification.question,
+            **common,
+        )
+    if response.type == "error":
+        return RequestResult(request, Outcome.ERROR, message=response.message, **common)
+    message = f"UnexpectedAnswer: no plan and a {response.type!r} response: {response.message}"
+    return RequestResult(request, Outcome.CRASH, message=message, **common)
+
+
+def render_markdown(report: EvalReport) -> str:
+    """The content of docs/eval.md: a summary per group, then every request of every group."""
+    lines = [
+        "# Understanding evaluation",
+        "",
+        f"Produced by `make eval` on {report.produced_on.isoformat()}: every request of "
+        f"`{report.corpus}` ({len(report.results)} requests) run through stages A-D "
+        f"(a dry run: nothing executed or stored) against the upstream sample inventory "
+        f"({report.asset_count} assets). Hints are what the upstream tests expected; they are "
+        "for judging, not our contract.",
+        "",
+        "## Summary",
+        "",
+        "| group | requests | " + " | ".join(o.value for o in Outcome) + " |",
+        "|---|---:|" + "---:|" * len(Outcome),
+    ]
+    for group in [*report.groups(), None]:
+        counts = report.counts(group)
+        cells = [group or "**total**", str(counts.total()), *(str(counts[o]) for o in Outcome)]
+        lines.append("| " + " | ".join(cells) + " |")
+    for group in report.groups():
+        lines += ["", f"## {group}", "", "| id | request | outcome | intent | plan or question "]
+        lines[-1] += "| upstream hint |"
+        lines.append("|---|---|---|---|---|---|")
+        rows = sorted((r for r in report.results if r.request.group == group), key=_by_id)
+        lines += [_request_row(result) for result in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _by_id(result: RequestResult) -> str:
+    return result.request.id
+
+
+def _request_row(result: RequestResult) -> str:
+    intent = result.intent or ""
+    if intent and result.confidence is not None:
+        intent += f" ({result.confidence:.2f})"
+    if result.outcome is Outcome.UNDERSTOOD:
+        detail = "; ".join(
+            f"`{s.tool}` → {', '.join(s.targets) or '(inventory)'}" for s in result.steps
+        )
+        detail += f" [level {result.approval_level}, {result.mode}]"
+    elif result.outcome is Outcome.CLARIFICATION:
+        detail = f"{result.reason}: {result.question}"
+    else:
+        detail = result.message or ""
+    cells = [
+        result.request.id,
+        _truncate(result.request.text, 80),
+        f"**{result.outcome.value}**",
+        intent,
+        _truncate(detail, 200),
+        _truncate(_compact_hints(result.request.hints), 120),
+    ]
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _compact_hints(hints: dict[str, Any]) -> str:
+    parts = []
+    for key, value in hints.items():
+        if isinstance(value, list):
+            items = ("=".join(map(str, v)) if isinstance(v, list) else str(v) for v in value)
+            value = ", ".join(items)
+        parts.append(f"{key}: {value}")
+    return "; ".join(parts)
+
+
+def _truncate(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def main_eval(corpus: Path, inventory: Path, output: Path) -> EvalReport:
+    """Run the evaluation on a throwaway embedded store and write the markdown to `output`."""
+    with tempfile.TemporaryDirectory(prefix="opsconductor-eval-") as home:
+        # database_url=None: never the database the environment points at, always a new file.
+        settings = load_settings(home=Path(home), database_url=None, auto_migrate=True)
+        report = asyncio.run(run_eval(corpus, inventory, settings))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_markdown(report), encoding="utf-8")
+    return report
