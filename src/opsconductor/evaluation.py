@@ -12,6 +12,7 @@ import json
 import logging
 import tempfile
 import traceback
+import typing
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -28,15 +29,10 @@ from opsconductor.pipeline.orchestrator import Answer, Conductor
 
 logger = logging.getLogger(__name__)
 
+# The fields of ours the upstream has under the same name; its other fields are dropped.
 _KEPT_FIELDS = (
-    "name",
-    "hostname",
-    "ip_address",
-    "os_version",
-    "environment",
-    "owner",
-    "criticality",
-    "description",
+    *("name", "hostname", "ip_address", "os_version", "environment"),
+    *("owner", "criticality", "description"),
 )
 # Upstream "network" covers switches, load balancers, VPN gateways and firewalls.
 _NETWORK_KINDS = (
@@ -99,6 +95,12 @@ class EvalReport:
 
     def counts(self, group: str | None = None) -> Counter[Outcome]:
         return Counter(r.outcome for r in self.results if group in (None, r.request.group))
+
+
+class Planner(typing.Protocol):
+    """What the evaluation needs of a conductor: the dry run."""
+
+    async def plan(self, text: str) -> Answer: ...
 
 
 def upstream_assets(path: Path) -> list[Asset]:
@@ -179,15 +181,16 @@ async def run_eval(corpus: Path, inventory: Path, settings: Settings) -> EvalRep
             summary = await upsert_assets(session, assets)
         if summary.updated or summary.unchanged:
             raise ValueError(f"the store of {settings.home} is not fresh: it already had assets")
-        results = [await _evaluate(conductor, request) for request in requests]
+        results = [await evaluate(conductor, request) for request in requests]
     finally:
         await conductor.close()
     return EvalReport(corpus=str(corpus), asset_count=len(assets), results=results)
 
 
-async def _evaluate(conductor: Conductor, request: Request) -> RequestResult:
+async def evaluate(planner: Planner, request: Request) -> RequestResult:
+    """Dry-run one request; an exception is a bug, recorded as a crash with where it was raised."""
     try:
-        answer = await conductor.plan(request.text)
+        answer = await planner.plan(request.text)
     except Exception as exc:  # a bug in the pipeline: record it and go on to the next request
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f" (at {Path(frame.filename).name}:{frame.lineno})"
@@ -270,9 +273,7 @@ def _request_row(result: RequestResult) -> str:
     if intent and result.confidence is not None:
         intent += f" ({result.confidence:.2f})"
     if result.outcome is Outcome.UNDERSTOOD:
-        detail = "; ".join(
-            f"`{s.tool}` → {', '.join(s.targets) or '(inventory)'}" for s in result.steps
-        )
+        detail = "; ".join(f"`{s.tool}` → {_targets(s.targets)}" for s in result.steps)
         detail += f" [level {result.approval_level}, {result.mode}]"
     elif result.outcome is Outcome.CLARIFICATION:
         detail = f"{result.reason}: {result.question}"
@@ -287,6 +288,12 @@ def _request_row(result: RequestResult) -> str:
         _truncate(_compact_hints(result.request.hints), 120),
     ]
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _targets(targets: tuple[str, ...]) -> str:
+    if len(targets) <= 3:
+        return ", ".join(targets) or "(no targets)"
+    return f"{len(targets)} assets ({', '.join(targets[:3])}, …)"
 
 
 def _compact_hints(hints: dict[str, Any]) -> str:

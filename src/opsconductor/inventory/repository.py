@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,7 +94,7 @@ async def upsert_assets(session: AsyncSession, assets: Sequence[Asset]) -> Impor
     return summary
 
 
-def _filtered(query: Select[tuple[AssetRow]], flt: AssetFilter) -> Select[tuple[AssetRow]]:
+def _filtered(query: Select[Any], flt: AssetFilter) -> Select[Any]:
     if flt.os_type:
         query = query.where(AssetRow.os_type == flt.os_type.value)
     if flt.device_type:
@@ -122,8 +123,7 @@ async def list_assets(
     query = _filtered(select(AssetRow), flt or AssetFilter()).order_by(AssetRow.name)
     if limit is not None:
         query = query.limit(limit)
-    rows: Sequence[AssetRow] = (await session.scalars(query)).all()
-    return [asset_from_row(row) for row in rows]
+    return [asset_from_row(row) for row in await session.scalars(query)]
 
 
 async def count_assets(session: AsyncSession, flt: AssetFilter | None = None) -> Breakdown:

@@ -1,0 +1,111 @@
+"""Shared fixtures: real SQLite files and a real PostgreSQL database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from opsconductor.config import Settings, load_settings
+from opsconductor.inventory import repository
+from opsconductor.inventory.models import Asset
+from opsconductor.pipeline.orchestrator import Conductor
+
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_url() -> str:
+    return os.environ.get("OPSCONDUCTOR_TEST_DATABASE_URL") or DEFAULT_PG
+
+
+async def _admin(url: str) -> asyncpg.Connection:
+    parsed = make_url(url)
+    try:
+        return await asyncpg.connect(
+            host=parsed.host, port=parsed.port or 5432, user=parsed.username,
+            password=parsed.password, database=parsed.database,
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        # Never a skip: `make test` provides PostgreSQL, so its absence is a failure to see.
+        pytest.fail(f"PostgreSQL at {parsed.host}:{parsed.port} is not reachable: {exc}")
+
+
+@pytest.fixture
+async def pg_database_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    base = postgres_url()
+    name = f"oc_test_{uuid.uuid4().hex[:12]}"
+    admin = await _admin(base)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for the embedded default (SQLite) and for PostgreSQL, in turn."""
+    if request.param == "sqlite":
+        return load_settings(home=tmp_path / "home")
+    pg_url: str = request.getfixturevalue("pg_database_url")
+    return load_settings(home=tmp_path / "home", database_url=pg_url)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return load_settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+async def conductor(settings: Settings) -> AsyncIterator[Conductor]:
+    opened = await Conductor.open(settings)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def seed(conductor: Conductor, assets: list[dict[str, object]]) -> None:
+    async with conductor.db.session() as session:
+        await repository.upsert_assets(session, [Asset.model_validate(a) for a in assets])
+
+
+def workstations(count: int) -> list[dict[str, object]]:
+    return [
+        {
+            "name": f"ws-{i:02d}",
+            "hostname": f"ws-{i:02d}.corp.example",
+            "ip_address": f"10.1.0.{i + 10}",
+            "os_type": "windows",
+            "device_type": "workstation",
+            "environment": "office",
+            "connection": {"protocol": "winrm"},
+        }
+        for i in range(1, count + 1)
+    ]
+
+
+FLEET: list[dict[str, object]] = [
+    {"name": "ops-console", "hostname": "localhost", "ip_address": "127.0.0.1", "os_type": "linux",
+     "device_type": "server", "environment": "lab", "tags": ["ops"], "connection": {"protocol": "local"}},
+    {"name": "web-prod-01", "hostname": "web-prod-01.example", "ip_address": "10.0.1.10",
+     "os_type": "linux", "os_version": "Ubuntu 22.04", "device_type": "server",
+     "environment": "production", "tags": ["web"], "owner": "Web Team"},
+    {"name": "web-prod-02", "hostname": "web-prod-02.example", "ip_address": "10.0.1.11",
+     "os_type": "linux", "device_type": "server", "environment": "production", "tags": ["web"]},
+    {"name": "app-prod-01", "hostname": "app-prod-01.example", "ip_address": "10.0.2.10",
+     "os_type": "linux", "device_type": "server", "environment": "production", "tags": ["app"]},
+    {"name": "app-prod-02", "hostname": "app-prod-02.example", "ip_address": "10.0.2.11",
+     "os_type": "linux", "device_type": "server", "environment": "production", "tags": ["app"]},
+    {"name": "db-staging-01", "hostname": "db-staging-01.example", "ip_address": "10.0.3.10",
+     "os_type": "linux", "device_type": "server", "environment": "staging", "tags": ["database"]},
+    {"name": "ws-finance-01", "ip_address": "10.1.0.21", "os_type": "windows",
+     "device_type": "workstation", "environment": "office", "connection": {"protocol": "winrm"}},
+]
