@@ -41,6 +41,10 @@ _NETWORK_KINDS = (
     (DeviceType.ROUTER, ("router", "gateway")),
 )
 _SSH_SERVICES = ("ssh", "sftp")  # sftp is served by sshd, on the ssh port
+_REQUEST_HEADER = (
+    "| id | request | outcome | intent | plan or question | upstream hint |",
+    "|---|---|---|---|---|---|",
+)
 
 
 class Outcome(StrEnum):
@@ -64,6 +68,7 @@ class Request:
 class StepRow:
     tool: str
     targets: tuple[str, ...]
+    inputs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,37 +207,38 @@ async def evaluate(planner: Planner, request: Request) -> RequestResult:
 
 def classify(request: Request, answer: Answer) -> RequestResult:
     """Sort one answer into understood, clarification or error."""
-    decision = answer.decision
-    intent = confidence = None
-    if decision is not None:
-        confidence = decision.confidence
-        if decision.intent is not None:
-            intent = f"{decision.intent.category}.{decision.intent.action}"
-    common: dict[str, Any] = {"intent": intent, "confidence": confidence}
-    response = answer.response
-    if answer.plan is not None:
-        steps = tuple(StepRow(s.tool, tuple(s.targets)) for s in answer.plan.steps)
+    decision, plan, response = answer.decision, answer.plan, answer.response
+    intent = decision.intent if decision else None
+    named = f"{intent.category}.{intent.action}" if intent else None
+    confidence = decision.confidence if decision else None
+    if plan is not None:
+        steps = tuple(
+            StepRow(s.tool, tuple(s.targets), tuple((k, str(v)) for k, v in s.inputs.items()))
+            for s in plan.steps
+        )
         return RequestResult(
             request,
             Outcome.UNDERSTOOD,
+            named,
+            confidence,
             steps=steps,
-            approval_level=answer.plan.approval_level,
-            mode=answer.plan.mode.value,
-            **common,
+            approval_level=plan.approval_level,
+            mode=plan.mode.value,
         )
-    if response.type == "clarification" and response.clarification is not None:
-        clarification = response.clarification
+    asked = response.clarification
+    if response.type == "clarification" and asked is not None:
         return RequestResult(
             request,
             Outcome.CLARIFICATION,
-            reason=clarification.reason,
-            question=clarification.question,
-            **common,
+            named,
+            confidence,
+            reason=asked.reason,
+            question=asked.question,
         )
     if response.type == "error":
-        return RequestResult(request, Outcome.ERROR, message=response.message, **common)
+        return RequestResult(request, Outcome.ERROR, named, confidence, message=response.message)
     message = f"UnexpectedAnswer: no plan and a {response.type!r} response: {response.message}"
-    return RequestResult(request, Outcome.CRASH, message=message, **common)
+    return RequestResult(request, Outcome.CRASH, named, confidence, message=message)
 
 
 def render_markdown(report: EvalReport) -> str:
@@ -256,16 +262,10 @@ def render_markdown(report: EvalReport) -> str:
         cells = [group or "**total**", str(counts.total()), *(str(counts[o]) for o in Outcome)]
         lines.append("| " + " | ".join(cells) + " |")
     for group in report.groups():
-        lines += ["", f"## {group}", "", "| id | request | outcome | intent | plan or question "]
-        lines[-1] += "| upstream hint |"
-        lines.append("|---|---|---|---|---|---|")
-        rows = sorted((r for r in report.results if r.request.group == group), key=_by_id)
-        lines += [_request_row(result) for result in rows]
+        lines += ["", f"## {group}", "", *_REQUEST_HEADER]
+        rows = [r for r in report.results if r.request.group == group]
+        lines += [_request_row(r) for r in sorted(rows, key=lambda r: r.request.id)]
     return "\n".join(lines) + "\n"
-
-
-def _by_id(result: RequestResult) -> str:
-    return result.request.id
 
 
 def _request_row(result: RequestResult) -> str:
@@ -273,7 +273,7 @@ def _request_row(result: RequestResult) -> str:
     if intent and result.confidence is not None:
         intent += f" ({result.confidence:.2f})"
     if result.outcome is Outcome.UNDERSTOOD:
-        detail = "; ".join(f"`{s.tool}` → {_targets(s.targets)}" for s in result.steps)
+        detail = "; ".join(f"{_call(s)} → {_targets(s.targets)}" for s in result.steps)
         detail += f" [level {result.approval_level}, {result.mode}]"
     elif result.outcome is Outcome.CLARIFICATION:
         detail = f"{result.reason}: {result.question}"
@@ -288,6 +288,11 @@ def _request_row(result: RequestResult) -> str:
         _truncate(_compact_hints(result.request.hints), 120),
     ]
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _call(step: StepRow) -> str:
+    arguments = ", ".join(f"{k}={v}" for k, v in step.inputs)
+    return f"`{step.tool}({arguments})`" if arguments else f"`{step.tool}`"
 
 
 def _targets(targets: tuple[str, ...]) -> str:

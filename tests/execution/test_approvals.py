@@ -1,0 +1,99 @@
+"""Approvals: confirmation, four-eyes, binding to the plan's hash, expiry, denial; and real
+execution on a `local` asset once approved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from opsconductor.errors import (
+    ApprovalAlreadyDecided,
+    ApprovalExpired,
+    PlanChanged,
+    SelfApprovalForbidden,
+)
+from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.store.tables import ApprovalRow, AuditEventRow, ExecutionRow, utcnow
+from tests.conftest import FLEET, seed
+
+
+async def test_confirmed_disk_check_runs_locally_and_answers_from_data(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    answer = await conductor.ask("check disk space on ops-console", requester="alice", confirm=True)
+    assert answer.execution_state == "succeeded", answer.response.message
+    assert answer.response.type == "execution_result"
+    assert answer.response.message.startswith("ops-console: / is ")
+    assert answer.result is not None
+    step = answer.result.step_results[0]
+    assert step.exit_code == 0 and step.target == "ops-console"
+    assert any(row["mount"] == "/" for row in step.data)
+    assert answer.result.approved_by == ["alice"]
+
+
+async def test_level_two_refuses_the_requester_and_accepts_another(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("reboot web-prod-01", requester="alice")
+    assert asked.plan is not None and asked.plan.approval_level == 2
+    with pytest.raises(SelfApprovalForbidden):
+        await conductor.approve(asked.approval_ids[0], "alice")
+    approved = await conductor.approve(asked.approval_ids[0], "bob")
+    # web-prod-01 is reached over ssh, which has no connector yet: a clear failure, not a run.
+    assert approved.execution_state == "failed"
+    assert approved.result is not None
+    assert "no connector for protocol ssh yet" in (approved.result.step_results[0].error or "")
+    async with conductor.db.session() as session:
+        refused = await session.scalars(
+            select(AuditEventRow).where(AuditEventRow.action == "decision_refused")
+        )
+        assert [r.actor for r in refused] == ["alice"]
+
+
+async def test_changed_plan_voids_the_approval(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    async with conductor.db.session() as session:
+        execution = await session.get(ExecutionRow, asked.execution_id)
+        assert execution is not None
+        tampered = dict(execution.plan)
+        tampered["steps"] = [{**tampered["steps"][0], "targets": ["web-prod-01"]}]
+        execution.plan = tampered
+    with pytest.raises(PlanChanged):
+        await conductor.approve(asked.approval_ids[0], "alice")
+
+
+async def test_expired_approval_expires_the_execution(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    async with conductor.db.session() as session:
+        await session.execute(
+            update(ApprovalRow).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    with pytest.raises(ApprovalExpired):
+        await conductor.approve(asked.approval_ids[0], "alice")
+    result = await conductor.executions.result(asked.execution_id or "")
+    assert result.status == "expired" and result.step_results == []
+
+
+async def test_denial_rejects_and_nothing_runs(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    await conductor.executions.deny(asked.approval_ids[0], "bob", "not during business hours")
+    result = await conductor.executions.result(asked.execution_id or "")
+    assert result.status == "rejected" and result.step_results == []
+    with pytest.raises(ApprovalAlreadyDecided):
+        await conductor.approve(asked.approval_ids[0], "alice")
+
+
+async def test_level_three_needs_each_step_approved_by_someone_else(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("drop database billing on ops-console", requester="alice")
+    assert asked.plan is not None and asked.plan.approval_level == 3
+    assert asked.plan.approval_points == [s.id for s in asked.plan.steps]
+    with pytest.raises(SelfApprovalForbidden):
+        await conductor.approve(asked.approval_ids[0], "alice")
+    async with conductor.db.session() as session:
+        rows = list(await session.scalars(select(ApprovalRow)))
+    assert len(rows) == len(asked.plan.steps)
+    assert all(r.step_id in asked.plan.approval_points for r in rows)

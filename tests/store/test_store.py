@@ -1,0 +1,80 @@
+"""The store on both databases: migrations, the audit chain, and claiming by compare-and-set."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text, update
+
+from opsconductor.config import Settings
+from opsconductor.execution.states import ExecutionState
+from opsconductor.execution.transitions import claim
+from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.store import migrate
+from opsconductor.store.audit import record_event, verify_chain
+from opsconductor.store.database import Database
+from opsconductor.store.tables import AuditEventRow, Base
+from tests.conftest import FLEET, seed
+
+
+async def test_migrations_create_exactly_the_declared_schema(settings: Settings) -> None:
+    db = await Database.connect(settings)
+    try:
+        await migrate.upgrade(db.engine)  # a second upgrade is a no-op
+        assert await migrate.current_revision(db.engine) == migrate.head_revision()
+        async with db.engine.connect() as connection:
+            diff = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+        assert diff == []
+    finally:
+        await db.close()
+
+
+async def test_audit_chain_names_the_altered_event(settings: Settings) -> None:
+    db = await Database.connect(settings)
+    try:
+        async with db.session() as session:
+            for n in range(5):
+                await record_event(
+                    session, actor="alice", entity_type="test", entity_id=str(n), action="did"
+                )
+        async with db.session() as session:
+            assert (await verify_chain(session)).ok
+            ids = list(await session.scalars(text("SELECT id FROM audit_events ORDER BY id")))
+            await session.execute(
+                update(AuditEventRow).where(AuditEventRow.id == ids[2]).values(actor="mallory")
+            )
+        async with db.session() as session:
+            report = await verify_chain(session)
+        assert not report.ok and report.first_bad_id == ids[2] and report.problem == "content altered"
+        async with db.session() as session:
+            await session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[3]})
+            await session.execute(
+                update(AuditEventRow).where(AuditEventRow.id == ids[2]).values(actor="alice")
+            )
+        async with db.session() as session:
+            report = await verify_chain(session)
+        assert not report.ok and report.first_bad_id == ids[4]
+    finally:
+        await db.close()
+
+
+async def test_only_one_of_many_claimers_wins(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("How many assets do we have?", requester="a", dry_run=True)
+    assert asked.plan is not None and asked.decision is not None
+    row, _ = await conductor.executions.create(
+        text="x", decision=asked.decision, plan=asked.plan, requester="a"
+    )
+
+    async def try_claim(worker: str) -> bool:
+        async with conductor.db.session() as session:
+            return await claim(
+                session, row.id, worker=worker, from_states={ExecutionState.APPROVED}
+            )
+
+    results = await asyncio.gather(*(try_claim(f"w{n}") for n in range(8)))
+    assert sum(results) == 1
