@@ -27,8 +27,11 @@ async def _admin(url: str) -> asyncpg.Connection:
     parsed = make_url(url)
     try:
         return await asyncpg.connect(
-            host=parsed.host, port=parsed.port or 5432, user=parsed.username,
-            password=parsed.password, database=parsed.database,
+            host=parsed.host,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            password=parsed.password,
+            database=parsed.database,
         )
     except (OSError, asyncpg.PostgresError) as exc:
         # Never a skip: `make test` provides PostgreSQL, so its absence is a failure to see.
@@ -93,19 +96,69 @@ def workstations(count: int) -> list[dict[str, object]]:
 
 
 FLEET: list[dict[str, object]] = [
-    {"name": "ops-console", "hostname": "localhost", "ip_address": "127.0.0.1", "os_type": "linux",
-     "device_type": "server", "environment": "lab", "tags": ["ops"], "connection": {"protocol": "local"}},
-    {"name": "web-prod-01", "hostname": "web-prod-01.example", "ip_address": "10.0.1.10",
-     "os_type": "linux", "os_version": "Ubuntu 22.04", "device_type": "server",
-     "environment": "production", "tags": ["web"], "owner": "Web Team"},
-    {"name": "web-prod-02", "hostname": "web-prod-02.example", "ip_address": "10.0.1.11",
-     "os_type": "linux", "device_type": "server", "environment": "production", "tags": ["web"]},
-    {"name": "app-prod-01", "hostname": "app-prod-01.example", "ip_address": "10.0.2.10",
-     "os_type": "linux", "device_type": "server", "environment": "production", "tags": ["app"]},
-    {"name": "app-prod-02", "hostname": "app-prod-02.example", "ip_address": "10.0.2.11",
-     "os_type": "linux", "device_type": "server", "environment": "production", "tags": ["app"]},
-    {"name": "db-staging-01", "hostname": "db-staging-01.example", "ip_address": "10.0.3.10",
-     "os_type": "linux", "device_type": "server", "environment": "staging", "tags": ["database"]},
-    {"name": "ws-finance-01", "ip_address": "10.1.0.21", "os_type": "windows",
-     "device_type": "workstation", "environment": "office", "connection": {"protocol": "winrm"}},
+    {
+        "name": "ops-console",
+        "hostname": "localhost",
+        "ip_address": "127.0.0.1",
+        "os_type": "linux",
+        "device_type": "server",
+        "environment": "lab",
+        "tags": ["ops"],
+        "connection": {"protocol": "local"},
+    },
+    {
+        "name": "web-prod-01",
+        "hostname": "web-prod-01.example",
+        "ip_address": "10.0.1.10",
+        "os_type": "linux",
+        "os_version": "Ubuntu 22.04",
+        "device_type": "server",
+        "environment": "production",
+        "tags": ["web"],
+        "owner": "Web Team",
+    },
+    {
+        "name": "web-prod-02",
+        "hostname": "web-prod-02.example",
+        "ip_address": "10.0.1.11",
+        "os_type": "linux",
+        "device_type": "server",
+        "environment": "production",
+        "tags": ["web"],
+    },
+    {
+        "name": "app-prod-01",
+        "hostname": "app-prod-01.example",
+        "ip_address": "10.0.2.10",
+        "os_type": "linux",
+        "device_type": "server",
+        "environment": "production",
+        "tags": ["app"],
+    },
+    {
+        "name": "app-prod-02",
+        "hostname": "app-prod-02.example",
+        "ip_address": "10.0.2.11",
+        "os_type": "linux",
+        "device_type": "server",
+        "environment": "production",
+        "tags": ["app"],
+    },
+    {
+        "name": "db-staging-01",
+        "hostname": "db-staging-01.example",
+        "ip_address": "10.0.3.10",
+        "os_type": "linux",
+        "device_type": "server",
+        "environment": "staging",
+        "tags": ["database"],
+    },
+    {
+        "name": "ws-finance-01",
+        "ip_address": "10.1.0.21",
+        "os_type": "windows",
+        "device_type": "workstation",
+        "environment": "office",
+        "connection": {"protocol": "winrm"},
+    },
 ]

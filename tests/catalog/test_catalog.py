@@ -34,11 +34,24 @@ tools:
 def test_builtin_catalog_has_the_promised_tools() -> None:
     catalog = load_catalog()
     for name in [
-        "inventory.count_assets", "inventory.list_assets", "inventory.asset_details",
-        "linux.disk_usage", "linux.memory", "linux.cpu_load", "linux.uptime",
-        "linux.service_status", "linux.service_restart", "linux.tail_log", "linux.processes",
-        "linux.kill_process", "linux.reboot", "windows.disk_usage", "windows.service_restart",
-        "windows.reboot", "workflows.health_check_linux", "workflows.deploy",
+        "inventory.count_assets",
+        "inventory.list_assets",
+        "inventory.asset_details",
+        "linux.disk_usage",
+        "linux.memory",
+        "linux.cpu_load",
+        "linux.uptime",
+        "linux.service_status",
+        "linux.service_restart",
+        "linux.tail_log",
+        "linux.processes",
+        "linux.kill_process",
+        "linux.reboot",
+        "windows.disk_usage",
+        "windows.service_restart",
+        "windows.reboot",
+        "workflows.health_check_linux",
+        "workflows.deploy",
     ]:
         assert name in catalog, name
     assert catalog.get("workflows.deploy").risk.approval_level >= 2
@@ -55,7 +68,9 @@ def test_builtin_catalog_has_the_promised_tools() -> None:
         (("connector: shell", "connector: telepathy"), "connector"),
     ],
 )
-def test_bad_toolsets_name_file_and_tool(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+def test_bad_toolsets_name_file_and_tool(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
     (tmp_path / "extra.yaml").write_text(TOOL.replace(*change), encoding="utf-8")
     with pytest.raises(CatalogError) as caught:
         load_catalog([tmp_path])
@@ -76,7 +91,13 @@ def test_hostile_values_never_validate(value: str) -> None:
 def test_a_value_is_exactly_one_argument() -> None:
     tool = load_catalog().get("linux.tail_log")
     inputs = tool.validate_inputs({"path": "/var/log/nginx/access.log", "lines": "20"})
-    assert render_command(tool, inputs).argv == ("tail", "-n", "20", "--", "/var/log/nginx/access.log")
+    assert render_command(tool, inputs).argv == (
+        "tail",
+        "-n",
+        "20",
+        "--",
+        "/var/log/nginx/access.log",
+    )
     with pytest.raises(ValidationFailed):
         tool.validate_inputs({"path": "/var/log/../../etc/shadow"})
     with pytest.raises(ValidationFailed):

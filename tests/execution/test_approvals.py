@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from tests.conftest import FLEET, seed
 
 from opsconductor.errors import (
     ApprovalAlreadyDecided,
@@ -16,10 +17,11 @@ from opsconductor.errors import (
 )
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import ApprovalRow, AuditEventRow, ExecutionRow, utcnow
-from tests.conftest import FLEET, seed
 
 
-async def test_confirmed_disk_check_runs_locally_and_answers_from_data(conductor: Conductor) -> None:
+async def test_confirmed_disk_check_runs_locally_and_answers_from_data(
+    conductor: Conductor,
+) -> None:
     await seed(conductor, FLEET)
     answer = await conductor.ask("check disk space on ops-console", requester="alice", confirm=True)
     assert answer.execution_state == "succeeded", answer.response.message

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import FLEET, seed
+
 from opsconductor.config import load_settings
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.schemas.common import Mode, RiskLevel
 from opsconductor.schemas.decision import DecisionV1
 from opsconductor.schemas.plan import PlanStep, PlanV1
-from tests.conftest import FLEET, seed
 
 TOOLSET = """
 toolset: testing
@@ -46,10 +47,19 @@ tools:
 """
 
 
-def step(step_id: str, tool: str, depends: list[str], timeout: float = 5, **inputs: str) -> PlanStep:
+def step(
+    step_id: str, tool: str, depends: list[str], timeout: float = 5, **inputs: str
+) -> PlanStep:
     return PlanStep(
-        id=step_id, tool=tool, description=step_id, targets=["ops-console"], inputs=inputs,
-        depends_on=depends, estimate_s=1, timeout_s=timeout, read_only=True,
+        id=step_id,
+        tool=tool,
+        description=step_id,
+        targets=["ops-console"],
+        inputs=inputs,
+        depends_on=depends,
+        estimate_s=1,
+        timeout_s=timeout,
+        read_only=True,
         risk_level=RiskLevel.LOW,
     )
 
@@ -57,16 +67,26 @@ def step(step_id: str, tool: str, depends: list[str], timeout: float = 5, **inpu
 async def run_plan(tmp_path: Path, steps: list[PlanStep]) -> tuple[Conductor, str]:
     (tmp_path / "cat").mkdir()
     (tmp_path / "cat" / "testing.yaml").write_text(TOOLSET, encoding="utf-8")
-    settings = load_settings(home=tmp_path / "home", catalog_dirs=[tmp_path / "cat"],
-                             output_limit_bytes=65536)
+    settings = load_settings(
+        home=tmp_path / "home", catalog_dirs=[tmp_path / "cat"], output_limit_bytes=65536
+    )
     conductor = await Conductor.open(settings)
     await seed(conductor, FLEET)
     plan = PlanV1(
-        id="p1", request_id="r1", summary="test", steps=steps, approval_level=0,
-        risk_level=RiskLevel.LOW, reversible=True, estimate_s=1, mode=Mode.IMMEDIATE,
+        id="p1",
+        request_id="r1",
+        summary="test",
+        steps=steps,
+        approval_level=0,
+        risk_level=RiskLevel.LOW,
+        reversible=True,
+        estimate_s=1,
+        mode=Mode.IMMEDIATE,
     )
     decision = DecisionV1(request_id="r1", text="test", kind="action", intent=None, confidence=1)
-    row, _ = await conductor.executions.create(text="t", decision=decision, plan=plan, requester="t")
+    row, _ = await conductor.executions.create(
+        text="t", decision=decision, plan=plan, requester="t"
+    )
     await conductor.executions.run(row.id, worker="test")
     return conductor, row.id
 

@@ -24,7 +24,9 @@ def write(tmp_path: Path, name: str, content: str) -> Path:
     return path
 
 
-async def test_yaml_import_then_reimport_updates_in_place(conductor: Conductor, tmp_path: Path) -> None:
+async def test_yaml_import_then_reimport_updates_in_place(
+    conductor: Conductor, tmp_path: Path
+) -> None:
     assets = read_assets_file(write(tmp_path, "a.yaml", GOOD_YAML))
     async with conductor.db.session() as session:
         first = await repository.upsert_assets(session, assets)
@@ -52,9 +54,18 @@ def test_csv_import_reads_the_same_columns(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("{name: bad, os_type: linux, device_type: server, colour: red}", "row 2 (bad): field colour: unknown field"),
-        ("{name: bad, ip_address: 10.0.1, os_type: linux, device_type: server}", "row 2 (bad): field ip_address"),
-        ("{name: web-prod-01, os_type: linux, device_type: server}", "row 2 (web-prod-01): field name: duplicate of row 1"),
+        (
+            "{name: bad, os_type: linux, device_type: server, colour: red}",
+            "row 2 (bad): field colour: unknown field",
+        ),
+        (
+            "{name: bad, ip_address: 10.0.1, os_type: linux, device_type: server}",
+            "row 2 (bad): field ip_address",
+        ),
+        (
+            "{name: web-prod-01, os_type: linux, device_type: server}",
+            "row 2 (web-prod-01): field name: duplicate of row 1",
+        ),
         ("{name: bad, os_type: beos, device_type: server}", "row 2 (bad): field os_type"),
         ("{name: 'bad; rm -rf /', os_type: linux, device_type: server}", "field name"),
     ],
@@ -80,7 +91,9 @@ async def test_a_bad_row_rejects_the_whole_file(
         ("x.csv", "name,os_type,device_type\na,linux,server,extra\n", "more values than columns"),
     ],
 )
-def test_malformed_files_say_what_is_wrong(tmp_path: Path, name: str, content: str, message: str) -> None:
+def test_malformed_files_say_what_is_wrong(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
     with pytest.raises(ImportRejected, match=message):
         read_assets_file(write(tmp_path, name, content))
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from tests.conftest import FLEET, seed, workstations
 
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.audit import verify_chain
 from opsconductor.store.tables import AuditEventRow, ExecutionRow, StepRunRow
-from tests.conftest import FLEET, seed, workstations
 
 
 async def count_rows(conductor: Conductor, table: type) -> int:
@@ -87,8 +87,9 @@ async def test_deploy_needs_a_second_person_and_runs_in_background(conductor: Co
     assert set(steps["deploy.fetch"].targets) == {"app-prod-01", "app-prod-02"}
     assert answer.plan.rollback[0].tool == "linux.deploy_rollback"
     assert answer.to_document()["approval"]["status"] == "pending"
-    confirmed = await conductor.ask("Deploy billing-api 2.3.1 to the app servers",
-                                    requester="alice", confirm=True)
+    confirmed = await conductor.ask(
+        "Deploy billing-api 2.3.1 to the app servers", requester="alice", confirm=True
+    )
     assert confirmed.execution_state == "pending_approval"  # --yes cannot stand in for level 2
     assert await count_rows(conductor, StepRunRow) == 0
 

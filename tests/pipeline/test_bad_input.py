@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.conftest import FLEET, seed
+from tests.pipeline.test_ask import count_rows
 
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import ExecutionRow
-from tests.conftest import FLEET, seed
-from tests.pipeline.test_ask import count_rows
 
 HOSTILE = [
     ("", "empty"),

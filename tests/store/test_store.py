@@ -7,6 +7,7 @@ import asyncio
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text, update
+from tests.conftest import FLEET, seed
 
 from opsconductor.config import Settings
 from opsconductor.execution.states import ExecutionState
@@ -16,7 +17,6 @@ from opsconductor.store import migrate
 from opsconductor.store.audit import record_event, verify_chain
 from opsconductor.store.database import Database
 from opsconductor.store.tables import AuditEventRow, Base
-from tests.conftest import FLEET, seed
 
 
 async def test_migrations_create_exactly_the_declared_schema(settings: Settings) -> None:
@@ -49,7 +49,9 @@ async def test_audit_chain_names_the_altered_event(settings: Settings) -> None:
             )
         async with db.session() as session:
             report = await verify_chain(session)
-        assert not report.ok and report.first_bad_id == ids[2] and report.problem == "content altered"
+        assert (
+            not report.ok and report.first_bad_id == ids[2] and report.problem == "content altered"
+        )
         async with db.session() as session:
             await session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[3]})
             await session.execute(
