@@ -24,6 +24,27 @@ from opsconductor.schemas.decision import Entity, EntityType
 
 _HOST_CONTEXT = frozenset({"on", "from", "at", "server", "host", "machine", "box", "named", "node"})
 _GROUP_GLUE = frozenset({"the", "our", "my", "of"})
+_VERB_CONCEPTS = frozenset(
+    {
+        "count",
+        "show",
+        "check",
+        "status",
+        "restart",
+        "stop",
+        "start",
+        "deploy",
+        "reboot",
+        "kill",
+        "delete",
+        "modify",
+        "open",
+        "close",
+        "log",
+        "ping",
+        "http",
+    }
+)
 _RANGE_WORDS = frozenset({"range", "subnet", "network", "block", "prefix"})
 
 
@@ -112,6 +133,8 @@ def _destinations(result: Extraction) -> None:
         if canonical not in lexicon.DESTINATION_VERBS and token.lower not in {"to", "reach"}:
             continue
         for follower in tokens[position + 1 : position + 3]:
+            if follower.lower in _HOST_CONTEXT:
+                break  # "wget on 10.0.0.5": what follows 'on' is where to run, not the object
             if follower.free and _looks_like_destination(follower.lower):
                 _mark(follower, "destination")
                 result.add(EntityType.DESTINATION, follower.text, follower.text)
@@ -238,10 +261,25 @@ def _group_span_end(tokens: list[Token], start: int, index: InventoryIndex) -> i
             closed_at = position + 1
         elif word in {"with", "in"} and closed_at is not None:
             pass  # "servers with tag X", "assets in the 192.168 range"
+        elif _qualifier_before_noun(tokens, position, index):
+            pass  # "app servers" with no 'app' tag: narrows by name, never widens to all servers
         elif not _group_word(token, index) and not (closed_at and word in {"range", "subnet"}):
             break
         position += 1
     return closed_at if closed_at is not None and closed_at > start else None
+
+
+def _qualifier_before_noun(tokens: list[Token], position: int, index: InventoryIndex) -> bool:
+    token = tokens[position]
+    following = tokens[position + 1].lower if position + 1 < len(tokens) else ""
+    return (
+        token.free
+        and following in lexicon.DEVICE_WORDS
+        and not _group_word(token, index)
+        and token.lower not in lexicon.STOP_WORDS
+        and lexicon.SYNONYMS.get(token.lower) not in _VERB_CONCEPTS
+        and bool(NAME_SHAPED.match(token.lower))
+    )
 
 
 def _group_word(token: Token, index: InventoryIndex) -> bool:
@@ -280,6 +318,8 @@ def _group_filter(span: list[Token], index: InventoryIndex) -> tuple[AssetFilter
             tags.append(index.tags[word])
         elif device and device != "any":
             values["device_type"] = DeviceType(device)
+        elif device is None and word not in _GROUP_GLUE and word not in lexicon.SCOPE_WORDS:
+            values["text"] = word  # a qualifier the inventory has no tag for
     return AssetFilter.model_validate({**values, "tags": tuple(tags)}), words
 
 

@@ -47,7 +47,9 @@ SYNONYMS: dict[str, str] = _table(
     reboot: reboot power-cycle
     kill: kill terminate end
     delete: delete drop destroy remove wipe purge truncate
-    modify: modify change open allow block add edit
+    modify: modify change edit
+    open: open allow unblock
+    close: close block deny
     log: tail log logs journal syslog lines
     ping: ping reachable reachability connectivity latency alive
     http: curl wget download http https url endpoint response
@@ -74,101 +76,13 @@ SYNONYMS: dict[str, str] = _table(
 )
 
 STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "on",
-        "in",
-        "at",
-        "of",
-        "for",
-        "from",
-        "to",
-        "me",
-        "my",
-        "us",
-        "our",
-        "we",
-        "do",
-        "does",
-        "did",
-        "is",
-        "are",
-        "was",
-        "be",
-        "been",
-        "please",
-        "can",
-        "could",
-        "would",
-        "you",
-        "i",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "and",
-        "or",
-        "with",
-        "all",
-        "every",
-        "each",
-        "any",
-        "some",
-        "there",
-        "here",
-        "now",
-        "right",
-        "currently",
-        "current",
-        "just",
-        "quickly",
-        "also",
-        "then",
-        "about",
-        "into",
-        "across",
-        "have",
-        "has",
-        "having",
-        "hey",
-        "hi",
-        "ok",
-        "okay",
-        "let",
-        "lets",
-        "let's",
-        "need",
-        "want",
-        "like",
-        "see",
-        "know",
-        "up",
-        "down",
-        "out",
-        "running",
-        "run",
-        "runs",
-        "using",
-        "use",
-        "via",
-        "by",
-        "as",
-        "if",
-        "so",
-        "than",
-        "your",
-        "their",
-        "them",
-        "they",
-        "he",
-        "she",
-        "his",
-        "her",
-    ]
+    """
+    a an the on in at of for from to me my us our we do does did is are was be been please can
+    could would you i it its this that these those and or with all every each any some there
+    here now right currently current just quickly also then about into across have has having
+    hey hi ok okay let lets let's need want like see know up down out running run runs using
+    use via by as if so than your their them they he she his her how many much
+    """.split()
 )
 
 # Words that scope a request to many assets.

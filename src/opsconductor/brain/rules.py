@@ -12,6 +12,10 @@ from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.decision import Clarification, DecisionV1, Intent
 
 MIN_SCORE = 0.34  # below this no example is close enough to call the request understood
+MIN_CONFIDENCE = 0.45  # score weighed by how much of the request the vocabulary covers
+CHANGE_VERBS = frozenset(
+    {"restart", "stop", "start", "deploy", "reboot", "kill", "delete", "modify", "open", "close"}
+)
 # A change over this many hosts at once needs a second person even when each change is small.
 FLEET_CHANGE_SIZE = 5
 
@@ -29,6 +33,11 @@ class RulesBrain:
         ranking = self._eligible(self.matcher.rank(words), text)
         reasons = list(found.reasons)
         best = ranking[0] if ranking and ranking[0].score >= MIN_SCORE else None
+        if best is not None and not self._plausible(best, words):
+            reasons.append(
+                f"best intent {best.category}.{best.action} rejected: too little matched"
+            )
+            best = None
         if best is not None:
             reasons.append(
                 f"intent {best.category}.{best.action}: matched {', '.join(best.shared)} "
@@ -61,6 +70,14 @@ class RulesBrain:
             return ranking
         return [s for s in ranking if all(t.read_only for t in self._tools(s))]
 
+    def _plausible(self, best: IntentScore, words: list[str]) -> bool:
+        """Guard against one generic word carrying a whole request: most of what it says must
+        be understood, and a change needs its own verb in the request."""
+        if self._confidence(best, words) < MIN_CONFIDENCE:
+            return False
+        changes = any(not t.read_only for t in self._tools(best))
+        return not changes or bool(set(best.shared) & CHANGE_VERBS)
+
     def _tools(self, score: IntentScore | None) -> list[ToolSpec]:
         if score is None:
             return []
@@ -84,7 +101,7 @@ class RulesBrain:
             )
         if best is None:
             return _out_of_scope(ranking, self.catalog)
-        needs_hosts = any(t.runs_on_hosts for t in self._tools(best))
+        needs_hosts = any(t.runs_on_hosts or t.query == "asset_details" for t in self._tools(best))
         if needs_hosts and not found.targets:
             return self._no_target(found, best)
         if needs_hosts and found.singular_group and len(found.targets) > 1:
@@ -130,7 +147,7 @@ class RulesBrain:
         # Words no example knows ("pods", "namespace") mean the request asks for more than
         # the matched intent covers.
         coverage = sum(1 for w in words if self.matcher.known(w)) / len(words)
-        return round(min(1.0, best.score) * (0.5 + 0.5 * coverage), 3)
+        return round(min(1.0, best.score) * coverage, 3)
 
 
 def _unknown_hosts(words: list[str], index: InventoryIndex) -> Clarification:
