@@ -24,6 +24,7 @@ async def test_migrations_create_exactly_the_declared_schema(settings: Settings)
     try:
         await migrate.upgrade(db.engine)  # a second upgrade is a no-op
         assert await migrate.current_revision(db.engine) == migrate.head_revision()
+        assert migrate.head_revision() == migrate.SCHEMA_HEAD
         async with db.engine.connect() as connection:
             diff = await connection.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)

@@ -45,6 +45,8 @@ _VERB_CONCEPTS = frozenset(
         "http",
     }
 )
+_TAG_WORDS = frozenset({"tagged", "tag", "labelled", "labeled"})
+_TRAILING_GLUE = frozenset({"with", "in", "are", "is", "that", "which", "a"})
 _RANGE_WORDS = frozenset({"range", "subnet", "network", "block", "prefix"})
 
 
@@ -54,7 +56,8 @@ class Extraction:
 
     tokens: list[Token]
     entities: list[Entity] = field(default_factory=list)
-    targets: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # assets named one by one
+    group_targets: list[str] = field(default_factory=list)  # assets the groups resolve to
     groups: list[AssetFilter] = field(default_factory=list)
     unknown_hosts: list[str] = field(default_factory=list)
     ambiguous: dict[str, list[str]] = field(default_factory=dict)
@@ -78,9 +81,12 @@ class Extraction:
             filter=filter_inputs(flt) if flt is not None else None,
         )
         self.entities.append(entity)
-        for name in assets or []:
-            if name not in self.targets:
-                self.targets.append(name)
+        if kind is EntityType.ASSET:
+            self.targets = list(dict.fromkeys([*self.targets, *(assets or [])]))
+
+    def all_targets(self) -> list[str]:
+        """Named assets first, then group members, each once."""
+        return list(dict.fromkeys([*self.targets, *self.group_targets]))
 
 
 def filter_inputs(flt: AssetFilter) -> dict[str, str]:
@@ -227,7 +233,9 @@ def _groups(result: Extraction, index: InventoryIndex) -> None:
         _mark(span[-1], "group", flt.describe())
         result.groups.append(flt)
         matched = " ".join(t.text for t in span)
-        result.add(EntityType.GROUP, flt.describe(), matched, names, flt)
+        # The group keeps its filter; its members go to group_targets, used only by host tools.
+        result.add(EntityType.GROUP, flt.describe(), matched, None, flt)
+        result.group_targets = list(dict.fromkeys([*result.group_targets, *names]))
         result.reasons.append(f"'{' '.join(words)}' is a group of {len(names)} assets")
         result.singular_group = not any(
             t.lower in lexicon.SCOPE_WORDS or t.lower.endswith("s") for t in span
@@ -246,7 +254,8 @@ def _lone_singular_noun(span: list[Token]) -> bool:
 
 def _group_span_end(tokens: list[Token], start: int, index: InventoryIndex) -> int | None:
     """End (exclusive) of a group phrase starting at `start`, which must close on a device noun
-    or a 'tagged X'; None when no group starts here."""
+    or a 'tagged X'; None when no group starts here. Filters after the noun extend it:
+    'servers in staging', 'hosts that are tagged ring-A'."""
     position = start
     closed_at = None
     while position < len(tokens):
@@ -256,29 +265,39 @@ def _group_span_end(tokens: list[Token], start: int, index: InventoryIndex) -> i
             break
         if word in lexicon.DEVICE_WORDS:
             closed_at = position + 1
-        elif word in {"tagged", "tag", "labelled", "labeled"} and position + 1 < len(tokens):
+        elif word in _TAG_WORDS and position + 1 < len(tokens):
             position += 1
             closed_at = position + 1
-        elif word in {"with", "in"} and closed_at is not None:
-            pass  # "servers with tag X", "assets in the 192.168 range"
-        elif _qualifier_before_noun(tokens, position, index):
+        elif closed_at is not None and word in _TRAILING_GLUE:
+            pass
+        elif closed_at is None and _qualifier_before_noun(tokens, position, index):
             pass  # "app servers" with no 'app' tag: narrows by name, never widens to all servers
-        elif not _group_word(token, index) and not (closed_at and word in {"range", "subnet"}):
+        elif _group_word(token, index) or (closed_at and word in _RANGE_WORDS):
+            if closed_at is not None and word not in _GROUP_GLUE | lexicon.SCOPE_WORDS:
+                closed_at = position + 1
+        else:
             break
         position += 1
     return closed_at if closed_at is not None and closed_at > start else None
 
 
 def _qualifier_before_noun(tokens: list[Token], position: int, index: InventoryIndex) -> bool:
-    token = tokens[position]
     following = tokens[position + 1].lower if position + 1 < len(tokens) else ""
+    return following in lexicon.DEVICE_WORDS and _is_qualifier(tokens[position], index)
+
+
+def _is_qualifier(token: Token, index: InventoryIndex) -> bool:
+    """A word narrowing a group that the inventory has no tag or environment for."""
+    word = token.lower
     return (
         token.free
-        and following in lexicon.DEVICE_WORDS
         and not _group_word(token, index)
-        and token.lower not in lexicon.STOP_WORDS
-        and lexicon.SYNONYMS.get(token.lower) not in _VERB_CONCEPTS
-        and bool(NAME_SHAPED.match(token.lower))
+        and word not in lexicon.STOP_WORDS
+        and word not in _TRAILING_GLUE
+        and word not in _RANGE_WORDS
+        and word not in lexicon.DEVICE_WORDS
+        and lexicon.SYNONYMS.get(word) not in _VERB_CONCEPTS
+        and bool(NAME_SHAPED.match(word))
     )
 
 
@@ -306,7 +325,7 @@ def _group_filter(span: list[Token], index: InventoryIndex) -> tuple[AssetFilter
         if tag_next:
             tags.append(index.tags.get(word, token.text))
             tag_next = False
-        elif word in {"tagged", "tag", "labelled", "labeled"}:
+        elif word in _TAG_WORDS:
             tag_next = True
         elif token.kind == "ip_prefix":
             values["ip_prefix"] = token.value
@@ -318,7 +337,7 @@ def _group_filter(span: list[Token], index: InventoryIndex) -> tuple[AssetFilter
             tags.append(index.tags[word])
         elif device and device != "any":
             values["device_type"] = DeviceType(device)
-        elif device is None and word not in _GROUP_GLUE and word not in lexicon.SCOPE_WORDS:
+        elif _is_qualifier(token, index):
             values["text"] = word  # a qualifier the inventory has no tag for
     return AssetFilter.model_validate({**values, "tags": tuple(tags)}), words
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from opsconductor.brain.lexicon import ENVIRONMENT_WORDS
-from opsconductor.inventory.models import Asset, AssetFilter
+from opsconductor.inventory.models import AssetFilter
 
 MAX_NAME_WORDS = 8
 WORD = re.compile(r"[a-z0-9][a-z0-9._/()-]*")
@@ -26,18 +26,6 @@ class AssetKey:
     device_type: str
     environment: str | None
     tags: tuple[str, ...]
-
-    @classmethod
-    def of(cls, asset: Asset) -> AssetKey:
-        return cls(
-            name=asset.name,
-            hostname=asset.hostname,
-            ip_address=asset.ip_address,
-            os_type=asset.os_type.value,
-            device_type=asset.device_type.value,
-            environment=asset.environment,
-            tags=tuple(asset.tags),
-        )
 
     def matches(self, flt: AssetFilter) -> bool:
         lowered_tags = {tag.lower() for tag in self.tags}

@@ -7,7 +7,7 @@ from opsconductor.brain.entities import Extraction, extract
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.intents import IntentMatcher, IntentScore, canonical_words
 from opsconductor.catalog.loader import Catalog
-from opsconductor.catalog.models import ToolSpec
+from opsconductor.catalog.models import InventoryQuery, ToolSpec
 from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.decision import Clarification, DecisionV1, Intent
 
@@ -43,16 +43,19 @@ class RulesBrain:
                 f"intent {best.category}.{best.action}: matched {', '.join(best.shared)} "
                 f"with example '{best.example}' (score {best.score:.2f})"
             )
-        clarification = self._clarify(found, best, index, ranking)
         tools = self._tools(best)
-        risk = self._risk(tools, found)
+        # Counting or listing a group needs its filter, not its members: only tools that act
+        # on assets one by one get the group's members as targets.
+        targets = found.all_targets() if _needs_targets(tools) else found.targets
+        clarification = self._clarify(found, best, targets, index, ranking)
+        risk = self._risk(tools, targets)
         return DecisionV1(
             request_id=request_id,
             text=text,
             kind=self._kind(clarification, tools),
             intent=Intent(category=best.category, action=best.action) if best else None,
             entities=found.entities,
-            targets=found.targets,
+            targets=targets,
             inputs=found.inputs,
             risk_level=risk,
             confidence=self._confidence(best, words),
@@ -87,6 +90,7 @@ class RulesBrain:
         self,
         found: Extraction,
         best: IntentScore | None,
+        targets: list[str],
         index: InventoryIndex,
         ranking: list[IntentScore],
     ) -> Clarification | None:
@@ -101,14 +105,14 @@ class RulesBrain:
             )
         if best is None:
             return _out_of_scope(ranking, self.catalog)
-        needs_hosts = any(t.runs_on_hosts or t.query == "asset_details" for t in self._tools(best))
-        if needs_hosts and not found.targets:
+        needs_targets = _needs_targets(self._tools(best))
+        if needs_targets and not targets:
             return self._no_target(found, best)
-        if needs_hosts and found.singular_group and len(found.targets) > 1:
+        if needs_targets and found.singular_group and len(targets) > 1:
             return Clarification(
                 reason="ambiguous",
-                question=f"{len(found.targets)} assets match; which one did you mean?",
-                options=found.targets[:10],
+                question=f"{len(targets)} assets match; which one did you mean?",
+                options=targets[:10],
             )
         return None
 
@@ -126,10 +130,10 @@ class RulesBrain:
         )
 
     @staticmethod
-    def _risk(tools: list[ToolSpec], found: Extraction) -> RiskLevel:
+    def _risk(tools: list[ToolSpec], targets: list[str]) -> RiskLevel:
         risk = RiskLevel.highest(*(t.risk for t in tools))
         changes = any(not t.read_only for t in tools)
-        if changes and len(found.targets) >= FLEET_CHANGE_SIZE:
+        if changes and len(targets) >= FLEET_CHANGE_SIZE:
             risk = RiskLevel.highest(risk, RiskLevel.HIGH)
         return risk
 
@@ -148,6 +152,10 @@ class RulesBrain:
         # the matched intent covers.
         coverage = sum(1 for w in words if self.matcher.known(w)) / len(words)
         return round(min(1.0, best.score) * coverage, 3)
+
+
+def _needs_targets(tools: list[ToolSpec]) -> bool:
+    return any(t.runs_on_hosts or t.query is InventoryQuery.DETAILS for t in tools)
 
 
 def _unknown_hosts(words: list[str], index: InventoryIndex) -> Clarification:

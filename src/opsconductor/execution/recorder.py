@@ -4,29 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from opsconductor.execution.engine import StepOutcome
-from opsconductor.execution.events import Event, EventBus
+from opsconductor.execution.events import Event
 from opsconductor.execution.states import StepState, check_step_transition
 from opsconductor.store.audit import record_event
-from opsconductor.store.database import Database
 from opsconductor.store.tables import ExecutionEventRow, StepRunRow
+from opsconductor.store.transactions import Transactions
 
 # Output chunks are streamed as events but not each stored: the step row keeps the whole.
 STORED_OUTPUT_EVENT_BYTES = 4096
 
 
 class DbRecorder:
-    def __init__(self, db: Database, events: EventBus, execution_id: str, actor: str) -> None:
-        self.db = db
-        self.events = events
+    """Writes each change of a step, with its audit event, before the engine goes on."""
+
+    def __init__(self, tx: Transactions, execution_id: str, actor: str) -> None:
+        self.tx = tx
         self.execution_id = execution_id
         self.actor = actor
         self._row_ids: dict[tuple[str, str | None], int] = {}
 
     async def create_rows(self, units: list[StepOutcome]) -> None:
-        async with self.db.session() as session:
+        async with self.tx.session() as session:
             for unit in units:
                 row = StepRunRow(
                     execution_id=self.execution_id,
@@ -45,7 +44,7 @@ class DbRecorder:
     async def step_output(self, outcome: StepOutcome, chunk: str) -> None:
         data = {"step_id": outcome.step_id, "target": outcome.target, "chunk": chunk}
         event = Event(self.execution_id, "step_output", data)
-        await self.events.publish(event)
+        await self.tx.publish(event)
 
     async def step_finished(self, outcome: StepOutcome) -> None:
         details = {"exit_code": outcome.exit_code, "error_kind": outcome.error_kind}
@@ -54,14 +53,14 @@ class DbRecorder:
     async def publish(self, type_: str, data: dict[str, Any]) -> None:
         """Store an event and hand it to live followers."""
         event = Event(self.execution_id, type_, data)
-        async with self.db.session() as session:
+        async with self.tx.session() as session:
             session.add(ExecutionEventRow(execution_id=self.execution_id, type=type_, data=data))
-        await self.events.publish(event)
+        await self.tx.publish(event)
 
     async def _write(self, outcome: StepOutcome, event_type: str, details: dict[str, Any]) -> None:
         row_id = self._row_ids[(outcome.step_id, outcome.target)]
-        async with self.db.session() as session:
-            row = await session.scalar(select(StepRunRow).where(StepRunRow.id == row_id))
+        async with self.tx.session() as session:
+            row = await session.get(StepRunRow, row_id)  # no query when the session holds it
             assert row is not None
             previous = row.state
             check_step_transition(previous, outcome.state.value)
@@ -95,4 +94,4 @@ class DbRecorder:
             session.add(
                 ExecutionEventRow(execution_id=self.execution_id, type=event_type, data=data)
             )
-        await self.events.publish(Event(self.execution_id, event_type, data))
+        await self.tx.publish(Event(self.execution_id, event_type, data))

@@ -38,6 +38,7 @@ from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
 from opsconductor.store.tables import ApprovalRow, ExecutionRow, utcnow
+from opsconductor.store.transactions import Transactions
 
 logger = logging.getLogger(__name__)
 
@@ -206,94 +207,119 @@ class ExecutionService:
             )
 
     async def run(self, execution_id: str, worker: str) -> ExecutionResultV1:
-        """Claim and run an approved (or queued) execution; a lost claim runs nothing."""
-        async with self.db.session() as session:
-            claimed = await claim(
-                session,
-                execution_id,
-                worker=worker,
-                from_states={ExecutionState.APPROVED, ExecutionState.QUEUED},
-            )
-            if claimed:
-                await record_event(
-                    session,
-                    actor=worker,
-                    entity_type="execution",
-                    entity_id=execution_id,
-                    action="transition",
-                    to_state="running",
-                    reason=f"claimed by {worker}",
-                )
-        if not claimed:
-            logger.info("execution %s was not claimable; another worker has it", execution_id)
-            return await self.result(execution_id)
+        """Claim and run an approved (or queued) execution; a lost claim runs nothing.
+
+        A plan that only queries the inventory runs in the claiming transaction: it has no side
+        effect to announce, so its whole record commits at once. A plan that touches hosts
+        commits every change before the effect it announces."""
         try:
-            await self._run_claimed(execution_id, worker)
+            async with self.db.session() as session:
+                if not await self._claim(session, execution_id, worker):
+                    logger.info("execution %s was not claimable", execution_id)
+                    return await build_result(session, await self._get(session, execution_id))
+                execution = await self._get(session, execution_id)
+                plan = PlanV1.model_validate(execution.plan)
+                if self._touches_hosts(plan):
+                    inline = None
+                else:
+                    inline = Transactions(self.db, self.events, shared=session)
+                    await self._execute(inline, execution_id, plan, worker)
+                    result = await build_result(session, execution)
+            if inline is not None:
+                await inline.release()
+                return result
+            await self._execute(Transactions(self.db, self.events), execution_id, plan, worker)
         except Exception as exc:
             logger.exception(
                 "execution %s crashed", execution_id, extra={"execution_id": execution_id}
             )
-            await self._finish(
-                execution_id, worker, ExecutionState.FAILED, "", f"internal error: {exc}"
-            )
+            await self._fail(execution_id, worker, f"internal error: {exc}")
         return await self.result(execution_id)
 
-    async def _run_claimed(self, execution_id: str, worker: str) -> None:
-        async with self.db.session() as session:
-            execution = await self._get(session, execution_id)
-            plan = PlanV1.model_validate(execution.plan)
-            targets = sorted({t for s in plan.steps for t in s.targets})
-            assets = await repository.get_assets(session, targets)
+    async def _claim(self, session: AsyncSession, execution_id: str, worker: str) -> bool:
+        states = {ExecutionState.APPROVED, ExecutionState.QUEUED}
+        if not await claim(session, execution_id, worker=worker, from_states=states):
+            return False
+        await record_event(
+            session,
+            actor=worker,
+            entity_type="execution",
+            entity_id=execution_id,
+            action="transition",
+            to_state="running",
+            reason=f"claimed by {worker}",
+        )
+        return True
+
+    def _on_hosts(self, tool: str) -> bool:
+        return self.catalog.get(tool).runs_on_hosts
+
+    def _touches_hosts(self, plan: PlanV1) -> bool:
+        return any(self._on_hosts(step.tool) for step in plan.steps)
+
+    async def _execute(
+        self, tx: Transactions, execution_id: str, plan: PlanV1, worker: str
+    ) -> None:
+        targets = sorted({t for s in plan.steps if self._on_hosts(s.tool) for t in s.targets})
+        async with tx.session() as session:
+            assets = await repository.get_assets(session, targets) if targets else {}
         missing = [t for t in targets if t not in assets]
         if missing:
             reason = f"assets removed from the inventory since planning: {', '.join(missing)}"
-            await self._finish(execution_id, worker, ExecutionState.FAILED, "", reason)
+            await self._finish(tx, execution_id, worker, ExecutionState.FAILED, "", reason)
             return
-        recorder = DbRecorder(self.db, self.events, execution_id, worker)
+
+        async def query_inventory(
+            tool: ToolSpec, inputs: dict[str, Any], names: list[str]
+        ) -> Parsed:
+            async with tx.session() as session:
+                return await inventory_connector.run_query(session, tool, inputs, names)
+
+        recorder = DbRecorder(tx, execution_id, worker)
+        limits = EngineLimits(
+            global_concurrency=self.settings.global_concurrency,
+            sequential=plan.approval_level >= 3,
+            abort_on_failure=plan.approval_level >= 3 or plan.on_failure == "abort",
+        )
         engine = Engine(
-            plan,
-            assets,
-            self.catalog,
-            self.connectors,
-            recorder,
-            self._inventory_runner,
-            EngineLimits(
-                global_concurrency=self.settings.global_concurrency,
-                sequential=plan.approval_level >= 3,
-                abort_on_failure=plan.approval_level >= 3 or self._aborts(plan),
-            ),
+            plan, assets, self.catalog, self.connectors, recorder, query_inventory, limits
         )
         await recorder.create_rows(engine.units())
         await recorder.publish("progress", {"state": "running", "units": len(engine.units())})
         outcomes = await engine.run()
         state = aggregate.final_state(outcomes, engine.cancelled)
-        await self._finish(execution_id, worker, state, aggregate.answer(outcomes, state), None)
-
-    def _aborts(self, plan: PlanV1) -> bool:
-        workflows = {s.id.split(".")[0] for s in plan.steps if "." in s.id}
-        policies = [
-            t.failure_policy
-            for t in self.catalog.tools.values()
-            if t.name.split(".")[-1] in workflows
-        ]
-        return not policies or "abort" in policies
-
-    async def _inventory_runner(
-        self, tool: ToolSpec, inputs: dict[str, Any], targets: list[str]
-    ) -> Parsed:
-        async with self.db.session() as session:
-            return await inventory_connector.run_query(session, tool, inputs, targets)
+        answer = aggregate.answer(outcomes, state)
+        await self._finish(tx, execution_id, worker, state, answer, None)
 
     async def _finish(
-        self, execution_id: str, actor: str, state: ExecutionState, output: str, error: str | None
+        self,
+        tx: Transactions,
+        execution_id: str,
+        actor: str,
+        state: ExecutionState,
+        output: str,
+        error: str | None,
     ) -> None:
-        async with self.db.session() as session:
+        async with tx.session() as session:
             execution = await self._get(session, execution_id)
             execution.output = output
             execution.error_message = error
             await transition(session, execution, to=state, actor=actor, reason=error or "finished")
         data = {"state": state.value, "output": output, "error": error}
-        await self.events.publish(Event(execution_id, "complete", data))
+        await tx.publish(Event(execution_id, "complete", data))
+
+    async def _fail(self, execution_id: str, worker: str, reason: str) -> None:
+        """Record a crash as a failure, claiming first if the crash undid the claim."""
+        async with self.db.session() as session:
+            execution = await self._get(session, execution_id)
+            if execution.state in {ExecutionState.APPROVED, ExecutionState.QUEUED}:
+                await self._claim(session, execution_id, worker)
+                await session.refresh(execution)
+            if execution.state == ExecutionState.RUNNING:
+                execution.error_message = reason
+                await transition(
+                    session, execution, to=ExecutionState.FAILED, actor=worker, reason=reason
+                )
 
     async def result(self, execution_id: str) -> ExecutionResultV1:
         async with self.db.session() as session:

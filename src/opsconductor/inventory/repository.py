@@ -156,6 +156,20 @@ async def delete_asset(session: AsyncSession, name: str) -> None:
     await session.delete(row)
 
 
+async def asset_index_rows(session: AsyncSession) -> list[tuple[Any, ...]]:
+    """The columns understanding needs, for every asset, without building full models."""
+    query = select(
+        AssetRow.name,
+        AssetRow.hostname,
+        AssetRow.ip_address,
+        AssetRow.os_type,
+        AssetRow.device_type,
+        AssetRow.environment,
+        AssetRow.tags,
+    )
+    return [tuple(row) for row in await session.execute(query)]
+
+
 async def inventory_fingerprint(session: AsyncSession) -> tuple[int, datetime | None]:
     """Changes whenever an asset is added, removed or updated: the key of cached indexes."""
     count, newest = (

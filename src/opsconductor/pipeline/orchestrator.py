@@ -136,8 +136,11 @@ class Conductor:
         async with self.db.session() as session:
             key = await repository.inventory_fingerprint(session)
             if self._index is None or key != self._index_key:
-                assets = await repository.list_assets(session)
-                self._index = InventoryIndex(AssetKey.of(a) for a in assets)
+                rows = await repository.asset_index_rows(session)
+                self._index = InventoryIndex(
+                    AssetKey(name, host, ip, os_type, device, env, tuple(tags or ()))
+                    for name, host, ip, os_type, device, env, tags in rows
+                )
                 self._index_key = key
         return self._index
 

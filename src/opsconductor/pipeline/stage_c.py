@@ -195,4 +195,5 @@ def _assemble(
         reversible=all(t.reversible for t in tools),
         estimate_s=estimate,
         mode=Mode.IMMEDIATE if estimate < immediate_threshold_s else Mode.BACKGROUND,
+        on_failure="continue" if all(t.failure_policy == "continue" for t in tools) else "abort",
     )

@@ -49,6 +49,9 @@ class PlanV1(Contract):
     reversible: bool
     estimate_s: float = Field(ge=0)
     mode: Mode
+    on_failure: Literal["abort", "continue"] = Field(
+        default="abort", description="After a failed step: start nothing new, or go on."
+    )
 
     def content_hash(self) -> str:
         """SHA-256 over everything that decides what runs where; an approval binds to it."""

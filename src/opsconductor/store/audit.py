@@ -15,6 +15,7 @@ from opsconductor.store.tables import AuditEventRow, utcnow
 GENESIS = "0" * 64
 # Any fixed number: PostgreSQL advisory locks are keyed by an integer the application picks.
 _CHAIN_LOCK_KEY = 7_340_231
+_HEAD_KEY = "opsconductor.audit_head"
 
 
 async def record_event(
@@ -30,12 +31,21 @@ async def record_event(
     details: dict[str, Any] | None = None,
 ) -> AuditEventRow:
     """Append one event in the caller's transaction, linked to the newest one before it."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Serialise appends so that two writers cannot both link to the same predecessor.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    previous = await session.scalar(
-        select(AuditEventRow.hash).order_by(AuditEventRow.id.desc()).limit(1)
-    )
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None and cached[0] is transaction:
+        # This transaction appended last and still holds the chain (PostgreSQL's advisory
+        # lock, SQLite's write lock) until it ends: nobody can have appended since.
+        previous = cached[1]
+    else:
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            # Serialise appends so that two writers cannot both link to the same predecessor.
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY}
+            )
+        previous = await session.scalar(
+            select(AuditEventRow.hash).order_by(AuditEventRow.id.desc()).limit(1)
+        )
     row = AuditEventRow(
         at=utcnow(),
         actor=actor,
@@ -49,8 +59,8 @@ async def record_event(
         prev_hash=previous or GENESIS,
     )
     row.hash = event_hash(row)
-    session.add(row)
-    await session.flush()
+    session.add(row)  # flushed with the rest of the transaction: inserts go out in batches
+    session.info[_HEAD_KEY] = (transaction, row.hash)
     return row
 
 

@@ -54,7 +54,7 @@ class AssetRow(Base):
     connection_port: Mapped[int | None] = mapped_column(Integer)
     connection_username: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
 
 class ExecutionRow(Base):
