@@ -64,6 +64,7 @@ lint: $(STAMP)
 # ensure-postgres.sh prints the URL of a PostgreSQL that answers (starting or
 # creating one if needed); pytest gets it as OPSCONDUCTOR_TEST_DATABASE_URL.
 test: $(STAMP) lint
+	@sshd="$$(bash scripts/ensure-sshd.sh </dev/null)"; echo "==> sshd for the test hosts: $$sshd"
 	@url="$$(bash scripts/ensure-postgres.sh)"; \
 	echo "==> OPSCONDUCTOR_TEST_DATABASE_URL=$$url"; \
 	export OPSCONDUCTOR_TEST_DATABASE_URL="$$url"; \

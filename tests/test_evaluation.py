@@ -117,6 +117,7 @@ def test_upstream_assets_are_adapted(inventory: Path) -> None:
         "protocol": Protocol.SSH,
         "port": 2222,
         "username": "admin",
+        "credential": None,
     }
     # An application service is not how we reach the host: its secondary ssh service is.
     assert assets["db-01"].connection.port == 22

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path("~/.opsconductor")
@@ -36,6 +36,21 @@ class Settings(BaseSettings):
         description="How long an approval request stays open, by level.",
     )
 
+    known_hosts: Path | None = Field(
+        default=None, description="OpenSSH known_hosts file of trusted host keys."
+    )
+    ssh_trust_on_first_use: bool = Field(
+        default=False,
+        description="Trust and record an SSH host key never seen before (audited). Off: strict.",
+    )
+    ssh_connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
+
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="32 random bytes in base64 that seal credentials at rest; without it, a key "
+        "file `secret.key` in `home` is made on first use (mode 0600).",
+    )
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -48,6 +63,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part for part in value.split(":") if part]
         return value
+
+    @property
+    def known_hosts_file(self) -> Path:
+        return self.known_hosts.expanduser() if self.known_hosts else self.home / "known_hosts"
+
+    @property
+    def secret_key_file(self) -> Path:
+        """Where the credential key lives when `secret_key` is not set."""
+        return self.home / "secret.key"
 
     @property
     def effective_database_url(self) -> str:

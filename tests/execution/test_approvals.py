@@ -41,10 +41,11 @@ async def test_level_two_refuses_the_requester_and_accepts_another(conductor: Co
     with pytest.raises(SelfApprovalForbidden):
         await conductor.approve(asked.approval_ids[0], "alice")
     approved = await conductor.approve(asked.approval_ids[0], "bob")
-    # web-prod-01 is reached over ssh, which has no connector yet: a clear failure, not a run.
+    # web-prod-01 (ssh) has no trusted host key here: refused before any connection is made.
     assert approved.execution_state == "failed"
     assert approved.result is not None
-    assert "no connector for protocol ssh yet" in (approved.result.step_results[0].error or "")
+    step = approved.result.step_results[0]
+    assert step.error_kind == "host_key_mismatch" and "no trusted host key" in (step.error or "")
     async with conductor.db.session() as session:
         refused = await session.scalars(
             select(AuditEventRow).where(AuditEventRow.action == "decision_refused")

@@ -57,7 +57,6 @@ class Extraction:
     tokens: list[Token]
     entities: list[Entity] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)  # assets named one by one
-    group_targets: list[str] = field(default_factory=list)  # assets the groups resolve to
     groups: list[AssetFilter] = field(default_factory=list)
     unknown_hosts: list[str] = field(default_factory=list)
     ambiguous: dict[str, list[str]] = field(default_factory=dict)
@@ -84,9 +83,11 @@ class Extraction:
         if kind is EntityType.ASSET:
             self.targets = list(dict.fromkeys([*self.targets, *(assets or [])]))
 
-    def all_targets(self) -> list[str]:
-        """Named assets first, then group members, each once."""
-        return list(dict.fromkeys([*self.targets, *self.group_targets]))
+    def all_targets(self, index: InventoryIndex) -> list[str]:
+        """Named assets first, then group members, each once. Resolving a group walks the
+        inventory, so it is done only for tools that act on assets one by one."""
+        members = [name for flt in self.groups for name in index.select(flt)]
+        return list(dict.fromkeys([*self.targets, *members]))
 
 
 def filter_inputs(flt: AssetFilter) -> dict[str, str]:
@@ -226,17 +227,15 @@ def _groups(result: Extraction, index: InventoryIndex) -> None:
             position = end
             continue
         flt, words = _group_filter(span, index)
-        names = index.select(flt)
         for t in span:
             if t.free or t.kind == "ip_prefix":
                 _mark(t, "consumed")
         _mark(span[-1], "group", flt.describe())
         result.groups.append(flt)
         matched = " ".join(t.text for t in span)
-        # The group keeps its filter; its members go to group_targets, used only by host tools.
+        # A group keeps its filter; its members are looked up only if a host tool needs them.
         result.add(EntityType.GROUP, flt.describe(), matched, None, flt)
-        result.group_targets = list(dict.fromkeys([*result.group_targets, *names]))
-        result.reasons.append(f"'{' '.join(words)}' is a group of {len(names)} assets")
+        result.reasons.append(f"'{' '.join(words)}' is a group: {flt.describe()}")
         result.singular_group = not any(
             t.lower in lexicon.SCOPE_WORDS or t.lower.endswith("s") for t in span
         )

@@ -46,7 +46,7 @@ class RulesBrain:
         tools = self._tools(best)
         # Counting or listing a group needs its filter, not its members: only tools that act
         # on assets one by one get the group's members as targets.
-        targets = found.all_targets() if _needs_targets(tools) else found.targets
+        targets = found.all_targets(index) if _needs_targets(tools) else found.targets
         clarification = self._clarify(found, best, targets, index, ranking)
         risk = self._risk(tools, targets)
         return DecisionV1(

@@ -49,3 +49,6 @@ class Connector(Protocol):
         ok_exit_codes: frozenset[int] = frozenset({0}),
         on_output: OutputCallback | None = None,
     ) -> CommandResult: ...
+
+    async def close(self) -> None:
+        """Release connections; called once the execution is over."""

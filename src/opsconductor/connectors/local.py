@@ -9,14 +9,16 @@ import signal
 
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, ErrorKind, OutputCallback
+from opsconductor.connectors.output import CappedOutput
 from opsconductor.inventory.models import Asset
-
-TRUNCATION_MARKER = "\n[output truncated at {limit} bytes]\n"
 
 
 class LocalConnector:
     def __init__(self, output_limit_bytes: int = 1024 * 1024) -> None:
         self.output_limit = output_limit_bytes
+
+    async def close(self) -> None:
+        return None
 
     async def run(
         self,
@@ -58,8 +60,8 @@ class LocalConnector:
         on_output: OutputCallback | None,
     ) -> CommandResult:
         assert process.stdout is not None and process.stderr is not None
-        stdout = _Capped(self.output_limit)
-        stderr = _Capped(self.output_limit)
+        stdout = CappedOutput(self.output_limit)
+        stderr = CappedOutput(self.output_limit)
         try:
             async with asyncio.timeout(timeout_s):
                 await asyncio.gather(
@@ -91,33 +93,8 @@ class LocalConnector:
         )
 
 
-class _Capped:
-    """Keeps at most `limit` bytes and remembers that it dropped the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.truncated = False
-
-    def add(self, chunk: bytes) -> bytes:
-        room = self.limit - self.size
-        if room <= 0:
-            self.truncated = self.truncated or bool(chunk)
-            return b""
-        kept = chunk[:room]
-        self.truncated = len(kept) < len(chunk)
-        self.chunks.append(kept)
-        self.size += len(kept)
-        return kept
-
-    def text(self) -> str:
-        body = b"".join(self.chunks).decode("utf-8", errors="replace")
-        return body + TRUNCATION_MARKER.format(limit=self.limit) if self.truncated else body
-
-
 async def _pump(
-    stream: asyncio.StreamReader, sink: _Capped, on_output: OutputCallback | None
+    stream: asyncio.StreamReader, sink: CappedOutput, on_output: OutputCallback | None
 ) -> None:
     while chunk := await stream.read(65536):
         kept = sink.add(chunk)

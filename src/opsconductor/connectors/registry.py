@@ -1,15 +1,20 @@
-"""Which connector serves an asset, by its connection protocol."""
+"""Which connector serves an asset, by its connection protocol; connectors live for one run."""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, Connector, ErrorKind, OutputCallback
 from opsconductor.connectors.local import LocalConnector
 from opsconductor.inventory.models import Asset
 
+ConnectorFactory = Callable[[], Connector]
+
 
 class Unavailable:
-    """Stands in for a protocol nothing here can talk yet: every run fails, clearly."""
+    """Stands in for a protocol nothing here can talk: every run fails, clearly."""
 
     def __init__(self, protocol: str) -> None:
         self.protocol = protocol
@@ -26,18 +31,47 @@ class Unavailable:
         return CommandResult(
             exit_code=None,
             error_kind=ErrorKind.NO_CONNECTOR,
-            error=f"no connector for protocol {self.protocol} yet: {target.name} was not contacted",
+            error=f"no connector for protocol {self.protocol}: {target.name} was not contacted",
         )
 
+    async def close(self) -> None:
+        return None
 
-class ConnectorRegistry:
-    def __init__(self, connectors: dict[str, Connector]) -> None:
-        self.connectors = connectors
 
-    @classmethod
-    def default(cls, output_limit_bytes: int) -> ConnectorRegistry:
-        return cls({"local": LocalConnector(output_limit_bytes)})
+class Connectors:
+    """The connectors of one execution, created on first use and closed together."""
+
+    def __init__(self, factories: dict[str, ConnectorFactory]) -> None:
+        self._factories = factories
+        self._open: dict[str, Connector] = {}
 
     def for_asset(self, asset: Asset) -> Connector:
         protocol = asset.connection.protocol.value
-        return self.connectors.get(protocol) or Unavailable(protocol)
+        if protocol not in self._open:
+            factory = self._factories.get(protocol)
+            self._open[protocol] = factory() if factory else Unavailable(protocol)
+        return self._open[protocol]
+
+    async def close(self) -> None:
+        opened, self._open = self._open, {}
+        for connector in opened.values():
+            with contextlib.suppress(Exception):
+                await connector.close()
+
+
+class ConnectorRegistry:
+    def __init__(self, factories: dict[str, ConnectorFactory]) -> None:
+        self.factories = factories
+
+    @classmethod
+    def local_only(cls, output_limit_bytes: int) -> ConnectorRegistry:
+        return cls({"local": lambda: LocalConnector(output_limit_bytes)})
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncIterator[Connectors]:
+        """Connectors for one execution; their connections close when it ends."""
+        connectors = Connectors(self.factories)
+        try:
+            yield connectors
+        finally:
+            await connectors.close()

@@ -23,7 +23,7 @@ def final_state(outcomes: list[StepOutcome], cancelled: bool) -> ExecutionState:
     return ExecutionState.PARTIALLY_SUCCEEDED
 
 
-def answer(outcomes: list[StepOutcome], state: ExecutionState) -> str:
+def answer(outcomes: list[StepOutcome], state: ExecutionState, changing: set[str]) -> str:
     """One message for the person: the result itself, not a promise of one."""
     inventory = [o for o in outcomes if o.target is None]
     on_hosts = [o for o in outcomes if o.target is not None]
@@ -31,13 +31,13 @@ def answer(outcomes: list[StepOutcome], state: ExecutionState) -> str:
     if on_hosts:
         parts.append(_hosts_answer(on_hosts))
     if state is ExecutionState.CANCELLED:
-        changed = sorted({f"{o.step_id} on {o.target}" for o in on_hosts if _changed(o)})
+        changed = sorted(
+            f"{o.step_id} on {o.target}"
+            for o in on_hosts
+            if o.step_id in changing and o.state == StepState.SUCCEEDED
+        )
         parts.append("Cancelled." + (f" Already done: {', '.join(changed)}." if changed else ""))
     return "\n".join(p for p in parts if p)
-
-
-def _changed(outcome: StepOutcome) -> bool:
-    return outcome.state == StepState.SUCCEEDED
 
 
 def _hosts_answer(outcomes: list[StepOutcome]) -> str:

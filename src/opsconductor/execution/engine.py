@@ -14,7 +14,7 @@ from opsconductor.catalog.models import ToolSpec
 from opsconductor.catalog.parsers import Parsed, parse_output
 from opsconductor.catalog.render import render_command
 from opsconductor.connectors.base import CommandResult, ErrorKind
-from opsconductor.connectors.registry import ConnectorRegistry
+from opsconductor.connectors.registry import Connectors
 from opsconductor.execution.states import StepState
 from opsconductor.inventory.models import Asset
 from opsconductor.schemas.plan import PlanStep, PlanV1
@@ -67,7 +67,7 @@ class Engine:
         plan: PlanV1,
         assets: dict[str, Asset],
         catalog: Catalog,
-        connectors: ConnectorRegistry,
+        connectors: Connectors,
         recorder: Recorder,
         inventory: InventoryRunner,
         limits: EngineLimits,
@@ -103,10 +103,16 @@ class Engine:
                 await self._run_unit(steps[unit.step_id], unit)
             return units
         self._tasks = [asyncio.create_task(self._run_unit(steps[u.step_id], u)) for u in units]
-        await asyncio.gather(*self._tasks, return_exceptions=False)
+        # Units record their own cancellation; gather must not stop at the first one.
+        results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result  # a bug, not an outcome: the runner records it as a failure
         return units
 
     def cancel(self) -> None:
+        if self.cancelled:
+            return  # a second request must not interrupt the recording of the first
         self.cancelled = True
         self._stop = True
         for task in self._tasks:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor.errors import NotFound
 from opsconductor.store.tables import ApprovalRow, AuditEventRow, ExecutionRow
+
+
+async def get_execution(
+    session: AsyncSession, execution_id: str, *, for_update: bool = False
+) -> ExecutionRow:
+    execution = await session.get(ExecutionRow, execution_id, with_for_update=for_update)
+    if execution is None:
+        raise NotFound(f"no execution with id {execution_id!r}")
+    return execution
 
 
 async def list_executions(

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.catalog.loader import Catalog
-from opsconductor.catalog.models import ToolSpec
-from opsconductor.catalog.parsers import Parsed
 from opsconductor.config import Settings
-from opsconductor.connectors import inventory as inventory_connector
 from opsconductor.connectors.registry import ConnectorRegistry
-from opsconductor.errors import ApprovalError, ApprovalExpired, NotFound
-from opsconductor.execution import aggregate
+from opsconductor.errors import ApprovalError, ApprovalExpired
 from opsconductor.execution.approvals import (
     ApprovalStatus,
     check_can_decide,
@@ -25,20 +20,17 @@ from opsconductor.execution.approvals import (
     pending_for,
     request_approvals,
 )
-from opsconductor.execution.engine import Engine, EngineLimits
 from opsconductor.execution.events import Event, EventBus
-from opsconductor.execution.recorder import DbRecorder
-from opsconductor.execution.results import build_result
+from opsconductor.execution.queries import get_execution
+from opsconductor.execution.runner import Runner
 from opsconductor.execution.states import ExecutionState
-from opsconductor.execution.transitions import claim, transition
-from opsconductor.inventory import repository
+from opsconductor.execution.transitions import transition
 from opsconductor.schemas.decision import DecisionV1
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
 from opsconductor.store.tables import ApprovalRow, ExecutionRow, utcnow
-from opsconductor.store.transactions import Transactions
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +49,7 @@ class ExecutionService:
         self.connectors = connectors
         self.events = events
         self.settings = settings
+        self.runner = Runner(db, catalog, connectors, events, settings)
 
     async def create(
         self, *, text: str, decision: DecisionV1, plan: PlanV1, requester: str
@@ -201,136 +194,21 @@ class ExecutionService:
     async def enqueue(self, execution_id: str, actor: str) -> None:
         """Hand an approved execution to the background worker."""
         async with self.db.session() as session:
-            execution = await self._get(session, execution_id)
+            execution = await get_execution(session, execution_id)
             await transition(
                 session, execution, to=ExecutionState.QUEUED, actor=actor, reason="background mode"
             )
 
     async def run(self, execution_id: str, worker: str) -> ExecutionResultV1:
-        """Claim and run an approved (or queued) execution; a lost claim runs nothing.
+        """Claim and run an approved (or queued) execution; a lost claim runs nothing."""
+        return await self.runner.run(execution_id, worker)
 
-        A plan that only queries the inventory runs in the claiming transaction: it has no side
-        effect to announce, so its whole record commits at once. A plan that touches hosts
-        commits every change before the effect it announces."""
-        try:
-            async with self.db.session() as session:
-                if not await self._claim(session, execution_id, worker):
-                    logger.info("execution %s was not claimable", execution_id)
-                    return await build_result(session, await self._get(session, execution_id))
-                execution = await self._get(session, execution_id)
-                plan = PlanV1.model_validate(execution.plan)
-                if self._touches_hosts(plan):
-                    inline = None
-                else:
-                    inline = Transactions(self.db, self.events, shared=session)
-                    await self._execute(inline, execution_id, plan, worker)
-                    result = await build_result(session, execution)
-            if inline is not None:
-                await inline.release()
-                return result
-            await self._execute(Transactions(self.db, self.events), execution_id, plan, worker)
-        except Exception as exc:
-            logger.exception(
-                "execution %s crashed", execution_id, extra={"execution_id": execution_id}
-            )
-            await self._fail(execution_id, worker, f"internal error: {exc}")
-        return await self.result(execution_id)
-
-    async def _claim(self, session: AsyncSession, execution_id: str, worker: str) -> bool:
-        states = {ExecutionState.APPROVED, ExecutionState.QUEUED}
-        if not await claim(session, execution_id, worker=worker, from_states=states):
-            return False
-        await record_event(
-            session,
-            actor=worker,
-            entity_type="execution",
-            entity_id=execution_id,
-            action="transition",
-            to_state="running",
-            reason=f"claimed by {worker}",
-        )
-        return True
-
-    def _on_hosts(self, tool: str) -> bool:
-        return self.catalog.get(tool).runs_on_hosts
-
-    def _touches_hosts(self, plan: PlanV1) -> bool:
-        return any(self._on_hosts(step.tool) for step in plan.steps)
-
-    async def _execute(
-        self, tx: Transactions, execution_id: str, plan: PlanV1, worker: str
-    ) -> None:
-        targets = sorted({t for s in plan.steps if self._on_hosts(s.tool) for t in s.targets})
-        async with tx.session() as session:
-            assets = await repository.get_assets(session, targets) if targets else {}
-        missing = [t for t in targets if t not in assets]
-        if missing:
-            reason = f"assets removed from the inventory since planning: {', '.join(missing)}"
-            await self._finish(tx, execution_id, worker, ExecutionState.FAILED, "", reason)
-            return
-
-        async def query_inventory(
-            tool: ToolSpec, inputs: dict[str, Any], names: list[str]
-        ) -> Parsed:
-            async with tx.session() as session:
-                return await inventory_connector.run_query(session, tool, inputs, names)
-
-        recorder = DbRecorder(tx, execution_id, worker)
-        limits = EngineLimits(
-            global_concurrency=self.settings.global_concurrency,
-            sequential=plan.approval_level >= 3,
-            abort_on_failure=plan.approval_level >= 3 or plan.on_failure == "abort",
-        )
-        engine = Engine(
-            plan, assets, self.catalog, self.connectors, recorder, query_inventory, limits
-        )
-        await recorder.create_rows(engine.units())
-        await recorder.publish("progress", {"state": "running", "units": len(engine.units())})
-        outcomes = await engine.run()
-        state = aggregate.final_state(outcomes, engine.cancelled)
-        answer = aggregate.answer(outcomes, state)
-        await self._finish(tx, execution_id, worker, state, answer, None)
-
-    async def _finish(
-        self,
-        tx: Transactions,
-        execution_id: str,
-        actor: str,
-        state: ExecutionState,
-        output: str,
-        error: str | None,
-    ) -> None:
-        async with tx.session() as session:
-            execution = await self._get(session, execution_id)
-            execution.output = output
-            execution.error_message = error
-            await transition(session, execution, to=state, actor=actor, reason=error or "finished")
-        data = {"state": state.value, "output": output, "error": error}
-        await tx.publish(Event(execution_id, "complete", data))
-
-    async def _fail(self, execution_id: str, worker: str, reason: str) -> None:
-        """Record a crash as a failure, claiming first if the crash undid the claim."""
-        async with self.db.session() as session:
-            execution = await self._get(session, execution_id)
-            if execution.state in {ExecutionState.APPROVED, ExecutionState.QUEUED}:
-                await self._claim(session, execution_id, worker)
-                await session.refresh(execution)
-            if execution.state == ExecutionState.RUNNING:
-                execution.error_message = reason
-                await transition(
-                    session, execution, to=ExecutionState.FAILED, actor=worker, reason=reason
-                )
+    async def cancel(self, execution_id: str, actor: str, reason: str) -> ExecutionResultV1:
+        """Stop an execution: at once if nothing runs yet, else by asking its worker to stop."""
+        return await self.runner.cancel(execution_id, actor, reason)
 
     async def result(self, execution_id: str) -> ExecutionResultV1:
-        async with self.db.session() as session:
-            return await build_result(session, await self._get(session, execution_id))
-
-    @staticmethod
-    async def _get(session: AsyncSession, execution_id: str) -> ExecutionRow:
-        execution = await session.get(ExecutionRow, execution_id)
-        if execution is None:
-            raise NotFound(f"no execution with id {execution_id!r}")
-        return execution
+        return await self.runner.result(execution_id)
 
     async def queued(self, limit: int = 10) -> list[str]:
         async with self.db.session() as session:

@@ -1,4 +1,4 @@
-"""Read asset files (YAML or CSV) into validated assets, all or nothing."""
+"""Read asset files (YAML, CSV or an Ansible inventory) into validated assets, all or nothing."""
 
 from __future__ import annotations
 
@@ -11,13 +11,21 @@ import yaml
 from pydantic import ValidationError
 
 from opsconductor.errors import ImportRejected
+from opsconductor.inventory.ansible import (
+    looks_like_ansible_yaml,
+    parse_ansible_ini,
+    parse_ansible_yaml,
+)
 from opsconductor.inventory.models import Asset
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Ansible INI inventories are often named `hosts` or `production`, without a suffix.
+ANSIBLE_INI_SUFFIXES = {".ini", ".cfg", ""}
 CSV_CONNECTION_COLUMNS = {
     "connection_protocol": "protocol",
     "connection_port": "port",
     "connection_username": "username",
+    "connection_credential": "credential",
 }
 
 
@@ -33,19 +41,33 @@ def read_assets_file(path: Path) -> list[Asset]:
         raise ImportRejected(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise ImportRejected(f"{path}: cannot read: {exc.strerror}") from None
-    suffix = path.suffix.lower()
+    source, suffix = str(path), path.suffix.lower()
     if suffix in {".yaml", ".yml"}:
-        return parse_assets_yaml(content, source=str(path))
+        document = _load_yaml(content, source=source)
+        if looks_like_ansible_yaml(document):
+            return validate_rows(parse_ansible_yaml(document, source=source), source=source)
+        return _assets_from_document(document, source=source)
     if suffix == ".csv":
-        return parse_assets_csv(content, source=str(path))
-    raise ImportRejected(f"{path}: unknown format {suffix or '(none)'}; use .yaml, .yml or .csv")
+        return parse_assets_csv(content, source=source)
+    if suffix in ANSIBLE_INI_SUFFIXES:
+        return validate_rows(parse_ansible_ini(content, source=source), source=source)
+    raise ImportRejected(
+        f"{path}: unknown format {suffix}; use .yaml, .yml, .csv or .ini (Ansible)"
+    )
 
 
 def parse_assets_yaml(content: str, *, source: str = "<yaml>") -> list[Asset]:
+    return _assets_from_document(_load_yaml(content, source=source), source=source)
+
+
+def _load_yaml(content: str, *, source: str) -> object:
     try:
-        document = yaml.safe_load(content)
+        return yaml.safe_load(content)
     except yaml.YAMLError as exc:
         raise ImportRejected(f"{source}: not valid YAML: {exc}") from None
+
+
+def _assets_from_document(document: object, *, source: str) -> list[Asset]:
     if not isinstance(document, dict) or set(document) != {"assets"}:
         raise ImportRejected(f"{source}: expected a mapping with one key, 'assets'")
     rows = document["assets"]

@@ -8,6 +8,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]{0,254}$"
+# Asset names' characters, at most 64 of them so that a name fits the audit trail's entity id.
+CREDENTIAL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]{0,63}$"
 
 
 class OsType(StrEnum):
@@ -42,6 +44,8 @@ class Connection(BaseModel):
     protocol: Protocol = Protocol.SSH
     port: int | None = Field(default=None, ge=1, le=65535)
     username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._\\-]{1,64}$")
+    # The name of a stored credential; the inventory never holds a secret itself.
+    credential: str | None = Field(default=None, pattern=CREDENTIAL_NAME_PATTERN)
 
 
 class Asset(BaseModel):

@@ -55,6 +55,7 @@ def asset_from_row(row: AssetRow) -> Asset:
                     "protocol": row.connection_protocol or "ssh",
                     "port": row.connection_port,
                     "username": row.connection_username,
+                    "credential": row.credential_name,
                 }
             ),
         }
@@ -66,6 +67,7 @@ def _row_values(asset: Asset) -> dict[str, object]:
     values["connection_protocol"] = asset.connection.protocol.value
     values["connection_port"] = asset.connection.port
     values["connection_username"] = asset.connection.username
+    values["credential_name"] = asset.connection.credential
     return values
 
 

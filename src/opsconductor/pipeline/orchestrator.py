@@ -13,6 +13,7 @@ from opsconductor.brain.rules import RulesBrain
 from opsconductor.catalog.loader import Catalog, load_catalog
 from opsconductor.config import Settings
 from opsconductor.connectors.registry import ConnectorRegistry
+from opsconductor.connectors.wiring import connector_registry
 from opsconductor.errors import ValidationFailed
 from opsconductor.execution.events import EventBus, InProcessEventBus
 from opsconductor.execution.service import ExecutionService
@@ -123,7 +124,7 @@ class Conductor:
     async def open(cls, settings: Settings, events: EventBus | None = None) -> Conductor:
         catalog = load_catalog(settings.catalog_dirs)
         db = await Database.connect(settings)
-        connectors = ConnectorRegistry.default(settings.output_limit_bytes)
+        connectors = connector_registry(settings, db)
         return cls(
             settings, db, catalog, RulesBrain(catalog), events or InProcessEventBus(), connectors
         )

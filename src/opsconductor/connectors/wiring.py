@@ -1,0 +1,65 @@
+"""Builds the connector registry of a process from its settings and store."""
+
+from __future__ import annotations
+
+from opsconductor.config import Settings
+from opsconductor.connectors.known_hosts import KnownHosts, TrustedKey
+from opsconductor.connectors.local import LocalConnector
+from opsconductor.connectors.registry import ConnectorRegistry
+from opsconductor.connectors.ssh import SshConnector
+from opsconductor.credentials.models import Secret
+from opsconductor.credentials.repository import load_secret
+from opsconductor.credentials.vault import Vault
+from opsconductor.inventory.models import Asset
+from opsconductor.store.audit import record_event
+from opsconductor.store.database import Database
+
+
+class _Credentials:
+    """Opens credentials at the moment a connector logs in; the vault key is read on first use,
+    so a fleet without credentials never needs one."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self._vault: Vault | None = None
+
+    async def login(self, asset: Asset) -> Secret | None:
+        name = asset.connection.credential
+        if name is None:
+            return None
+        if self._vault is None:
+            self._vault = Vault.from_settings(self.settings)
+        async with self.db.session() as session:
+            return await load_secret(session, name, self._vault)
+
+
+def connector_registry(settings: Settings, db: Database) -> ConnectorRegistry:
+    known_hosts = KnownHosts(settings.known_hosts_file)
+    credentials = _Credentials(settings, db)
+
+    async def record_trust(asset: Asset, key: TrustedKey) -> None:
+        async with db.session() as session:
+            await record_event(
+                session,
+                actor="system",
+                entity_type="asset",
+                entity_id=asset.name,
+                action="host_key_trusted",
+                reason="trust on first use",
+                details={"host": key.pattern, "fingerprint": key.fingerprint},
+            )
+
+    def ssh() -> SshConnector:
+        return SshConnector(
+            known_hosts,
+            credentials.login,
+            trust_on_first_use=settings.ssh_trust_on_first_use,
+            on_trust=record_trust,
+            output_limit_bytes=settings.output_limit_bytes,
+            connect_timeout_s=settings.ssh_connect_timeout_s,
+        )
+
+    return ConnectorRegistry(
+        {"local": lambda: LocalConnector(settings.output_limit_bytes), "ssh": ssh}
+    )
