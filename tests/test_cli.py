@@ -115,3 +115,18 @@ def test_bad_input_gets_a_message_not_a_traceback(
     assert done.returncode != 0
     assert expected in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_cancel_before_approval_runs_nothing(home: Path) -> None:
+    asked = json.loads(
+        cli(home, "ask", "restart service cron on ops-console", "--format", "json").stdout
+    )
+    execution_id = asked["execution"]["id"]
+    done = cli(home, "executions", "cancel", execution_id, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "cancelled" and result["step_results"] == []
+    again = cli(home, "executions", "cancel", execution_id)
+    assert again.returncode == 2 and "has already ended: cancelled" in again.stderr
+    approve = cli(home, "approvals", "approve", asked["approval"]["ids"][0])
+    assert approve.returncode == 2 and "Traceback" not in approve.stderr

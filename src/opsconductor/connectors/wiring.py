@@ -5,8 +5,10 @@ from __future__ import annotations
 from opsconductor.config import Settings
 from opsconductor.connectors.known_hosts import KnownHosts, TrustedKey
 from opsconductor.connectors.local import LocalConnector
+from opsconductor.connectors.psrp import PypsrpSession
 from opsconductor.connectors.registry import ConnectorRegistry
 from opsconductor.connectors.ssh import SshConnector
+from opsconductor.connectors.winrm import WinRmConnector
 from opsconductor.credentials.models import Secret
 from opsconductor.credentials.repository import load_secret
 from opsconductor.credentials.vault import Vault
@@ -60,6 +62,11 @@ def connector_registry(settings: Settings, db: Database) -> ConnectorRegistry:
             connect_timeout_s=settings.ssh_connect_timeout_s,
         )
 
+    def winrm() -> WinRmConnector:
+        return WinRmConnector(
+            credentials.login, PypsrpSession, output_limit_bytes=settings.output_limit_bytes
+        )
+
     return ConnectorRegistry(
-        {"local": lambda: LocalConnector(settings.output_limit_bytes), "ssh": ssh}
+        {"local": lambda: LocalConnector(settings.output_limit_bytes), "ssh": ssh, "winrm": winrm}
     )

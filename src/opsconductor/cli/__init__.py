@@ -1,0 +1,5 @@
+"""The `opsconductor` command."""
+
+from opsconductor.cli.main import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,104 @@
+"""`opsconductor assets …`: the inventory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from opsconductor import views
+from opsconductor.cli.common import (
+    Format,
+    console,
+    emit,
+    guard,
+    run,
+)
+from opsconductor.errors import OpsConductorError
+from opsconductor.inventory import repository
+from opsconductor.inventory.importers import read_assets_file
+from opsconductor.inventory.models import AssetFilter
+from opsconductor.pipeline.orchestrator import Conductor
+
+app = typer.Typer(no_args_is_help=True, help="The asset inventory.")
+
+
+@app.command("import")
+def assets_import(
+    file: Annotated[Path, typer.Argument(help="YAML or CSV file of assets.")], fmt: Format = "text"
+) -> None:
+    """Import assets, all or nothing; re-importing updates in place."""
+    assets = guard(lambda: read_assets_file(file))
+
+    async def work(conductor: Conductor) -> repository.ImportSummary:
+        async with conductor.db.session() as session:
+            return await repository.upsert_assets(session, assets)
+
+    summary = run(work)
+    document = {
+        "created": summary.created,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+    }
+    emit(
+        document,
+        fmt,
+        lambda: console.print(
+            f"Imported {len(assets)} assets: {len(summary.created)} created, "
+            f"{len(summary.updated)} updated, {len(summary.unchanged)} unchanged."
+        ),
+    )
+
+
+@app.command("list")
+def assets_list(
+    os_type: Annotated[str | None, typer.Option("--os")] = None,
+    device_type: Annotated[str | None, typer.Option("--type")] = None,
+    environment: Annotated[str | None, typer.Option("--env")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag")] = None,
+    search: Annotated[str | None, typer.Option("--search")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 200,
+    fmt: Format = "text",
+) -> None:
+    """List assets, filtered."""
+    flt = guard(lambda: _filter(os_type, device_type, environment, tag or [], search))
+
+    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+        async with conductor.db.session() as session:
+            found = await repository.list_assets(session, flt, limit=limit)
+        return [a.model_dump(mode="json") for a in found]
+
+    rows = run(work)
+    emit(rows, fmt, lambda: views.show_assets(console, rows))
+
+
+def _filter(
+    os_type: str | None, device: str | None, env: str | None, tags: list[str], text: str | None
+) -> AssetFilter:
+    try:
+        return AssetFilter.model_validate(
+            {
+                "os_type": os_type,
+                "device_type": device,
+                "environment": env,
+                "tags": tuple(tags),
+                "text": text,
+            }
+        )
+    except ValueError as exc:
+        raise OpsConductorError(
+            f"bad filter: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}"
+        ) from None
+
+
+@app.command("show")
+def assets_show(name: str, fmt: Format = "text") -> None:
+    """Show one asset."""
+
+    async def work(conductor: Conductor) -> dict[str, Any]:
+        async with conductor.db.session() as session:
+            return (await repository.get_asset(session, name)).model_dump(mode="json")
+
+    row = run(work)
+    emit(row, fmt, lambda: views.show_record(console, row))

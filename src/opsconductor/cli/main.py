@@ -1,0 +1,119 @@
+"""The command line: a thin face over the service functions. Errors become messages and exit
+codes here, and only here."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opsconductor import views
+from opsconductor.cli.assets import app as assets_app
+from opsconductor.cli.common import (
+    Actor,
+    Format,
+    actor_name,
+    console,
+    emit,
+    run,
+)
+from opsconductor.cli.credentials import credentials_app
+from opsconductor.cli.records import approvals_app, audit_app, executions_app
+from opsconductor.pipeline.orchestrator import Answer, Conductor
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="OpsConductor: ask, approve, run."
+)
+db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
+for sub, name in [
+    (assets_app, "assets"),
+    (executions_app, "executions"),
+    (approvals_app, "approvals"),
+    (audit_app, "audit"),
+    (credentials_app, "credentials"),
+    (db_app, "db"),
+]:
+    app.add_typer(sub, name=name)
+
+
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help="The request, in plain words.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and preview; run nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm a level-1 plan.")] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Queue background work; don't wait.")
+    ] = False,
+    fmt: Format = "text",
+    actor: Actor = None,
+) -> None:
+    """Ask a question or request an action."""
+    requester = actor_name(actor)
+    interactive = fmt == "text" and sys.stdin.isatty() and not yes and not dry_run
+
+    async def work(conductor: Conductor) -> Answer:
+        answer = await conductor.ask(
+            text, requester=requester, dry_run=dry_run, confirm=yes, wait=not detach
+        )
+        level = answer.plan.approval_level if answer.plan else 0
+        if interactive and answer.approval_status == "pending" and level == 1:
+            views.show_answer(console, answer)
+            if typer.confirm("Run it?", default=False):
+                return await conductor.approve(answer.approval_ids[0], requester, wait=not detach)
+        return answer
+
+    answer = run(work)
+    emit(answer.to_document(), fmt, lambda: views.show_answer(console, answer))
+    if answer.response.type == "error":
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest revision."""
+    run(lambda c: asyncio.sleep(0))  # Conductor.open migrates
+    console.print("Database schema is up to date.")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run what is queued, then stop.")] = False,
+    poll_s: Annotated[float, typer.Option(min=0.1)] = 1.0,
+) -> None:
+    """Run queued background executions."""
+    from opsconductor.queue.inprocess import Worker
+
+    run(
+        lambda c: Worker(c.executions, name=f"worker:{os.getpid()}").serve(once=once, poll_s=poll_s)
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo inventory and ask a few questions end to end."""
+    from opsconductor.demo.run import run_demo
+
+    run(lambda c: run_demo(c, console))
+
+
+@app.command("eval")
+def evaluate(
+    corpus: Path,
+    inventory: Path,
+    output: Annotated[Path, typer.Option("--output")] = Path("docs/eval.md"),
+) -> None:
+    """Dry-run a request corpus against an inventory and write per-group results."""
+    from opsconductor.evaluation import main_eval
+
+    main_eval(corpus, inventory, output)
+    console.print(f"Wrote {output}")
+
+
+def main() -> None:
+    app()

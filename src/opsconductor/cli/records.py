@@ -1,0 +1,142 @@
+"""`opsconductor executions|approvals|audit …`: what ran, what waits, what was done."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from opsconductor import views
+from opsconductor.cli.common import (
+    Actor,
+    Format,
+    actor_name,
+    console,
+    emit,
+    errors,
+    run,
+)
+from opsconductor.execution import queries
+from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.store.audit import verify_chain
+
+executions_app = typer.Typer(no_args_is_help=True, help="Executions and their results.")
+approvals_app = typer.Typer(no_args_is_help=True, help="Approvals waiting for a decision.")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
+
+
+@executions_app.command("list")
+def executions_list(
+    state: Annotated[str | None, typer.Option("--state")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    fmt: Format = "text",
+) -> None:
+    """Recent executions, newest first."""
+
+    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+        async with conductor.db.session() as session:
+            rows = await queries.list_executions(session, state=state, limit=limit)
+            return [views.execution_row(r) for r in rows]
+
+    rows = run(work)
+    emit(rows, fmt, lambda: views.show_table(console, "Executions", rows))
+
+
+@executions_app.command("show")
+def executions_show(execution_id: str, fmt: Format = "text") -> None:
+    """One execution, with its steps and answer."""
+    result = run(lambda c: c.executions.result(execution_id))
+    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(console, result))
+
+
+@executions_app.command("cancel")
+def executions_cancel(
+    execution_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")] = (
+        "cancelled from the command line"
+    ),
+    fmt: Format = "text",
+    actor: Actor = None,
+) -> None:
+    """Stop an execution: running commands are killed on their hosts and nothing new starts."""
+    who = actor_name(actor)
+    result = run(lambda c: c.executions.cancel(execution_id, who, reason))
+    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(console, result))
+
+
+@approvals_app.command("list")
+def approvals_list(
+    status: Annotated[str | None, typer.Option("--status")] = "pending",
+    fmt: Format = "text",
+) -> None:
+    """Approvals, pending ones by default."""
+
+    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+        async with conductor.db.session() as session:
+            rows = await queries.list_approvals(session, status=status)
+            return [views.approval_row(r) for r in rows]
+
+    rows = run(work)
+    emit(rows, fmt, lambda: views.show_table(console, "Approvals", rows))
+
+
+@approvals_app.command("approve")
+def approvals_approve(
+    approval_id: str,
+    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    detach: Annotated[bool, typer.Option("--detach")] = False,
+    fmt: Format = "text",
+    actor: Actor = None,
+) -> None:
+    """Approve; the execution starts once it has every approval it needs."""
+    who = actor_name(actor)
+    answer = run(lambda c: c.approve(approval_id, who, comment=comment, wait=not detach))
+    emit(answer.to_document(), fmt, lambda: views.show_answer(console, answer))
+
+
+@approvals_app.command("deny")
+def approvals_deny(
+    approval_id: str,
+    comment: Annotated[str, typer.Option("--comment", help="Why (required).")],
+    actor: Actor = None,
+) -> None:
+    """Deny; the execution is rejected and nothing runs."""
+    if not comment.strip():
+        errors.print("[red]error:[/red] a denial needs a comment saying why")
+        raise typer.Exit(2)
+    who = actor_name(actor)
+    execution = run(lambda c: c.executions.deny(approval_id, who, comment))
+    console.print(f"Denied; execution {execution.id} is {execution.state}.")
+
+
+@audit_app.command("list")
+def audit_list(
+    entity: Annotated[str | None, typer.Option("--entity", help="Entity id prefix.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    fmt: Format = "text",
+) -> None:
+    """The newest audit events, oldest first."""
+
+    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+        async with conductor.db.session() as session:
+            rows = await queries.list_audit(session, entity_id=entity, limit=limit)
+            return [views.audit_row(r) for r in rows]
+
+    rows = run(work)
+    emit(rows, fmt, lambda: views.show_table(console, "Audit", rows))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Re-walk the hash chain and name the first altered, inserted or removed event."""
+
+    async def work(conductor: Conductor) -> Any:
+        async with conductor.db.session() as session:
+            return await verify_chain(session)
+
+    report = run(work)
+    if report.ok:
+        console.print(f"Audit trail intact: {report.checked} events verified.")
+        return
+    errors.print(f"Audit trail broken at event {report.first_bad_id}: {report.problem}")
+    raise typer.Exit(1)
