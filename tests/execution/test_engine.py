@@ -48,7 +48,12 @@ tools:
 
 
 def step(
-    step_id: str, tool: str, depends: list[str], timeout: float = 5, **inputs: str
+    step_id: str,
+    tool: str,
+    depends: list[str],
+    timeout: float = 5,
+    read_only: bool = True,
+    **inputs: str,
 ) -> PlanStep:
     return PlanStep(
         id=step_id,
@@ -59,7 +64,7 @@ def step(
         depends_on=depends,
         estimate_s=1,
         timeout_s=timeout,
-        read_only=True,
+        read_only=read_only,
         risk_level=RiskLevel.LOW,
     )
 
@@ -130,3 +135,16 @@ async def test_output_is_capped_with_a_visible_marker(tmp_path: Path) -> None:
     output = result.step_results[0].output
     assert "[output truncated at 65536 bytes]" in output
     assert len(output) < 70_000
+
+
+async def test_changes_on_one_host_never_overlap(tmp_path: Path) -> None:
+    steps = [
+        step("a", "testing.sleep", [], read_only=False, seconds="0.4"),
+        step("b", "testing.sleep", [], read_only=False, seconds="0.4"),
+    ]
+    conductor, execution_id = await run_plan(tmp_path, steps)
+    result = await conductor.executions.result(execution_id)
+    await conductor.close()
+    first, second = sorted(result.step_results, key=lambda s: s.started_at or 0)
+    assert result.status == "succeeded"
+    assert first.completed_at and second.started_at and second.started_at >= first.completed_at
