@@ -31,7 +31,7 @@ from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
-from opsconductor.store.tables import ExecutionRow, utcnow
+from opsconductor.store.tables import ExecutionEventRow, ExecutionRow, utcnow
 from opsconductor.store.transactions import Transactions
 
 logger = logging.getLogger(__name__)
@@ -135,6 +135,8 @@ class Runner:
             to_state="running",
             reason=f"claimed by {worker}",
         )
+        data = {"state": "running", "reason": f"claimed by {worker}"}
+        session.add(ExecutionEventRow(execution_id=execution_id, type="progress", data=data))
         return True
 
     def _on_hosts(self, tool: str) -> bool:

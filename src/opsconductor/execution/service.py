@@ -30,7 +30,7 @@ from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
-from opsconductor.store.tables import ApprovalRow, ExecutionRow, utcnow
+from opsconductor.store.tables import ApprovalRow, ExecutionEventRow, ExecutionRow, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +87,11 @@ class ExecutionService:
             if needs_approval:
                 ttl = self.settings.approval_ttl_s.get(plan.approval_level, 3600)
                 approvals = await request_approvals(session, row, plan, ttl)
+                data = {"approval_ids": [a.id for a in approvals], "level": plan.approval_level}
+                session.add(
+                    ExecutionEventRow(execution_id=row.id, type="approval_required", data=data)
+                )
         if approvals:
-            data = {"approval_ids": [a.id for a in approvals], "level": plan.approval_level}
             await self.events.publish(Event(row.id, "approval_required", data))
         return row, approvals
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.execution.states import TERMINAL_STATES, ExecutionState, check_transition
 from opsconductor.store.audit import record_event
-from opsconductor.store.tables import ExecutionRow, utcnow
+from opsconductor.store.tables import ExecutionEventRow, ExecutionRow, utcnow
 
 
 async def transition(
@@ -41,6 +41,12 @@ async def transition(
         reason=reason,
         details=details,
     )
+    # Followers read progress from the store, so every change of state is also an event there.
+    data: dict[str, Any] = {"state": to.value, "from": current, "reason": reason}
+    if to in TERMINAL_STATES:
+        data |= {"output": execution.output, "error": execution.error_message}
+    kind = "complete" if to in TERMINAL_STATES else "progress"
+    session.add(ExecutionEventRow(execution_id=execution.id, type=kind, data=data))
 
 
 async def claim(
