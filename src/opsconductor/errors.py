@@ -11,6 +11,7 @@ broken invariants and unreachable infrastructure.
     ├── ValidationFailed            a parameter value that fails its type or pattern
     ├── NotFound                    an execution, approval or step that does not exist
     ├── ApprovalError               an approval that cannot be given
+    │   ├── NotPermitted            the actor's role does not allow this decision
     │   ├── SelfApprovalForbidden   four-eyes: the requester approving their own plan
     │   ├── ApprovalExpired
     │   ├── PlanChanged             the plan's hash differs from the approved one
@@ -56,6 +57,10 @@ class NotFound(OpsConductorError):
 
 
 class ApprovalError(OpsConductorError):
+    pass
+
+
+class NotPermitted(ApprovalError):
     pass
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -13,9 +13,11 @@ from opsconductor.errors import (
     ApprovalAlreadyDecided,
     ApprovalExpired,
     NotFound,
+    NotPermitted,
     PlanChanged,
     SelfApprovalForbidden,
 )
+from opsconductor.identity.models import Permission, Principal, Role
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.audit import record_event
 from opsconductor.store.tables import ApprovalRow, ExecutionRow, utcnow
@@ -73,8 +75,16 @@ async def load_for_update(
     return approval, execution
 
 
-def check_can_decide(approval: ApprovalRow, execution: ExecutionRow, actor: str) -> None:
-    """Raise the ApprovalError that says why `actor` may not decide this approval now."""
+def check_can_decide(
+    approval: ApprovalRow, execution: ExecutionRow, actor: str, role: Role | None = None
+) -> None:
+    """Raise the ApprovalError that says why `actor` may not decide this approval now.
+
+    `role` is None for a trusted local actor (the CLI on the store's own machine): four-eyes
+    still holds by name. With a role, level 1 needs the requester confirming their own plan or
+    an approver; levels 2 and 3 need an approver who is not the requester."""
+    if role is not None:
+        _check_role(approval, actor, Principal(actor, role))
     if approval.status != ApprovalStatus.PENDING:
         raise ApprovalAlreadyDecided(f"approval {approval.id} is already {approval.status}")
     if approval.expires_at <= utcnow():
@@ -95,5 +105,30 @@ async def pending_for(session: AsyncSession, execution_id: str) -> list[Approval
         select(ApprovalRow)
         .where(ApprovalRow.execution_id == execution_id)
         .where(ApprovalRow.status == ApprovalStatus.PENDING.value)
+    )
+    return list(rows)
+
+
+def _check_role(approval: ApprovalRow, actor: str, principal: Principal) -> None:
+    own = actor == approval.requested_by
+    if principal.can(Permission.APPROVE):
+        return
+    if approval.level == 1 and own and principal.can(Permission.CONFIRM_OWN):
+        return
+    if approval.level == 1:
+        raise NotPermitted(
+            f"{actor} ({principal.role}) may confirm only their own level-1 plans; "
+            "an approver may confirm others'"
+        )
+    raise NotPermitted(
+        f"level {approval.level} needs the approver role; {actor} is {principal.role}"
+    )
+
+
+async def due_for_expiry(session: AsyncSession, now: datetime) -> list[ApprovalRow]:
+    rows = await session.scalars(
+        select(ApprovalRow)
+        .where(ApprovalRow.status == ApprovalStatus.PENDING.value)
+        .where(ApprovalRow.expires_at <= now)
     )
     return list(rows)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 
@@ -12,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsconductor.catalog.loader import Catalog
 from opsconductor.config import Settings
 from opsconductor.connectors.registry import ConnectorRegistry
-from opsconductor.errors import ApprovalError, ApprovalExpired
+from opsconductor.errors import ApprovalError, ApprovalExpired, NotFound
 from opsconductor.execution.approvals import (
     ApprovalStatus,
     check_can_decide,
+    due_for_expiry,
     load_for_update,
     pending_for,
     request_approvals,
@@ -25,6 +27,7 @@ from opsconductor.execution.queries import get_execution
 from opsconductor.execution.runner import Runner
 from opsconductor.execution.states import ExecutionState
 from opsconductor.execution.transitions import transition
+from opsconductor.identity.models import Role
 from opsconductor.schemas.decision import DecisionV1
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
@@ -96,21 +99,35 @@ class ExecutionService:
         return row, approvals
 
     async def approve(
-        self, approval_id: str, actor: str, comment: str | None = None
+        self,
+        approval_id: str,
+        actor: str,
+        comment: str | None = None,
+        *,
+        role: Role | None = None,
     ) -> ExecutionRow:
-        """Approve; when it was the last pending approval the execution becomes approved."""
-        return await self._decide(approval_id, actor, comment, approved=True)
+        """Approve; when it was the last pending approval the execution becomes approved.
+        `role` is the authenticated caller's; None for a trusted local actor."""
+        return await self._decide(approval_id, actor, comment, approved=True, role=role)
 
-    async def deny(self, approval_id: str, actor: str, comment: str) -> ExecutionRow:
-        return await self._decide(approval_id, actor, comment, approved=False)
+    async def deny(
+        self, approval_id: str, actor: str, comment: str, *, role: Role | None = None
+    ) -> ExecutionRow:
+        return await self._decide(approval_id, actor, comment, approved=False, role=role)
 
     async def _decide(
-        self, approval_id: str, actor: str, comment: str | None, *, approved: bool
+        self,
+        approval_id: str,
+        actor: str,
+        comment: str | None,
+        *,
+        approved: bool,
+        role: Role | None,
     ) -> ExecutionRow:
         try:
             async with self.db.session() as session:
                 approval, execution = await load_for_update(session, approval_id)
-                check_can_decide(approval, execution, actor)
+                check_can_decide(approval, execution, actor, role)
                 await self._record_decision(session, approval, execution, actor, comment, approved)
                 return execution
         except ApprovalExpired:
@@ -163,6 +180,8 @@ class ExecutionService:
     async def _expire(self, approval_id: str, actor: str) -> None:
         async with self.db.session() as session:
             approval, execution = await load_for_update(session, approval_id)
+            if approval.status != ApprovalStatus.PENDING:
+                return  # decided or expired meanwhile
             approval.status = ApprovalStatus.EXPIRED.value
             await record_event(
                 session,
@@ -182,6 +201,15 @@ class ExecutionService:
                     actor="system",
                     reason=f"approval {approval.id} expired",
                 )
+
+    async def expire_due(self) -> int:
+        """Expire every approval past its time, and the executions still waiting on them."""
+        async with self.db.session() as session:
+            due = await due_for_expiry(session, utcnow())
+        for approval in due:
+            with contextlib.suppress(NotFound, ApprovalError):
+                await self._expire(approval.id, "system")
+        return len(due)
 
     async def _audit_refusal(self, approval_id: str, actor: str, why: str) -> None:
         async with self.db.session() as session:

@@ -27,6 +27,9 @@ class Worker:
 
     async def serve(self, *, once: bool = False, poll_s: float = 1.0) -> None:
         while True:
+            expired = await self.executions.expire_due()
+            if expired:
+                logger.info("expired %d approvals", expired)
             await self.run_queued()
             if once:
                 return
