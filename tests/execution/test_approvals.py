@@ -12,9 +12,11 @@ from tests.conftest import FLEET, seed
 from opsconductor.errors import (
     ApprovalAlreadyDecided,
     ApprovalExpired,
+    NotPermitted,
     PlanChanged,
     SelfApprovalForbidden,
 )
+from opsconductor.identity.models import Role
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import ApprovalRow, AuditEventRow, ExecutionRow, utcnow
 
@@ -100,3 +102,46 @@ async def test_level_three_needs_each_step_approved_by_someone_else(conductor: C
         rows = list(await session.scalars(select(ApprovalRow)))
     assert len(rows) == len(asked.plan.steps)
     assert all(r.step_id in asked.plan.approval_points for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [(Role.VIEWER, False), (Role.OPERATOR, False), (Role.APPROVER, True), (Role.ADMIN, True)],
+)
+async def test_level_two_needs_the_approver_role(
+    conductor: Conductor, role: Role, allowed: bool
+) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("reboot ops-console", requester="alice", dry_run=False)
+    assert asked.plan is not None and asked.plan.approval_level == 2
+    approval_id = asked.approval_ids[0]
+    if not allowed:
+        with pytest.raises(NotPermitted):
+            await conductor.executions.approve(approval_id, "carol", role=role)
+        return
+    execution = await conductor.executions.approve(approval_id, "carol", role=role)
+    assert execution.state == "approved"
+
+
+async def test_operator_confirms_only_own_level_one(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    with pytest.raises(NotPermitted):
+        await conductor.executions.approve(asked.approval_ids[0], "dave", role=Role.OPERATOR)
+    execution = await conductor.executions.approve(
+        asked.approval_ids[0], "alice", role=Role.OPERATOR
+    )
+    assert execution.state == "approved"
+
+
+async def test_the_sweeper_expires_what_nobody_decided(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    async with conductor.db.session() as session:
+        await session.execute(
+            update(ApprovalRow).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert await conductor.executions.expire_due() == 1
+    result = await conductor.executions.result(asked.execution_id or "")
+    assert result.status == "expired"
+    assert await conductor.executions.expire_due() == 0
