@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from opsconductor.config import Settings
-from opsconductor.connectors.known_hosts import KnownHosts, TrustedKey
 from opsconductor.connectors.local import LocalConnector
-from opsconductor.connectors.psrp import PypsrpSession
 from opsconductor.connectors.registry import ConnectorRegistry
-from opsconductor.connectors.ssh import SshConnector
-from opsconductor.connectors.winrm import WinRmConnector
 from opsconductor.credentials.models import Secret
 from opsconductor.credentials.repository import load_secret
 from opsconductor.credentials.vault import Vault
 from opsconductor.inventory.models import Asset
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
+
+if TYPE_CHECKING:
+    from opsconductor.connectors.known_hosts import KnownHosts, TrustedKey
+    from opsconductor.connectors.ssh import SshConnector
+    from opsconductor.connectors.winrm import WinRmConnector
 
 
 class _Credentials:
@@ -37,7 +40,7 @@ class _Credentials:
 
 
 def connector_registry(settings: Settings, db: Database) -> ConnectorRegistry:
-    known_hosts = KnownHosts(settings.known_hosts_file)
+    known_hosts: list[KnownHosts] = []  # one per process, made on first use
     credentials = _Credentials(settings, db)
 
     async def record_trust(asset: Asset, key: TrustedKey) -> None:
@@ -52,9 +55,16 @@ def connector_registry(settings: Settings, db: Database) -> ConnectorRegistry:
                 details={"host": key.pattern, "fingerprint": key.fingerprint},
             )
 
+    # asyncssh and pypsrp are imported when a run first needs them: a CLI call that only
+    # reads the inventory should not pay for them.
     def ssh() -> SshConnector:
+        from opsconductor.connectors.known_hosts import KnownHosts
+        from opsconductor.connectors.ssh import SshConnector
+
+        if not known_hosts:
+            known_hosts.append(KnownHosts(settings.known_hosts_file))
         return SshConnector(
-            known_hosts,
+            known_hosts[0],
             credentials.login,
             trust_on_first_use=settings.ssh_trust_on_first_use,
             on_trust=record_trust,
@@ -63,6 +73,9 @@ def connector_registry(settings: Settings, db: Database) -> ConnectorRegistry:
         )
 
     def winrm() -> WinRmConnector:
+        from opsconductor.connectors.psrp import PypsrpSession
+        from opsconductor.connectors.winrm import WinRmConnector
+
         return WinRmConnector(
             credentials.login, PypsrpSession, output_limit_bytes=settings.output_limit_bytes
         )
