@@ -5,12 +5,14 @@
 #   make lint     ruff check, ruff format --check, mypy
 #   make test     venv + lint + PostgreSQL (scripts/ensure-postgres.sh) + pytest
 #   make bench    run bench/run.py
+#   make bench-fanout  install .[bench] (ansible-core), time 50-host fan-out against Ansible
 #   make eval     run the evaluation set and write docs/eval.md
 #   make format   apply ruff fixes and formatting
 #   make clean    remove caches and build output (keeps .venv; see distclean)
 #
 # Variables (override on the command line or in the environment):
 #   PYTHON=python3  VENV=.venv  PYTEST_ARGS=...  OPSCONDUCTOR_HOME=...  SHARED=../shared
+#   FANOUT_ARGS=...  (bench/fanout.py options, e.g. --runs 3)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,15 +27,17 @@ LINT_PATHS := src tests bench
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+FANOUT_ARGS ?=
+BENCH_STAMP := $(VENV)/.installed-bench
 EVAL_ARGS ?=
 OPSCONDUCTOR_HOME ?= $(CURDIR)/.opsconductor/demo
 SHARED ?= ../shared
 EVAL_DIR ?= $(SHARED)/eval/upstream
 
-.PHONY: help all venv install demo lint test bench eval format clean distclean
+.PHONY: help all venv install demo lint test bench bench-fanout eval format clean distclean
 
 help:
-	@sed -n '3,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,15s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 all: test
 
@@ -74,6 +78,15 @@ test: $(STAMP) lint
 # ------------------------------------------------------------ bench, eval ---
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# bench/fanout.py compares against Ansible: the `bench` extra adds ansible-core to the venv.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[bench]'
+	@touch $@
+
+bench-fanout: $(BENCH_STAMP)
+	@sshd="$$(bash scripts/ensure-sshd.sh </dev/null)"; echo "==> sshd for the test hosts: $$sshd"
+	PYTHONPATH=. $(BIN)/python bench/fanout.py $(FANOUT_ARGS)
 
 eval: $(STAMP)
 	$(BIN)/opsconductor eval $(EVAL_DIR)/requests.jsonl $(EVAL_DIR)/assets.json \

@@ -30,13 +30,24 @@ class KnownHosts:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = asyncio.Lock()
+        self._parsed: tuple[int, asyncssh.SSHKnownHosts] | None = None
 
     def keys_for(self, address: str, port: int) -> list[asyncssh.SSHKey]:
-        if not self.path.exists():
+        known = self._known()
+        if known is None:
             return []
-        known = asyncssh.read_known_hosts(str(self.path))
         trusted, _, _, _, _, _, _ = known.match(address, address, port)
         return list(trusted)
+
+    def _known(self) -> asyncssh.SSHKnownHosts | None:
+        """The parsed file, parsed again only when it changed (a fan-out asks once per host)."""
+        try:
+            modified = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        if self._parsed is None or self._parsed[0] != modified:
+            self._parsed = (modified, asyncssh.read_known_hosts(str(self.path)))
+        return self._parsed[1]
 
     def policy(self, address: str, port: int) -> asyncssh.SSHKnownHosts | None:
         """What asyncssh checks against: only this host's entries (None when there are none)."""

@@ -59,6 +59,7 @@ class SshConnector:
         self._failures: dict[str, _Refused] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._secrets: set[str] = set()
+        self._logins: dict[str | None, Secret | None] = {}
         self.mask = Masker(())
 
     async def run(
@@ -95,6 +96,13 @@ class SshConnector:
             with contextlib.suppress(Exception):
                 await connection.wait_closed()
 
+    async def _login(self, target: Asset) -> Secret | None:
+        """Each credential is opened once per execution, however many hosts share it."""
+        name = target.connection.credential
+        if name not in self._logins:
+            self._logins[name] = await self.logins(target)
+        return self._logins[name]
+
     async def _connection(self, target: Asset) -> asyncssh.SSHClientConnection:
         lock = self._locks.setdefault(target.name, asyncio.Lock())
         async with lock:  # concurrent steps on one host share one connection
@@ -115,7 +123,7 @@ class SshConnector:
         if not address:
             raise _Refused(ErrorKind.UNREACHABLE, f"{target.name} has no IP address or hostname")
         port = target.connection.port or 22
-        login = await self.logins(target)
+        login = await self._login(target)
         if login is not None:
             # Output of every host is masked for every secret this run has used.
             self._secrets.update(secret_values(login))
