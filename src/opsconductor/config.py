@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     max_request_chars: int = Field(default=2000, ge=16, le=100_000)
     global_concurrency: int = Field(default=50, ge=1, le=10_000)
     output_limit_bytes: int = Field(default=1024 * 1024, ge=1024)
+    embedded_worker: bool = Field(
+        default=True,
+        description="`opsconductor serve` also runs queued background executions in-process.",
+    )
     approval_ttl_s: dict[int, int] = Field(
         default_factory=lambda: {1: 15 * 60, 2: 4 * 3600, 3: 3600},
         description="How long an approval request stays open, by level.",
@@ -44,6 +48,16 @@ class Settings(BaseSettings):
         description="Trust and record an SSH host key never seen before (audited). Off: strict.",
     )
     ssh_connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
+
+    approval_webhook_url: str | None = Field(
+        default=None,
+        description="POST a Slack-compatible JSON message here when a plan waits for approval. "
+        "Often holds a secret in its path: it is never logged.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people reach this server; links in notifications start with it.",
+    )
 
     secret_key: SecretStr | None = Field(
         default=None,

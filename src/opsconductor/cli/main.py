@@ -22,7 +22,9 @@ from opsconductor.cli.common import (
     run,
 )
 from opsconductor.cli.credentials import credentials_app
+from opsconductor.cli.identity import tokens_app, users_app
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
+from opsconductor.cli.serve import serve
 from opsconductor.pipeline.orchestrator import Answer, Conductor
 
 app = typer.Typer(
@@ -35,9 +37,12 @@ for sub, name in [
     (approvals_app, "approvals"),
     (audit_app, "audit"),
     (credentials_app, "credentials"),
+    (users_app, "users"),
+    (tokens_app, "tokens"),
     (db_app, "db"),
 ]:
     app.add_typer(sub, name=name)
+app.command("serve")(serve)
 
 
 @app.command()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
 
 
 class Role(StrEnum):
@@ -53,3 +56,36 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
+
+
+class UserPublic(BaseModel):
+    """What anyone may see of a user."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    name: str
+    role: Role
+    created_at: datetime
+    disabled: bool
+
+
+class TokenPublic(BaseModel):
+    """What anyone may see of an API token: its id and dates, never the token or its hash."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: str
+    user: str
+    label: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None  # to the minute at best: see repository.LAST_USED_GRANULARITY
+
+    def status(self, now: datetime) -> str:
+        """`revoked`, `expired` or `active` at `now` (a user's being disabled is not shown)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"

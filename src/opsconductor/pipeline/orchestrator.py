@@ -17,7 +17,9 @@ from opsconductor.connectors.wiring import connector_registry
 from opsconductor.errors import ValidationFailed
 from opsconductor.execution.events import EventBus, InProcessEventBus
 from opsconductor.execution.service import ExecutionService
+from opsconductor.identity.models import Role
 from opsconductor.inventory import repository
+from opsconductor.notifications.webhook import ApprovalNotice, WebhookNotifier
 from opsconductor.pipeline import stage_a, stage_b, stage_c, stage_d
 from opsconductor.schemas.common import Mode
 from opsconductor.schemas.decision import Clarification, DecisionV1
@@ -110,6 +112,7 @@ class Conductor:
         brain: Brain,
         events: EventBus,
         connectors: ConnectorRegistry,
+        notifier: WebhookNotifier | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -117,6 +120,7 @@ class Conductor:
         self.brain = brain
         self.events = events
         self.executions = ExecutionService(db, catalog, connectors, events, settings)
+        self.notifier = notifier
         self._index: InventoryIndex | None = None
         self._index_key: tuple[int, datetime | None] | None = None
 
@@ -126,10 +130,18 @@ class Conductor:
         db = await Database.connect(settings)
         connectors = connector_registry(settings, db)
         return cls(
-            settings, db, catalog, RulesBrain(catalog), events or InProcessEventBus(), connectors
+            settings,
+            db,
+            catalog,
+            RulesBrain(catalog),
+            events or InProcessEventBus(),
+            connectors,
+            WebhookNotifier.from_settings(settings, db),
         )
 
     async def close(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.aclose()  # notices in flight still need the store to audit
         await self.db.close()
 
     async def index(self) -> InventoryIndex:
@@ -189,9 +201,11 @@ class Conductor:
         dry_run: bool = False,
         confirm: bool = False,
         wait: bool = True,
+        role: Role | None = None,
     ) -> Answer:
         """The whole pipeline. Level 0 runs at once; level 1 runs when `confirm` is given by the
-        requester; level 2 and 3 wait for somebody else's approval."""
+        requester; level 2 and 3 wait for somebody else's approval. `role` is the authenticated
+        requester's (None for a trusted local actor)."""
         answer = await self.plan(text)
         if answer.plan is None or dry_run:
             return answer
@@ -205,16 +219,39 @@ class Conductor:
         if approvals:
             answer.approval_status = "pending"
             if not (confirm and answer.plan.approval_level == 1):
+                self._notify_approvers(answer, requester)
                 return answer
-            await self.executions.approve(approvals[0].id, requester, "confirmed by requester")
+            await self.executions.approve(
+                approvals[0].id, requester, "confirmed by requester", role=role
+            )
             answer.approval_status = "approved"
         return await self._start(answer, requester, wait=wait)
 
+    def _notify_approvers(self, answer: Answer, requester: str) -> None:
+        """Tell the approvers (webhook, in the background) that a plan waits for them."""
+        if self.notifier is None or answer.plan is None or answer.execution_id is None:
+            return
+        notice = ApprovalNotice(
+            execution_id=answer.execution_id,
+            approval_ids=tuple(answer.approval_ids),
+            level=answer.plan.approval_level,
+            requested_by=requester,
+            request_text=answer.request,
+            summary=answer.response.message,
+        )
+        self.notifier.notify(notice)
+
     async def approve(
-        self, approval_id: str, actor: str, *, comment: str | None = None, wait: bool = True
+        self,
+        approval_id: str,
+        actor: str,
+        *,
+        comment: str | None = None,
+        wait: bool = True,
+        role: Role | None = None,
     ) -> Answer:
         """Approve, and start the execution when that was the last approval it needed."""
-        execution = await self.executions.approve(approval_id, actor, comment)
+        execution = await self.executions.approve(approval_id, actor, comment, role=role)
         answer = Answer(
             request=execution.request_text,
             response=ResponseV1(type="information", message="Approved."),

@@ -1,0 +1,111 @@
+"""The HTTP API: `create_app(settings)` builds the application; its lifespan opens the
+Conductor and, when the settings ask for it, runs the embedded background worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from opsconductor.api import metrics
+from opsconductor.api.errors import error_responses, install_error_handlers
+from opsconductor.api.routes import (
+    approvals,
+    assets,
+    audit,
+    events,
+    executions,
+    health,
+    requests,
+    tools,
+)
+from opsconductor.config import Settings
+from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.queue.inprocess import Worker
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+WORKER_POLL_S = 0.5
+STOP_GRACE_S = 30.0
+
+
+def create_app(settings: Settings, *, conductor: Conductor | None = None) -> FastAPI:
+    """The application for `settings`. A given `conductor` is used as is and left open (its
+    owner closes it); otherwise the lifespan opens one and closes it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = conductor or await Conductor.open(settings)
+        app.state.conductor = opened
+        worker = EmbeddedWorker(opened) if settings.embedded_worker else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            if conductor is None:
+                await opened.close()
+
+    app = FastAPI(
+        title="OpsConductor",
+        version="1",
+        summary="Ask for operations in plain words; review, approve and follow them.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    metrics.install_request_metrics(app)
+    # Every router but health's needs a token: document the refusals on each of their routes,
+    # and 400 for a body that cannot be parsed or an error no other status fits.
+    refusals = error_responses(400, 401, 403)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (requests, executions, approvals, assets, tools, audit, events):
+        api.include_router(module.router, responses=refusals)
+    app.include_router(api)
+    app.include_router(metrics.router, responses=refusals)
+    app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(health.router, include_in_schema=False)  # where load balancers look
+    return app
+
+
+class EmbeddedWorker:
+    """The in-process worker as a background task that stops between polls on shutdown."""
+
+    def __init__(self, conductor: Conductor) -> None:
+        self.worker = Worker(conductor.executions, name=f"api:{os.getpid()}")
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._serve(), name="opsconductor-worker")
+
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Let the execution in hand finish (up to `grace_s`), then end the task."""
+        self._stopping.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+        except TimeoutError:
+            logger.warning("embedded worker still busy after %.0fs; cancelling it", grace_s)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.worker.serve(once=True)
+            except Exception:
+                # One bad poll (a database hiccup) must not stop background work for good.
+                logger.exception("embedded worker poll failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), WORKER_POLL_S)

@@ -1,0 +1,81 @@
+"""Approvals: what waits for a decision, and the decisions. The service applies the role,
+four-eyes, expiry and plan-hash rules; this module only passes the caller's role on."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from opsconductor.api.deps import ConductorDep, PrincipalDep, Reader
+from opsconductor.api.errors import error_responses
+from opsconductor.api.pagination import WindowDep, fetch_page
+from opsconductor.api.schemas import (
+    AnswerPublic,
+    ApprovalPublic,
+    ApprovalsPublic,
+    DecisionIn,
+    DenyIn,
+    ExecutionPublic,
+)
+from opsconductor.execution.approvals import ApprovalStatus
+from opsconductor.store.tables import ApprovalRow
+
+router = APIRouter(tags=["approvals"])
+
+DECISION_ERRORS = error_responses(401, 403, 404, 409, 422)
+
+
+@router.get("/approvals", response_model=ApprovalsPublic, responses=error_responses(401, 403, 422))
+async def list_approvals(
+    conductor: ConductorDep,
+    _: Reader,
+    page: WindowDep,
+    status: Annotated[ApprovalStatus | None, Query(description="Only this status.")] = None,
+    execution_id: Annotated[str | None, Query(max_length=36)] = None,
+) -> ApprovalsPublic:
+    """Approvals, newest first; `status=pending` for those waiting for a decision."""
+    query = select(ApprovalRow).order_by(ApprovalRow.created_at.desc(), ApprovalRow.id)
+    if status is not None:
+        query = query.where(ApprovalRow.status == status.value)
+    if execution_id is not None:
+        query = query.where(ApprovalRow.execution_id == execution_id)
+    async with conductor.db.session() as session:
+        rows, total = await fetch_page(session, query, page)
+        data = [ApprovalPublic.model_validate(row) for row in rows]
+    return ApprovalsPublic(data=data, count=total, offset=page.offset, limit=page.limit)
+
+
+@router.post(
+    "/approvals/{approval_id}/approve", response_model=AnswerPublic, responses=DECISION_ERRORS
+)
+async def approve(
+    approval_id: str,
+    conductor: ConductorDep,
+    principal: PrincipalDep,
+    body: DecisionIn | None = None,
+) -> dict[str, Any]:
+    """Approve. After the last approval an execution needs, it starts: an immediate plan is
+    answered with its result, a background one is queued for the worker."""
+    answer = await conductor.approve(
+        approval_id,
+        principal.name,
+        comment=body.comment if body else None,
+        wait=False,
+        role=principal.role,
+    )
+    return answer.to_document()
+
+
+@router.post(
+    "/approvals/{approval_id}/deny", response_model=ExecutionPublic, responses=DECISION_ERRORS
+)
+async def deny(
+    approval_id: str, body: DenyIn, conductor: ConductorDep, principal: PrincipalDep
+) -> ExecutionPublic:
+    """Deny, saying why; the execution is rejected and nothing runs."""
+    execution = await conductor.executions.deny(
+        approval_id, principal.name, body.comment, role=principal.role
+    )
+    return ExecutionPublic.model_validate(execution)

@@ -1,0 +1,56 @@
+"""The audit trail, and the check of its hash chain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from opsconductor.api.deps import ConductorDep, Reader
+from opsconductor.api.errors import error_responses
+from opsconductor.api.pagination import WindowDep, fetch_page
+from opsconductor.api.schemas import AuditEventPublic, AuditEventsPublic, AuditVerifyPublic
+from opsconductor.store.audit import verify_chain
+from opsconductor.store.tables import AuditEventRow
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", response_model=AuditEventsPublic, responses=error_responses(401, 403, 422))
+async def list_audit(
+    conductor: ConductorDep,
+    _: Reader,
+    page: WindowDep,
+    entity: Annotated[
+        str | None, Query(max_length=64, description="Entity id, or the start of one.")
+    ] = None,
+    entity_type: Annotated[str | None, Query(max_length=32)] = None,
+    actor: Annotated[str | None, Query(max_length=255)] = None,
+) -> AuditEventsPublic:
+    """Audit events, newest first."""
+    query = select(AuditEventRow).order_by(AuditEventRow.id.desc())
+    if entity:
+        query = query.where(AuditEventRow.entity_id.startswith(entity, autoescape=True))
+    if entity_type:
+        query = query.where(AuditEventRow.entity_type == entity_type)
+    if actor:
+        query = query.where(AuditEventRow.actor == actor)
+    async with conductor.db.session() as session:
+        rows, total = await fetch_page(session, query, page)
+        data = [AuditEventPublic.model_validate(row) for row in rows]
+    return AuditEventsPublic(data=data, count=total, offset=page.offset, limit=page.limit)
+
+
+@router.get("/audit/verify", response_model=AuditVerifyPublic, responses=error_responses(401, 403))
+async def verify_audit(conductor: ConductorDep, _: Reader) -> AuditVerifyPublic:
+    """Re-walk the hash chain; `first_bad_id` names the first altered, inserted or removed
+    event."""
+    async with conductor.db.session() as session:
+        report = await verify_chain(session)
+    return AuditVerifyPublic(
+        ok=report.ok,
+        checked=report.checked,
+        first_bad_id=report.first_bad_id,
+        problem=report.problem,
+    )

@@ -1,0 +1,287 @@
+"""The API's request and response models: one family per resource (`ItemPublic`,
+`ItemsPublic`), built from the store's rows and the stage contracts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from opsconductor.catalog.models import Platform, ToolSpec
+from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType
+from opsconductor.schemas.common import Mode, RiskLevel
+from opsconductor.schemas.decision import Clarification, EntityType, Intent
+from opsconductor.schemas.execution import ExecutionResultV1
+from opsconductor.schemas.response import ResponseType
+
+T = TypeVar("T")
+
+# The pipeline checks a request's length against `max_request_chars`, and answers with an
+# explanation; this bound only stops absurd bodies before they reach it.
+MAX_REQUEST_BODY_CHARS = 100_000
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class Page(Public, Generic[T]):
+    data: list[T]
+    count: int = Field(description="How many match the filters, over all pages.")
+    offset: int
+    limit: int
+
+
+# --- requests: the response document is exactly `Answer.to_document()` ---------------------
+
+
+class RequestIn(Public):
+    text: str = Field(max_length=MAX_REQUEST_BODY_CHARS, description="The request, in plain words.")
+    dry_run: StrictBool = Field(
+        default=False, description="Plan and preview; record and run nothing."
+    )
+    confirm: StrictBool = Field(
+        default=False, description="Confirm one's own level-1 plan at once."
+    )
+
+
+class EntityPublic(Public):
+    type: EntityType
+    value: str
+
+
+class DecisionPublic(Public):
+    intent: Intent | None
+    entities: list[EntityPublic]
+    risk_level: RiskLevel
+    confidence: float
+    kind: Literal["information", "action", "clarification"]
+    clarification: Clarification | None
+    reasons: list[str]
+
+
+class PlanStepPublic(Public):
+    id: str
+    tool: str
+    targets: list[str]
+    inputs: dict[str, Any]
+    depends_on: list[str]
+
+
+class PlanPublic(Public):
+    id: str
+    hash: str = Field(description="The plan's content hash; approvals bind to it.")
+    steps: list[PlanStepPublic]
+    estimate_s: float
+
+
+class ApprovalSummary(Public):
+    level: int = Field(description="0 none, 1 confirmation, 2 four-eyes review, 3 per step.")
+    required: bool
+    status: Literal["not_required", "pending", "approved"]
+    ids: list[str] = Field(description="Approval ids to decide (level 3: one per step).")
+
+
+class NoResult(Public):
+    """An empty object: the execution has not produced a result yet."""
+
+
+class ExecutionSummary(Public):
+    id: str
+    status: str | None
+    result: ExecutionResultV1 | NoResult
+
+
+class ResponsePublic(Public):
+    type: ResponseType
+    message: str
+
+
+class AnswerPublic(Public):
+    """Everything one request produced: decision, plan, approval, execution and the answer."""
+
+    request: str
+    decision: DecisionPublic | None
+    plan: PlanPublic | None
+    approval: ApprovalSummary
+    mode: Mode
+    execution: ExecutionSummary | None
+    response: ResponsePublic
+
+
+# --- executions, approvals -------------------------------------------------------------------
+
+
+class ExecutionPublic(Public):
+    id: str
+    state: str
+    approval_level: int
+    mode: str
+    requested_by: str
+    request_text: str
+    plan_id: str
+    plan_hash: str
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    error_message: str | None
+
+
+class ExecutionsPublic(Page[ExecutionPublic]):
+    pass
+
+
+class CancelIn(Public):
+    reason: str = Field(default="cancelled through the API", min_length=1, max_length=1000)
+
+
+class ApprovalPublic(Public):
+    id: str
+    execution_id: str
+    level: int
+    step_id: str | None
+    status: str
+    plan_hash: str
+    requested_by: str
+    decided_by: str | None
+    decided_at: datetime | None
+    comment: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
+class ApprovalsPublic(Page[ApprovalPublic]):
+    pass
+
+
+class DecisionIn(Public):
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class DenyIn(Public):
+    comment: str = Field(
+        min_length=1, max_length=4000, pattern=r"\S", description="Why (required)."
+    )
+
+
+# --- assets ----------------------------------------------------------------------------------
+
+
+class AssetPublic(Asset):
+    """An inventory asset as the API shows and takes it; credentials are named, never held."""
+
+
+class AssetsPublic(Page[AssetPublic]):
+    pass
+
+
+class AssetUpdate(Public):
+    """The fields to change; the others keep their values. `connection` is replaced whole."""
+
+    hostname: str | None = None
+    ip_address: str | None = None
+    os_type: OsType | None = None
+    os_version: str | None = None
+    device_type: DeviceType | None = None
+    environment: str | None = None
+    tags: list[str] | None = None
+    owner: str | None = None
+    criticality: str | None = None
+    description: str | None = None
+    connection: Connection | None = None
+
+
+class ImportPublic(Public):
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+
+# --- catalog, audit, health ------------------------------------------------------------------
+
+
+class ParameterPublic(Public):
+    type: Literal["string", "integer"]
+    description: str
+    required: bool
+    pattern: str | None
+    enum: list[str] | None
+    minimum: int | None
+    maximum: int | None
+    default: str | int | None
+
+
+class ToolPublic(Public):
+    name: str
+    summary: str
+    category: str
+    action: str
+    platforms: list[Platform]
+    risk: RiskLevel
+    read_only: bool
+    reversible: bool
+    parameters: dict[str, ParameterPublic]
+
+    @classmethod
+    def from_spec(cls, spec: ToolSpec) -> ToolPublic:
+        parameters = {
+            name: ParameterPublic(
+                type=p.type,
+                description=p.description,
+                required=p.required,
+                pattern=p.pattern,
+                enum=p.enum,
+                minimum=p.minimum,
+                maximum=p.maximum,
+                default=p.default,
+            )
+            for name, p in spec.parameters.items()
+        }
+        return cls(
+            name=spec.name,
+            summary=spec.summary,
+            category=spec.category,
+            action=spec.action,
+            platforms=spec.platforms,
+            risk=spec.risk,
+            read_only=spec.read_only,
+            reversible=spec.reversible,
+            parameters=parameters,
+        )
+
+
+class ToolsPublic(Public):
+    data: list[ToolPublic]
+    count: int
+
+
+class AuditEventPublic(Public):
+    id: int
+    at: datetime
+    actor: str
+    entity_type: str
+    entity_id: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditEventsPublic(Page[AuditEventPublic]):
+    pass
+
+
+class AuditVerifyPublic(Public):
+    ok: bool
+    checked: int = Field(description="Events verified before the first bad one (or all).")
+    first_bad_id: int | None
+    problem: str | None
+
+
+class HealthPublic(Public):
+    status: Literal["ok"]
+    database: Literal["ok"]

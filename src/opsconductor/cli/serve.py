@@ -1,0 +1,46 @@
+"""`opsconductor serve`: the HTTP API (and, by default, the embedded worker) in one process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from opsconductor.cli.common import console, run
+from opsconductor.config import load_settings
+from opsconductor.identity import repository as identity
+from opsconductor.pipeline.orchestrator import Conductor
+
+
+async def _first_admin(conductor: Conductor) -> str | None:
+    async with conductor.db.session() as session:
+        return await identity.ensure_admin(session)
+
+
+def show_first_token(token: str) -> None:
+    """Print the first admin's token, the one time it exists in plain text."""
+    console.print(
+        "[bold yellow]No users existed, so user 'admin' (role admin) was created.[/bold yellow]\n"
+        "Its API token is shown ONCE — save it now; it cannot be shown again:\n"
+    )
+    console.print(f"    {token}\n", markup=False, highlight=False)
+    console.print(
+        "Send it as `Authorization: Bearer <token>`; make users and tokens of their own with "
+        "`opsconductor users` and `opsconductor tokens`."
+    )
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) and run queued background work."""
+    import uvicorn
+
+    from opsconductor.api import create_app
+
+    token = run(_first_admin)  # opening the store also migrates it
+    if token:
+        show_first_token(token)
+    settings = load_settings()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -1,0 +1,1 @@
+"""Telling people outside OpsConductor that something waits for them (approval webhooks)."""
