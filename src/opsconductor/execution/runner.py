@@ -58,14 +58,20 @@ class Runner:
         self._engines: dict[str, Engine] = {}
 
     async def run(self, execution_id: str, worker: str) -> ExecutionResultV1:
-        """A plan that only queries the inventory runs in the claiming transaction: it has no
+        """Run it if this worker can claim it; either way, the execution's result as it stands."""
+        return await self.try_run(execution_id, worker) or await self.result(execution_id)
+
+    async def try_run(self, execution_id: str, worker: str) -> ExecutionResultV1 | None:
+        """None when another worker has it, or it is not waiting to run.
+
+        A plan that only queries the inventory runs in the claiming transaction: it has no
         side effect to announce, so its whole record commits at once. A plan that touches
         hosts commits every change before the effect it announces."""
         try:
             async with self.db.session() as session:
                 if not await self._claim(session, execution_id, worker):
                     logger.info("execution %s was not claimable", execution_id)
-                    return await build_result(session, await get_execution(session, execution_id))
+                    return None
                 execution = await get_execution(session, execution_id)
                 plan = PlanV1.model_validate(execution.plan)
                 inline = None

@@ -234,6 +234,10 @@ class ExecutionService:
         """Claim and run an approved (or queued) execution; a lost claim runs nothing."""
         return await self.runner.run(execution_id, worker)
 
+    async def try_run(self, execution_id: str, worker: str) -> ExecutionResultV1 | None:
+        """Like `run`, but None when this worker did not get the execution."""
+        return await self.runner.try_run(execution_id, worker)
+
     async def cancel(self, execution_id: str, actor: str, reason: str) -> ExecutionResultV1:
         """Stop an execution: at once if nothing runs yet, else by asking its worker to stop."""
         return await self.runner.cancel(execution_id, actor, reason)

@@ -20,7 +20,9 @@ class Worker:
         """Run every execution queued now; returns how many this worker ran."""
         ran = 0
         for execution_id in await self.executions.queued():
-            result = await self.executions.run(execution_id, worker=self.name)
+            result = await self.executions.try_run(execution_id, worker=self.name)
+            if result is None:
+                continue  # another worker claimed it first
             logger.info("execution %s ended %s", execution_id, result.status)
             ran += 1
         return ran

@@ -1,0 +1,45 @@
+"""Several workers, each with its own connection pool, race for the same queued executions:
+each execution runs exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+from tests.conftest import FLEET, seed
+
+from opsconductor.config import Settings
+from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.queue.inprocess import Worker
+from opsconductor.store.tables import AuditEventRow, StepRunRow
+
+
+async def test_racing_workers_run_each_execution_once(settings: Settings) -> None:
+    conductors = [await Conductor.open(settings) for _ in range(3)]
+    try:
+        first = conductors[0]
+        await seed(first, FLEET)
+        queued = []
+        for _ in range(3):
+            answer = await first.ask(
+                "run a full health check on ops-console", requester="alice", wait=False
+            )
+            assert answer.execution_state == "queued"
+            queued.append(answer.execution_id)
+        workers = [Worker(c.executions, name=f"worker-{n}") for n, c in enumerate(conductors)]
+        ran = await asyncio.gather(*(w.run_queued() for w in workers))
+        async with first.db.session() as session:
+            steps = await session.scalar(select(func.count()).select_from(StepRunRow))
+            claims = list(
+                await session.scalars(
+                    select(AuditEventRow.actor).where(AuditEventRow.reason.startswith("claimed by"))
+                )
+            )
+        results = [await first.executions.result(e or "") for e in queued]
+    finally:
+        for conductor in conductors:
+            await conductor.close()
+    assert sum(ran) == 3
+    assert all(r.status == "succeeded" for r in results)
+    assert steps == 3 * 4  # four checks per health check, none run twice
+    assert len(claims) == 3
