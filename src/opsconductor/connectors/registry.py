@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, Connector, ErrorKind, OutputCallback
-from opsconductor.connectors.local import LocalConnector
 from opsconductor.inventory.models import Asset
 
 ConnectorFactory = Callable[[], Connector]
@@ -62,10 +61,6 @@ class Connectors:
 class ConnectorRegistry:
     def __init__(self, factories: dict[str, ConnectorFactory]) -> None:
         self.factories = factories
-
-    @classmethod
-    def local_only(cls, output_limit_bytes: int) -> ConnectorRegistry:
-        return cls({"local": lambda: LocalConnector(output_limit_bytes)})
 
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[Connectors]:
