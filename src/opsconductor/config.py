@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     )
     ssh_connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
-    approval_webhook_url: str | None = Field(
+    approval_webhook_url: SecretStr | None = Field(
         default=None,
         description="POST a Slack-compatible JSON message here when a plan waits for approval. "
         "Often holds a secret in its path: it is never logged.",

@@ -108,7 +108,8 @@ class WebhookNotifier:
         """The configured notifier, or None when no webhook URL is set."""
         if not settings.approval_webhook_url:
             return None
-        return cls(db, settings.approval_webhook_url, settings.public_url)
+        # The URL often carries a token (Slack's do): a SecretStr everywhere but here.
+        return cls(db, settings.approval_webhook_url.get_secret_value(), settings.public_url)
 
     @property
     def host(self) -> str:
