@@ -23,6 +23,7 @@ class DbRecorder:
         self.execution_id = execution_id
         self.actor = actor
         self._row_ids: dict[tuple[str, str | None], int] = {}
+        self._rows: dict[tuple[str, str | None], StepRunRow] = {}
 
     async def create_rows(self, units: list[StepOutcome]) -> None:
         async with self.tx.session() as session:
@@ -33,10 +34,22 @@ class DbRecorder:
                     tool=unit.tool,
                     target=unit.target,
                     state=StepState.PENDING.value,
-                )
+                    started_at=None,
+                    completed_at=None,
+                    exit_code=None,
+                    output="",
+                    error=None,
+                    error_kind=None,
+                    data=None,
+                    command=None,
+                )  # every column given: a fully loaded row is never read back
                 session.add(row)
                 await session.flush()
                 self._row_ids[(unit.step_id, unit.target)] = row.id
+                if self.tx.shared is not None:
+                    # The session's identity map holds rows weakly; holding them here saves a
+                    # query for each later write in the same transaction.
+                    self._rows[(unit.step_id, unit.target)] = row
 
     async def step_started(self, outcome: StepOutcome) -> None:
         await self._write(outcome, "step_started", {"command": outcome.command})
@@ -60,7 +73,9 @@ class DbRecorder:
     async def _write(self, outcome: StepOutcome, event_type: str, details: dict[str, Any]) -> None:
         row_id = self._row_ids[(outcome.step_id, outcome.target)]
         async with self.tx.session() as session:
-            row = await session.get(StepRunRow, row_id)  # no query when the session holds it
+            row = self._rows.get((outcome.step_id, outcome.target))
+            if row is None:
+                row = await session.get(StepRunRow, row_id)
             assert row is not None
             previous = row.state
             check_step_transition(previous, outcome.state.value)
