@@ -88,6 +88,16 @@ bench-fanout: $(BENCH_STAMP)
 	@sshd="$$(bash scripts/ensure-sshd.sh </dev/null)"; echo "==> sshd for the test hosts: $$sshd"
 	PYTHONPATH=. $(BIN)/python bench/fanout.py $(FANOUT_ARGS)
 
+# bench/api_load.py: 50 clients for 30 s against one `opsconductor serve` on loopback, on
+# SQLite and on a database it makes (and drops) on the PostgreSQL of ensure-postgres.sh.
+# Options: make bench-api API_LOAD_ARGS='--runs 3'; it writes docs/benchmarks-api.md.
+API_LOAD_ARGS ?=
+.PHONY: bench-api
+bench-api: $(STAMP)
+	@url="$$(bash scripts/ensure-postgres.sh)"; \
+	echo "==> $(BIN)/python bench/api_load.py --pg-url $$url $(API_LOAD_ARGS)"; \
+	$(BIN)/python bench/api_load.py --pg-url "$$url" $(API_LOAD_ARGS)
+
 eval: $(STAMP)
 	$(BIN)/opsconductor eval $(EVAL_DIR)/requests.jsonl $(EVAL_DIR)/assets.json \
 		--output docs/eval.md $(EVAL_ARGS)

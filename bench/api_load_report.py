@@ -1,0 +1,329 @@
+"""docs/benchmarks-api.md from the results of bench/api_load.py: setup, machine, latency and
+throughput per backend, the count of requests against the store's executions and audit
+events, and an interpretation derived from the numbers. A hand-written block between the
+notes markers survives a rewrite."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from api_load_clients import TEMPLATES, Window
+from api_load_server import StoreCount
+from report import NOTES_END, NOTES_START, kept_notes, ms
+
+__all__ = ["BackendResult", "Report", "RunResult", "kept_notes", "render", "summary"]
+
+
+CPU_BOUND = 0.95  # a process (or machine) busier than this share is taken as CPU-bound
+
+
+@dataclass
+class RunResult:
+    """One timed window, what the server's counter saw, and what the store holds for it."""
+
+    operator: str
+    window: Window
+    server_counted: dict[int, int]  # POST /requests answers by status, from /metrics
+    store: StoreCount | None = None
+
+    def problems(self) -> list[str]:
+        """Every way in which this run's requests, answers, executions and audit events do
+        not add up; empty when they all match."""
+        w = self.window
+        found = []
+        if w.failures:
+            first = w.failures[0].problem
+            found.append(f"{len(w.failures)} of {len(w.samples)} requests failed; first: {first}")
+        with_status = dict.fromkeys(self.server_counted, 0)
+        for sample in w.samples:
+            if sample.status is not None:
+                with_status[sample.status] = with_status.get(sample.status, 0) + 1
+        if with_status != self.server_counted:
+            found.append(f"the server counted {self.server_counted}, clients got {with_status}")
+        return found + self._store_problems()
+
+    def _store_problems(self) -> list[str]:
+        w, s = self.window, self.store
+        if s is None:
+            return ["the store was not counted"]
+        found = []
+        if s.executions != len(w.samples) or s.by_state != {"succeeded": len(w.ok)}:
+            found.append(f"{len(w.samples)} requests sent, the store holds {s.by_state}")
+        if s.execution_ids != w.execution_ids:
+            missing = len(w.execution_ids - s.execution_ids)
+            extra = len(s.execution_ids - w.execution_ids)
+            found.append(f"execution ids differ: {missing} answered not stored, {extra} extra")
+        if s.fully_audited != s.executions:
+            found.append(f"{s.executions - s.fully_audited} executions lack audit events")
+        if s.auth_refusals:
+            found.append(f"{s.auth_refusals} refused tokens or permissions in the audit trail")
+        if not s.chain_ok:
+            found.append(f"the audit hash chain breaks after {s.chain_checked} events")
+        return found
+
+
+@dataclass
+class BackendResult:
+    name: str
+    assets: int
+    version: str = ""
+    seed_s: float = 0.0
+    inventory: int = 0
+    exit_code: int | None = None
+    runs: list[RunResult] = field(default_factory=list)
+
+    def median(self, metric: Callable[[Window], float]) -> float:
+        return statistics.median(metric(r.window) for r in self.runs) if self.runs else 0.0
+
+    def spread(self, metric: Callable[[Window], float], fmt: Callable[[float], str]) -> str:
+        """ " (min to max)" across runs, or nothing for a single run."""
+        values = [metric(r.window) for r in self.runs]
+        return "" if len(values) < 2 else f" ({fmt(min(values))} to {fmt(max(values))})"
+
+    def problems(self) -> list[str]:
+        found = [f"run {i}: {p}" for i, r in enumerate(self.runs, 1) for p in r.problems()]
+        if self.inventory != self.assets:
+            found.append(f"the server's inventory holds {self.inventory} of {self.assets} assets")
+        if self.exit_code not in (0, None):
+            found.append(f"the server exited {self.exit_code} when stopped")
+        return found
+
+
+@dataclass
+class Report:
+    command: str
+    machine: dict[str, str]
+    clients: int
+    duration_s: float
+    warmup_s: float
+    seed: int
+    backends: list[BackendResult] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def problems(self) -> list[str]:
+        return [f"{b.name} {p}" for b in self.backends for p in b.problems()]
+
+
+def count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def share(value: float) -> str:
+    return f"{value:.0%}"
+
+
+# label, metric of one window, format, in bold
+METRICS: tuple[tuple[str, Callable[[Window], float], Callable[[float], str], bool], ...] = (
+    ("requests sent", lambda w: len(w.samples), count, False),
+    ("answered 200 and succeeded", lambda w: len(w.ok), count, False),
+    ("failed", lambda w: len(w.failures), count, False),
+    ("throughput (successes per second)", lambda w: w.per_second, "{:,.1f}".format, True),
+    ("p50 latency", lambda w: w.latency(50), ms, True),
+    ("p95 latency", lambda w: w.latency(95), ms, True),
+    ("p99 latency", lambda w: w.latency(99), ms, True),
+    ("slowest", lambda w: max((s.latency_s for s in w.ok), default=0.0), ms, False),
+    ("window, to the last answer", lambda w: w.wall_s, "{:.1f} s".format, False),
+    ("server process CPU, share of one core", lambda w: w.server_cpu_s / w.wall_s, share, False),
+    ("load generator CPU, share of one core", lambda w: w.client_cpu_s / w.wall_s, share, False),
+    ("other processes' CPU (database, rest)", lambda w: w.other_cpu_s / w.wall_s, share, False),
+    ("machine CPU busy, share of all cores", lambda w: w.machine_busy, share, False),
+    ("server CPU per request", lambda w: w.server_cpu_s / max(len(w.samples), 1), ms, False),
+)
+
+
+def _results(r: Report) -> list[str]:
+    head = "| | " + " | ".join(b.name for b in r.backends) + " |"
+    rows = [head, "|---|" + "---:|" * len(r.backends)]
+    for label, metric, fmt, bold in METRICS:
+        mark = "**" if bold else ""
+        cells = [f"{mark}{fmt(b.median(metric))}{mark}{b.spread(metric, fmt)}" for b in r.backends]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _per_question(r: Report) -> list[str]:
+    rows = [
+        "| question (p50 / p99) | " + " | ".join(b.name for b in r.backends) + " |",
+        "|---|" + "---:|" * len(r.backends),
+    ]
+    for template in TEMPLATES:
+        cells = [f"{ms(_of(b, 50, template))} / {ms(_of(b, 99, template))}" for b in r.backends]
+        rows.append(f"| {template.replace('{name}', '<server>')} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _runs(r: Report) -> list[str]:
+    rows = [
+        "| backend, run | requests | per second | p50 | p99 | server CPU | other CPU "
+        "| machine busy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for b in r.backends:
+        for number, run in enumerate(b.runs, 1):
+            w = run.window
+            rows.append(
+                f"| {b.name} {number} | {len(w.samples):,} | {w.per_second:,.1f} | "
+                f"{ms(w.latency(50))} | {ms(w.latency(99))} | {share(w.server_cpu_s / w.wall_s)} | "
+                f"{share(w.other_cpu_s / w.wall_s)} | {share(w.machine_busy)} |"
+            )
+    return rows
+
+
+def _of(b: BackendResult, q: float, template: str) -> float:
+    return b.median(lambda w: w.latency(q, template))
+
+
+def _counts(r: Report) -> list[str]:
+    rows = [
+        "| backend, run | sent | answered 200 + succeeded | server counted (POST /requests) "
+        "| executions in the store | with created + end audit events | audit events "
+        "| ids match | audit chain |",
+        "|---|---:|---:|---|---:|---:|---:|---|---|",
+    ]
+    for b in r.backends:
+        for number, run in enumerate(b.runs, 1):
+            w, s = run.window, run.store
+            counted = ", ".join(f"{n:,} ({code})" for code, n in sorted(run.server_counted.items()))
+            first = f"| {b.name} {number} | {len(w.samples):,} | {len(w.ok):,} | {counted} |"
+            if s is None:
+                rows.append(first)
+                continue
+            ids = "yes" if s.execution_ids == w.execution_ids else "**no**"
+            chain = f"ok ({s.chain_checked:,} events)" if s.chain_ok else "**broken**"
+            rows.append(
+                f"{first} {s.executions:,} | {s.fully_audited:,} | {s.audit_events:,} | "
+                f"{ids} | {chain} |"
+            )
+    return rows
+
+
+def _interpretation(r: Report) -> list[str]:
+    lines = []
+    for b in r.backends:
+        if not b.runs:
+            continue
+        rate = b.median(lambda w: w.per_second)
+        p50, p99 = b.median(lambda w: w.latency(50)), b.median(lambda w: w.latency(99))
+        cpu = b.median(lambda w: w.server_cpu_s / w.wall_s)
+        per_request = b.median(lambda w: w.server_cpu_s / max(len(w.samples), 1))
+        mean = r.clients / rate if rate else 0.0  # Little's law: time in the system
+        busy = b.median(lambda w: w.machine_busy)
+        if cpu >= CPU_BOUND and per_request:
+            bound = (
+                f"that process's CPU bounds the throughput near 1 / {ms(per_request)} ≈ "
+                f"{1 / per_request:,.0f} requests per second"
+            )
+        elif busy >= CPU_BOUND:
+            bound = (
+                f"the machine's cores were {busy:.0%} busy, shared with the database and clients"
+            )
+        else:
+            bound = (
+                f"neither it nor the machine ({busy:.0%} of all cores) was saturated, so "
+                f"the bound lies elsewhere (waiting on the database, locks)"
+            )
+        waiting = 1 - per_request / mean if mean > per_request else 0.0
+        lines.append(
+            f"- **{b.name}**: {rate:,.1f} answered requests per second with {r.clients} clients; "
+            f"p50 {ms(p50)}, p99 {ms(p99)}. The one server process was busy {cpu:.0%} of one "
+            f"core, {ms(per_request)} of CPU per request: {bound}. With {r.clients} clients "
+            f"always waiting, a request's mean time is {r.clients} / {rate:,.1f} ≈ {ms(mean)} "
+            f"(Little's law), of which about {waiting:.0%} is spent waiting (for the event loop, "
+            f"a database connection or lock) rather than on the server's CPU."
+        )
+    problems = r.problems()
+    if problems:
+        lines.append("- **Counts that do not match** (the run exits 1):")
+        lines.extend(f"  - {p}" for p in problems)
+    else:
+        lines.append(
+            "- Every request sent was answered 200 with a succeeded execution and a message; "
+            "the server's own counter, the executions in the store (by requester) and their "
+            "audit events (a `created` event and the transition to the end state each) match "
+            "the requests one for one, and the audit hash chain verifies."
+        )
+    return lines
+
+
+def render(r: Report, notes: str) -> str:
+    """The whole of docs/benchmarks-api.md."""
+    machine = [f"| {key} | {value} |" for key, value in r.machine.items()]
+    machine += [f"| {b.name} | {b.version} |" for b in r.backends]
+    sizes = ", ".join(f"{b.name} {b.inventory:,}" for b in r.backends)
+    parts = [
+        "# API load benchmark",
+        "",
+        "Written by `make bench-api` (`bench/api_load.py`); do not edit by hand except between "
+        "the notes markers.",
+        "",
+        f"Command: `{r.command}` — took {r.wall_s:.0f} s.",
+        "",
+        "## Setup",
+        "",
+        f"- One `opsconductor serve` (one uvicorn process, embedded worker on) on a free "
+        f"loopback port, per backend: the embedded SQLite store, then a fresh PostgreSQL "
+        f"database. Each store is seeded with the same generated inventory "
+        f"(`bench/pipeline.generate_assets`, seed {r.seed}; the server reports {sizes} assets).",
+        f"- The admin token `serve` prints on first start is used for a {r.warmup_s:.0f} s "
+        f"warm-up at full load and for reading `/api/v1/metrics`; each timed run uses an "
+        f"operator made with `opsconductor users add` and `opsconductor tokens create`.",
+        f"- {r.clients} clients in one process (each an `httpx.AsyncClient` with one keep-alive "
+        f"connection) POST to `/api/v1/requests` one request after another for "
+        f"{r.duration_s:.0f} s; a request still running at the end is let finish and counted. "
+        f"Each client asks the questions below in turn; `<server>` is drawn from 500 servers.",
+        "- A request counts as a success when it is answered 200, its execution `succeeded`, "
+        "its message is not empty and, for a named server, names it. Latencies are of "
+        "successes; with several runs the numbers are medians (min to max in brackets).",
+        "- After the server has stopped, the store is asked for the operator's executions and "
+        "their audit events, and the audit hash chain is verified.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *machine,
+        "",
+        "## Results",
+        "",
+        *_results(r),
+        "",
+        *_per_question(r),
+        "",
+        "Each run (CPU as a share of one core; machine busy as a share of all cores; other CPU "
+        "is the database server's processes and anything else running on the machine):",
+        "",
+        *_runs(r),
+        "",
+        "## Every request answered and audited",
+        "",
+        *_counts(r),
+        "",
+        "## Interpretation",
+        "",
+        *_interpretation(r),
+        "",
+        "## Notes",
+        "",
+        NOTES_START,
+        notes,
+        NOTES_END,
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def summary(r: Report) -> str:
+    """One line per backend, for the terminal."""
+    lines = []
+    for b in r.backends:
+        lines.append(
+            f"{b.name}: {b.median(lambda w: w.per_second):.1f} req/s, "
+            f"p50 {ms(b.median(lambda w: w.latency(50)))}, "
+            f"p95 {ms(b.median(lambda w: w.latency(95)))}, "
+            f"p99 {ms(b.median(lambda w: w.latency(99)))}, "
+            f"{sum(len(run.window.samples) for run in b.runs)} requests, "
+            f"{len(b.problems())} problem(s)"
+        )
+    return "\n".join(lines + [f"  {p}" for p in r.problems()])

@@ -1,0 +1,294 @@
+"""The server side of the API load run: a store seeded in a fresh home (SQLite) or a fresh
+PostgreSQL database, `opsconductor serve` as a child process on loopback, users and tokens made
+with the CLI, and the store's own count of what a window of requests left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from opsconductor.config import Settings, load_settings
+from opsconductor.inventory import repository
+from opsconductor.inventory.models import Asset
+from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.store.audit import verify_chain
+from opsconductor.store.tables import AuditEventRow, ExecutionRow
+
+HOST = "127.0.0.1"  # loopback only: nothing of the run leaves the machine
+START_TIMEOUT_S = 120.0
+STOP_GRACE_S = 40.0  # uvicorn's graceful stop, then the embedded worker's own grace
+# What `opsconductor serve` prints once, on the first start of a store without users.
+TOKEN = re.compile(r"\boct_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}\b")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the store lives: `database_url` None is the embedded SQLite file in `home`."""
+
+    name: str
+    home: Path
+    database_url: str | None = None
+
+    def settings(self) -> Settings:
+        return load_settings(home=self.home, database_url=self.database_url)
+
+    def env(self) -> dict[str, str]:
+        """The environment of the server and the CLI: this store, no other OpsConductor
+        settings from the caller's environment."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONDUCTOR_")}
+        env["OPSCONDUCTOR_HOME"] = str(self.home)
+        env["OPSCONDUCTOR_USER"] = "bench"
+        if self.database_url:
+            env["OPSCONDUCTOR_DATABASE_URL"] = self.database_url
+        return env
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(admin_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the PostgreSQL server of `admin_url`, dropped afterwards."""
+    url = make_url(admin_url)
+    if url.host not in (HOST, "localhost", "::1"):
+        raise SystemExit(f"refusing a PostgreSQL server off loopback: {url.host}")
+    name = f"oc_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def server_version(backend: Backend) -> str:
+    """The database's version, as the server reports it."""
+    conductor = await Conductor.open(backend.settings())
+    try:
+        async with conductor.db.session() as session:
+            if backend.database_url is None:
+                query = "SELECT 'SQLite ' || sqlite_version()"
+            else:
+                query = "SELECT 'PostgreSQL ' || current_setting('server_version')"
+            return str(await session.scalar(text(query)))
+    finally:
+        await conductor.close()
+
+
+async def seed(backend: Backend, assets: Sequence[Asset]) -> float:
+    """Migrate a fresh store and write the assets (no users yet); returns the seconds taken."""
+    started = time.perf_counter()
+    conductor = await Conductor.open(backend.settings())
+    try:
+        async with conductor.db.session() as session:
+            await repository.upsert_assets(session, assets)
+    finally:
+        await conductor.close()
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the server binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def opsconductor_command() -> str:
+    return str(Path(sys.executable).with_name("opsconductor"))
+
+
+@dataclass
+class Server:
+    """`opsconductor serve` as a child process; its output goes to `log` (a pipe could fill
+    and stall it under load)."""
+
+    backend: Backend
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    admin_token: str = ""
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def spawn(self) -> None:
+        """Start `opsconductor serve`; `wait_ready` waits until it answers."""
+        argv = [opsconductor_command(), "serve", "--host", HOST, "--port", str(self.port)]
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                argv, env=self.backend.env(), stdout=out, stderr=subprocess.STDOUT
+            )
+
+    async def wait_ready(self) -> None:
+        """Wait until /healthz answers; keep the first admin's token the server printed."""
+        assert self.process is not None, "spawn() first"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=5.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"serve exited {self.process.returncode}: {self.tail()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/api/v1/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.2)
+            else:
+                raise RuntimeError(f"serve did not answer in {START_TIMEOUT_S:.0f}s: {self.tail()}")
+        found = TOKEN.search(self.log.read_text(encoding="utf-8", errors="replace"))
+        if found is None:
+            raise RuntimeError(f"serve printed no first admin token: {self.tail()}")
+        self.admin_token = found.group(0)
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far."""
+        if self.process is None:
+            return 0.0
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> int | None:
+        """Stop the server as Ctrl-C would, then harder if it does not go; its exit code."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return process.returncode if process else None
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                return process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                return process.wait()
+
+    def tail(self, lines: int = 20) -> str:
+        if not self.log.exists():
+            return "(no output)"
+        text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+def cli(backend: Backend, *args: str) -> str:
+    """Run `opsconductor ARGS` against the backend's store; its stdout."""
+    done = subprocess.run(
+        [opsconductor_command(), *args],
+        env=backend.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"opsconductor {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+def make_operator(backend: Backend, name: str) -> str:
+    """A new operator and a token for it, made with the CLI as an administrator would."""
+    cli(backend, "users", "add", name, "--role", "operator")
+    created = json.loads(cli(backend, "tokens", "create", name, "--format", "json"))
+    return str(created["token"])
+
+
+@dataclass(frozen=True)
+class StoreCount:
+    """What the store holds for one requester: executions by state, and their audit trail."""
+
+    executions: int
+    by_state: dict[str, int]
+    execution_ids: frozenset[str]
+    audit_events: int  # of those executions and their steps
+    fully_audited: int  # executions with a `created` event and a transition to their end state
+    auth_refusals: int  # refused tokens and permissions in the whole store
+    chain_ok: bool
+    chain_checked: int
+
+
+async def count_store(backend: Backend, requester: str) -> StoreCount:
+    """Count, in the store itself, what `requester`'s requests left behind."""
+    conductor = await Conductor.open(backend.settings())
+    try:
+        async with conductor.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(ExecutionRow.id, ExecutionRow.state).where(
+                        ExecutionRow.requested_by == requester
+                    )
+                )
+            ).all()
+            states = {execution_id: state for execution_id, state in rows}
+            events: list[AuditRow] = [
+                tuple(row)  # type: ignore[misc]
+                for row in await session.execute(
+                    select(
+                        AuditEventRow.entity_type,
+                        AuditEventRow.entity_id,
+                        AuditEventRow.action,
+                        AuditEventRow.to_state,
+                    ).where(AuditEventRow.actor.in_([requester, f"inline:{requester}"]))
+                )
+            ]
+            refusals = await session.scalar(
+                select(func.count()).where(AuditEventRow.entity_type == "auth")
+            )
+            chain = await verify_chain(session)
+    finally:
+        await conductor.close()
+    return StoreCount(
+        executions=len(states),
+        by_state=dict(Counter(states.values())),
+        execution_ids=frozenset(states),
+        audit_events=sum(_execution_of(kind, entity) in states for kind, entity, *_ in events),
+        fully_audited=_fully_audited(states, events),
+        auth_refusals=int(refusals or 0),
+        chain_ok=chain.ok,
+        chain_checked=chain.checked,
+    )
+
+
+def _execution_of(kind: str, entity: str) -> str:
+    # Steps are audited as "<execution id>:<step id>".
+    return entity.split(":", 1)[0] if kind == "step" else entity
+
+
+AuditRow = tuple[str, str, str, str | None]  # entity_type, entity_id, action, to_state
+
+
+def _fully_audited(states: dict[str, str], events: Sequence[AuditRow]) -> int:
+    created: set[str] = set()
+    ended: set[str] = set()
+    for kind, entity, action, to_state in events:
+        if kind != "execution" or entity not in states:
+            continue
+        if action == "created":
+            created.add(entity)
+        elif action == "transition" and to_state == states[entity]:
+            ended.add(entity)
+    return len(created & ended)
