@@ -6,13 +6,13 @@
 
 For each backend: seeds a fresh store with a generated inventory (bench/pipeline.py), starts
 `opsconductor serve` (one uvicorn process with the embedded worker) on a free loopback port,
-keeps the admin token it prints on first start, makes an operator with the CLI, warms up, then
-lets `--clients` clients ask for `--duration` seconds. Each run gets an operator of its own, so
-that the store can be asked afterwards what exactly that window left: its executions and their
-audit events, which must match the requests answered. PostgreSQL runs in a database made for
-the run on the server of `--pg-url` and dropped afterwards. The server is stopped at the end,
-also on errors. Writes docs/benchmarks-api.md; exits 1 when a request failed or a count did not
-match.
+keeps the admin token it prints on first start, warms up, lets one client ask alone for
+`--baseline` seconds (the latency without queueing), then `--clients` clients for `--duration`
+seconds. Each window asks as an operator of its own, made with the CLI, so that the store
+can be asked afterwards what exactly that window left: its executions and their audit events,
+which must match the requests answered. PostgreSQL runs in a database made for the run on the
+server of `--pg-url` and dropped afterwards. The server is stopped at the end, also on errors.
+Writes docs/benchmarks-api.md; exits 1 when a request failed or a count did not match.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per timed run")
     parser.add_argument("--runs", type=int, default=1, help="timed runs per backend (median)")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before timing")
+    parser.add_argument(
+        "--baseline", type=float, default=10.0, help="seconds of one client alone (0: none)"
+    )
     parser.add_argument("--assets", type=int, default=10_000, help="inventory size")
     parser.add_argument("--seed", type=int, default=20240601, help="seed of the inventory")
     parser.add_argument(
@@ -62,8 +65,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--output", type=Path, default=ROOT / "docs" / "benchmarks-api.md", help="report"
     )
     args = parser.parse_args(argv)
-    if args.clients < 1 or args.duration <= 0 or args.runs < 1 or args.warmup < 0:
-        parser.error("need --clients and --runs >= 1, --duration > 0, --warmup >= 0")
+    if args.clients < 1 or args.duration <= 0 or args.runs < 1:
+        parser.error("need --clients and --runs >= 1, --duration > 0")
+    if args.warmup < 0 or args.baseline < 0:
+        parser.error("need --warmup and --baseline >= 0")
     return args
 
 
@@ -98,7 +103,7 @@ async def run_backend(
         finally:
             result.exit_code = await asyncio.to_thread(srv.stop)
             log(f"[{name}] server stopped (exit code {result.exit_code})")
-        for timed in result.runs:
+        for _, timed in result.labelled():
             timed.store = await server.count_store(backend, timed.operator)
     return result
 
@@ -110,35 +115,47 @@ async def timed_runs(
     assets: Sequence[Asset],
     result: BackendResult,
 ) -> None:
-    admin, base = srv.admin_token, srv.base_url
     names = [a.name for a in assets if a.device_type == "server"][:NAMES_ASKED]
+    admin, base = srv.admin_token, srv.base_url
     result.inventory = await clients.inventory_size(base, admin)
     if args.warmup:  # as the admin, so that the operators' executions are the timed ones only
         warm = await clients.run_window(
             base, admin, names, clients=args.clients, duration_s=args.warmup
         )
         log(f"[{backend.name}] warm-up: {len(warm.samples)} requests, {len(warm.failures)} failed")
+    if args.baseline:
+        result.baseline = await timed_run(srv, backend, "bench-op-alone", 1, args.baseline, names)
     for number in range(1, args.runs + 1):
-        operator = f"bench-op-{number}"
-        token = await asyncio.to_thread(server.make_operator, backend, operator)
-        before = await clients.served(base, admin)
-        window = await clients.run_window(
-            base,
-            token,
-            names,
-            clients=args.clients,
-            duration_s=args.duration,
-            server_cpu=srv.cpu_seconds,
+        run = await timed_run(
+            srv, backend, f"bench-op-{number}", args.clients, args.duration, names
         )
-        after = await clients.served(base, admin)
-        counted = {code: n - before.get(code, 0) for code, n in after.items()}
-        result.runs.append(RunResult(operator, window, {k: v for k, v in counted.items() if v}))
-        log(
-            f"[{backend.name}] run {number}/{args.runs}: {len(window.samples)} requests, "
-            f"{len(window.failures)} failed, p50 {window.latency(50) * 1000:.0f} ms, "
-            f"p99 {window.latency(99) * 1000:.0f} ms, {window.per_second:.1f} req/s, server CPU "
-            f"{window.server_cpu_s / window.wall_s:.0%}, machine {window.machine_busy:.0%} busy"
-        )
+        result.runs.append(run)
+
+
+async def timed_run(
+    srv: server.Server,
+    backend: server.Backend,
+    operator: str,
+    clients_n: int,
+    duration_s: float,
+    names: Sequence[str],
+) -> RunResult:
+    """One window of `clients_n` clients asking as a new operator of its own."""
+    admin, base = srv.admin_token, srv.base_url
+    token = await asyncio.to_thread(server.make_operator, backend, operator)
+    before = await clients.served(base, admin)
+    window = await clients.run_window(
+        base, token, names, clients=clients_n, duration_s=duration_s, server_cpu=srv.cpu_seconds
+    )
+    after = await clients.served(base, admin)
+    counted = {code: n - before.get(code, 0) for code, n in after.items()}
+    log(
+        f"[{backend.name}] {operator}, {clients_n} client(s): {len(window.samples)} requests, "
+        f"{len(window.failures)} failed, p50 {window.latency(50) * 1000:.0f} ms, "
+        f"p99 {window.latency(99) * 1000:.0f} ms, {window.per_second:.1f} req/s, server CPU "
+        f"{window.server_cpu_s / window.wall_s:.0%}, machine {window.machine_busy:.0%} busy"
+    )
+    return RunResult(operator, window, {k: v for k, v in counted.items() if v})
 
 
 async def main_async(args: argparse.Namespace, results: report.Report) -> None:
@@ -160,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         clients=args.clients,
         duration_s=args.duration,
         warmup_s=args.warmup,
+        baseline_s=args.baseline,
         seed=args.seed,
     )
     asyncio.run(main_async(args, results))

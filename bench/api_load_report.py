@@ -73,6 +73,12 @@ class BackendResult:
     inventory: int = 0
     exit_code: int | None = None
     runs: list[RunResult] = field(default_factory=list)
+    baseline: RunResult | None = None  # one client alone: the latency without queueing
+
+    def labelled(self) -> list[tuple[str, RunResult]]:
+        """The baseline (if any) and the timed runs, each with its label."""
+        first = [("1 client", self.baseline)] if self.baseline else []
+        return first + [(f"run {i}", run) for i, run in enumerate(self.runs, 1)]
 
     def median(self, metric: Callable[[Window], float]) -> float:
         return statistics.median(metric(r.window) for r in self.runs) if self.runs else 0.0
@@ -83,7 +89,7 @@ class BackendResult:
         return "" if len(values) < 2 else f" ({fmt(min(values))} to {fmt(max(values))})"
 
     def problems(self) -> list[str]:
-        found = [f"run {i}: {p}" for i, r in enumerate(self.runs, 1) for p in r.problems()]
+        found = [f"{label}: {p}" for label, run in self.labelled() for p in run.problems()]
         if self.inventory != self.assets:
             found.append(f"the server's inventory holds {self.inventory} of {self.assets} assets")
         if self.exit_code not in (0, None):
@@ -98,6 +104,7 @@ class Report:
     clients: int
     duration_s: float
     warmup_s: float
+    baseline_s: float
     seed: int
     backends: list[BackendResult] = field(default_factory=list)
     wall_s: float = 0.0
@@ -161,10 +168,10 @@ def _runs(r: Report) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for b in r.backends:
-        for number, run in enumerate(b.runs, 1):
+        for label, run in b.labelled():
             w = run.window
             rows.append(
-                f"| {b.name} {number} | {len(w.samples):,} | {w.per_second:,.1f} | "
+                f"| {b.name}, {label} | {len(w.samples):,} | {w.per_second:,.1f} | "
                 f"{ms(w.latency(50))} | {ms(w.latency(99))} | {share(w.server_cpu_s / w.wall_s)} | "
                 f"{share(w.other_cpu_s / w.wall_s)} | {share(w.machine_busy)} |"
             )
@@ -183,10 +190,10 @@ def _counts(r: Report) -> list[str]:
         "|---|---:|---:|---|---:|---:|---:|---|---|",
     ]
     for b in r.backends:
-        for number, run in enumerate(b.runs, 1):
+        for label, run in b.labelled():
             w, s = run.window, run.store
             counted = ", ".join(f"{n:,} ({code})" for code, n in sorted(run.server_counted.items()))
-            first = f"| {b.name} {number} | {len(w.samples):,} | {len(w.ok):,} | {counted} |"
+            first = f"| {b.name}, {label} | {len(w.samples):,} | {len(w.ok):,} | {counted} |"
             if s is None:
                 rows.append(first)
                 continue
@@ -199,40 +206,53 @@ def _counts(r: Report) -> list[str]:
     return rows
 
 
+def _bound(cpu: float, busy: float, per_request: float) -> str:
+    """What limits the throughput, as far as the CPU numbers tell."""
+    if cpu >= CPU_BOUND and per_request:
+        return (
+            f"that process's CPU bounds the throughput near 1 / {ms(per_request)} ≈ "
+            f"{1 / per_request:,.0f} requests per second"
+        )
+    if busy >= CPU_BOUND:
+        return f"the machine's cores were {busy:.0%} busy, shared with the database and clients"
+    return (
+        f"neither it nor the machine ({busy:.0%} of all cores) was saturated, so the bound "
+        f"lies elsewhere (waiting on the database, locks)"
+    )
+
+
+def _backend_lines(r: Report, b: BackendResult) -> list[str]:
+    rate = b.median(lambda w: w.per_second)
+    p50, p99 = b.median(lambda w: w.latency(50)), b.median(lambda w: w.latency(99))
+    cpu = b.median(lambda w: w.server_cpu_s / w.wall_s)
+    per_request = b.median(lambda w: w.server_cpu_s / max(len(w.samples), 1))
+    mean = r.clients / rate if rate else 0.0  # Little's law: time in the system
+    waiting = 1 - per_request / mean if mean > per_request else 0.0
+    lines = [
+        f"- **{b.name}**: {rate:,.1f} answered requests per second with {r.clients} clients; "
+        f"p50 {ms(p50)}, p99 {ms(p99)}. The one server process was busy {cpu:.0%} of one "
+        f"core, {ms(per_request)} of CPU per request: "
+        f"{_bound(cpu, b.median(lambda w: w.machine_busy), per_request)}. With {r.clients} "
+        f"clients always waiting, a request's mean time is {r.clients} / {rate:,.1f} ≈ "
+        f"{ms(mean)} (Little's law), of which about {waiting:.0%} is spent waiting (for the "
+        f"event loop, a database connection or lock) rather than on the server's CPU."
+    ]
+    if b.baseline is not None and b.baseline.window.ok:
+        alone = b.baseline.window
+        lines.append(
+            f"  One client alone got p50 {ms(alone.latency(50))}, p99 {ms(alone.latency(99))} "
+            f"and {alone.per_second:,.1f} requests per second: {r.clients} clients got "
+            f"{rate / alone.per_second:,.1f} times the throughput, each waiting "
+            f"{p50 / alone.latency(50):,.0f} times as long (p50)."
+        )
+    return lines
+
+
 def _interpretation(r: Report) -> list[str]:
     lines = []
     for b in r.backends:
-        if not b.runs:
-            continue
-        rate = b.median(lambda w: w.per_second)
-        p50, p99 = b.median(lambda w: w.latency(50)), b.median(lambda w: w.latency(99))
-        cpu = b.median(lambda w: w.server_cpu_s / w.wall_s)
-        per_request = b.median(lambda w: w.server_cpu_s / max(len(w.samples), 1))
-        mean = r.clients / rate if rate else 0.0  # Little's law: time in the system
-        busy = b.median(lambda w: w.machine_busy)
-        if cpu >= CPU_BOUND and per_request:
-            bound = (
-                f"that process's CPU bounds the throughput near 1 / {ms(per_request)} ≈ "
-                f"{1 / per_request:,.0f} requests per second"
-            )
-        elif busy >= CPU_BOUND:
-            bound = (
-                f"the machine's cores were {busy:.0%} busy, shared with the database and clients"
-            )
-        else:
-            bound = (
-                f"neither it nor the machine ({busy:.0%} of all cores) was saturated, so "
-                f"the bound lies elsewhere (waiting on the database, locks)"
-            )
-        waiting = 1 - per_request / mean if mean > per_request else 0.0
-        lines.append(
-            f"- **{b.name}**: {rate:,.1f} answered requests per second with {r.clients} clients; "
-            f"p50 {ms(p50)}, p99 {ms(p99)}. The one server process was busy {cpu:.0%} of one "
-            f"core, {ms(per_request)} of CPU per request: {bound}. With {r.clients} clients "
-            f"always waiting, a request's mean time is {r.clients} / {rate:,.1f} ≈ {ms(mean)} "
-            f"(Little's law), of which about {waiting:.0%} is spent waiting (for the event loop, "
-            f"a database connection or lock) rather than on the server's CPU."
-        )
+        if b.runs:
+            lines.extend(_backend_lines(r, b))
     problems = r.problems()
     if problems:
         lines.append("- **Counts that do not match** (the run exits 1):")
@@ -276,6 +296,8 @@ def render(r: Report, notes: str) -> str:
         "- A request counts as a success when it is answered 200, its execution `succeeded`, "
         "its message is not empty and, for a named server, names it. Latencies are of "
         "successes; with several runs the numbers are medians (min to max in brackets).",
+        f"- Before the timed runs, {r.baseline_s:.0f} s with one client alone (its own "
+        f"operator) give the latency without queueing; 0 s means none was measured.",
         "- After the server has stopped, the store is asked for the operator's executions and "
         "their audit events, and the audit hash chain is verified.",
         "",

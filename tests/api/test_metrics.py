@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from tests.api.harness import Api
 
-from opsconductor.api import metrics
+from opsconductor.api import create_app, metrics
 from opsconductor.api.errors import install_error_handlers
 from opsconductor.api.metrics import MetricFamily, install_request_metrics, render
+from opsconductor.config import load_settings
 from opsconductor.identity.models import Role
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -158,3 +160,15 @@ def test_label_values_and_help_are_escaped() -> None:
     ]
     samples, _ = parse(text)
     assert sample(samples, "demo_total", path='C:\\tmp\\"x"\nnext') == 3
+
+
+async def test_the_real_app_counts_routes_with_their_prefix(tmp_path: Path) -> None:
+    app = create_app(load_settings(home=tmp_path / "home", embedded_worker=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get("/api/v1/healthz")).status_code == 200
+            assert (await client.get("/healthz")).status_code == 200
+    counts = app.state.request_metrics.counts
+    assert counts[("GET", "/api/v1/healthz", "200")] == 1
+    assert counts[("GET", "/healthz", "200")] == 1

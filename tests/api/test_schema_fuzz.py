@@ -50,8 +50,9 @@ CHECKS = [
 ]
 OPERATOR = "fuzz-operator"
 # No operation is left out. POST /requests and the approvals stay in the run because nothing
-# can be reached: every seeded asset has no connection, so a plan fails before any command
-# runs; and an asset the run creates cannot be named by generated text. The event stream stays
+# is reached: every seeded asset has no connection, so a plan fails before any command runs,
+# and an asset the run creates (ssh to a generated address) would have to be named in a
+# sentence the rules understand, which generated text does not form. The event stream stays
 # in too: generated ids name no execution (404), and a real one is only streamed once ended.
 UNREACHABLE = {"connection": {"protocol": "none"}}
 # Asked by the operator before the run: rows for the list answers, and approvals to decide.

@@ -125,7 +125,13 @@ def _route_template(scope: Scope) -> str:
     path: ids in paths would make a new series per execution."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED_ROUTE
+    if not isinstance(path, str):
+        return UNMATCHED_ROUTE
+    # A route matched inside an included router may carry its template without the router's
+    # prefix: take the prefix back from the raw path (each placeholder is one path segment).
+    raw = str(scope.get("path", "")).strip("/").split("/")
+    extra = len(raw) - len(path.strip("/").split("/"))
+    return "/" + "/".join(raw[:extra]) + path if extra > 0 else path
 
 
 def install_request_metrics(app: FastAPI) -> RequestCounter:
