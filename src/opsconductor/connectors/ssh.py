@@ -18,8 +18,8 @@ from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, ErrorKind, OutputCallback
 from opsconductor.connectors.known_hosts import KnownHosts, TrustedKey
 from opsconductor.connectors.output import CappedOutput
-from opsconductor.credentials.masking import Masker
-from opsconductor.credentials.models import Secret, secret_values
+from opsconductor.credentials.masking import SecretMask
+from opsconductor.credentials.models import Secret
 from opsconductor.inventory.models import Asset
 
 logger = logging.getLogger(__name__)
@@ -58,9 +58,8 @@ class SshConnector:
         self._connections: dict[str, asyncssh.SSHClientConnection] = {}
         self._failures: dict[str, _Refused] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._secrets: set[str] = set()
         self._logins: dict[str | None, Secret | None] = {}
-        self.mask = Masker(())
+        self.mask = SecretMask()  # every secret this run opened, masked in all output
 
     async def run(
         self,
@@ -126,8 +125,7 @@ class SshConnector:
         login = await self._login(target)
         if login is not None:
             # Output of every host is masked for every secret this run has used.
-            self._secrets.update(secret_values(login))
-            self.mask = Masker(self._secrets)
+            self.mask.add(login)
         policy = self.known_hosts.policy(address, port)
         if policy is None and not self.trust_on_first_use:
             raise _Refused(

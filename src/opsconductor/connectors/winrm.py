@@ -12,8 +12,8 @@ from typing import Any, Protocol
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, ErrorKind, OutputCallback
 from opsconductor.connectors.output import CappedOutput
-from opsconductor.credentials.masking import Masker
-from opsconductor.credentials.models import CredentialKind, Secret, secret_values
+from opsconductor.credentials.masking import SecretMask
+from opsconductor.credentials.models import CredentialKind, Secret
 from opsconductor.inventory.models import Asset
 
 DEFAULT_PORT = 5986  # HTTPS: credentials never cross the wire in the clear
@@ -59,8 +59,7 @@ class WinRmConnector:
         self.sessions = sessions
         self.output_limit = output_limit_bytes
         self._open: dict[str, PowerShellSession] = {}
-        self._secrets: set[str] = set()
-        self.mask = Masker(())
+        self.mask = SecretMask()  # every secret this run opened, masked in all output
 
     async def run(
         self,
@@ -118,8 +117,7 @@ class WinRmConnector:
         login = await self.logins(target)
         if login is None or login.kind is not CredentialKind.PASSWORD:
             raise AuthenticationRefused("WinRM needs a password credential on the asset")
-        self._secrets.update(secret_values(login))
-        self.mask = Masker(self._secrets)
+        self.mask.add(login)
         session = self.sessions(target, login)
         self._open[target.name] = session
         return session

@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
+from opsconductor.credentials.models import Secret, secret_values
+
 MASK = "***"
 # Shorter values would hide ordinary words; a secret that short is no secret anyway.
 MIN_SECRET_CHARS = 4
@@ -36,6 +38,27 @@ class Masker:
 
     def __repr__(self) -> str:
         return "Masker(***)"
+
+
+class SecretMask:
+    """Masks every secret a connector has opened so far; it grows as credentials are opened,
+    and every text is masked with all of them."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._masker = Masker(())
+
+    def add(self, secret: Secret) -> None:
+        new = set(secret_values(secret)) - self._values
+        if new:
+            self._values |= new
+            self._masker = Masker(self._values)
+
+    def __call__(self, text: str) -> str:
+        return self._masker(text)
+
+    def __repr__(self) -> str:
+        return "SecretMask(***)"
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
