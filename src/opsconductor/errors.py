@@ -4,6 +4,7 @@ broken invariants and unreachable infrastructure.
 
     OpsConductorError
     ├── ConfigurationError          settings or environment that cannot work
+    ├── DatabaseUnavailable         the store's database cannot be reached
     ├── CatalogError                a toolset file that does not validate (names file and tool)
     ├── InventoryError              an inventory operation that cannot be done
     │   ├── ImportRejected          an import file with a bad row (names row and field)
@@ -30,6 +31,11 @@ class OpsConductorError(Exception):
 
 class ConfigurationError(OpsConductorError):
     pass
+
+
+class DatabaseUnavailable(OpsConductorError):
+    """The database did not answer; the message names where it was looked for, never a
+    password."""
 
 
 class CatalogError(OpsConductorError):
