@@ -39,6 +39,35 @@ class Settings(BaseSettings):
         default_factory=lambda: {1: 15 * 60, 2: 4 * 3600, 3: 3600},
         description="How long an approval request stays open, by level.",
     )
+    level3_one_approver_may_approve_all: bool = Field(
+        default=True,
+        description="Level 3: one approver may approve every step (never the requester); "
+        "false asks for a different approver at each step.",
+    )
+
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, le=3600, description="How often a worker renews the lease it holds."
+    )
+    lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="A running execution whose lease is this old is taken over by any live "
+        "process; its in-flight changes become `interrupted`.",
+    )
+    shutdown_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=86_400,
+        description="On SIGTERM, how long running steps may finish before they are stopped.",
+    )
+    store_retry_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long a worker retries a write the database refused (outage) before "
+        "it gives the execution up to the lease.",
+    )
 
     known_hosts: Path | None = Field(
         default=None, description="OpenSSH known_hosts file of trusted host keys."
