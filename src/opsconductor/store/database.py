@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,18 +20,31 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from opsconductor.config import Settings
-from opsconductor.errors import ConfigurationError
+from opsconductor.errors import ConfigurationError, DatabaseUnavailable
 from opsconductor.store import migrate
 
 logger = logging.getLogger(__name__)
 
 
+# On SQLite a write transaction starts with BEGIN IMMEDIATE, so it holds the database's one write
+# lock from its first statement: what it reads cannot change before it writes, which is what
+# makes a decision (approve, deny, cancel, claim, expire) exactly-once. Readers say so and begin
+# deferred, so they never wait for a writer (WAL).
+_READ_ONLY = "opsconductor_read_only"
+
+
 class Database:
-    """One engine and its session factory; open with :meth:`connect`, close with :meth:`close`."""
+    """One engine and its session factories; open with :meth:`connect`, close with :meth:`close`.
+
+    :meth:`session` is a write transaction (serialised with every other writer on SQLite; rows
+    read with ``FOR UPDATE`` are locked on PostgreSQL); :meth:`reader` is a read-only one."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.readers = async_sessionmaker(
+            engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -41,16 +56,30 @@ class Database:
         url = settings.effective_database_url
         engine = create_engine(url, home=settings.home)
         database = cls(engine)
-        if settings.auto_migrate:
-            await migrate.upgrade(engine)
-        else:
-            await migrate.require_current(engine)
+        try:
+            if settings.auto_migrate:
+                await migrate.upgrade(engine)
+            else:
+                await migrate.require_current(engine)
+        except (OSError, DBAPIError) as exc:
+            await engine.dispose()
+            raise DatabaseUnavailable(
+                f"the database at {describe(url)} is not reachable: {_why(exc)}"
+            ) from None
+        if database.is_sqlite:
+            _make_private(make_url(url).database)
         return database
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction that commits on success and rolls back on any error."""
+        """A write transaction that commits on success and rolls back on any error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction: it never waits for writers and must not write."""
+        async with self.readers() as session, session.begin():
             yield session
 
     async def close(self) -> None:
@@ -70,9 +99,41 @@ def create_engine(url: str, *, home: Path | None = None) -> AsyncEngine:
     raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}")
 
 
+def describe(url: str) -> str:
+    """Where a database URL points, for messages: host and port or file, never a password."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "the configured URL"
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.database or ":memory:")
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def _why(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return (
+        str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    )
+
+
+def _make_private(database: str | None) -> None:
+    """The database file holds the audit trail and sealed credentials: owner only, like the key
+    file. WAL and shared-memory files made by SQLite inherit the main file's mode."""
+    if not database or database == ":memory:":
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(database + suffix)
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def _sqlite_engine(url: str, database: str | None) -> AsyncEngine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not Path(database).exists():
+            # Made before SQLite opens it, so it is never readable by others, not even briefly.
+            os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -84,5 +145,13 @@ def _sqlite_engine(url: str, database: str | None) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # The driver's own implicit BEGIN comes only before the first write, after the reads a
+        # decision depends on; we issue BEGIN ourselves (below).
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
