@@ -18,6 +18,7 @@ broken invariants and unreachable infrastructure.
     │   ├── PlanChanged             the plan's hash differs from the approved one
     │   └── ApprovalAlreadyDecided
     ├── InvalidTransition           a state change the transition table does not allow
+    ├── LeaseLost                   a worker's lease was taken over: its writes are refused
     └── ConnectorError              infrastructure a connector could not reach
         └── NoConnector             no connector for the asset's protocol
 """
@@ -88,6 +89,11 @@ class ApprovalAlreadyDecided(ApprovalError):
 
 class InvalidTransition(OpsConductorError):
     pass
+
+
+class LeaseLost(OpsConductorError):
+    """Raised inside a worker whose lease on an execution another process took over; the
+    write it tried is rolled back and the worker stops that execution."""
 
 
 class ConnectorError(OpsConductorError):

@@ -75,9 +75,10 @@ async def test_only_one_of_many_claimers_wins(conductor: Conductor) -> None:
 
     async def try_claim(worker: str) -> bool:
         async with conductor.db.session() as session:
-            return await claim(
-                session, row.id, worker=worker, from_states={ExecutionState.APPROVED}
+            claimed = await claim(
+                session, row.id, worker=worker, from_states={ExecutionState.APPROVED}, lease_s=30
             )
+            return claimed is not None
 
     results = await asyncio.gather(*(try_claim(f"w{n}") for n in range(8)))
     assert sum(results) == 1

@@ -17,6 +17,7 @@ from opsconductor.errors import (
     PlanChanged,
     SelfApprovalForbidden,
 )
+from opsconductor.execution.states import ExecutionState
 from opsconductor.identity.models import Permission, Principal, Role
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.audit import record_event
@@ -28,40 +29,53 @@ class ApprovalStatus(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"  # nobody decided before expires_at
+    VOIDED = "voided"  # the plan changed (a target re-pointed or re-made) before it was approved
+    WITHDRAWN = "withdrawn"  # its execution ended (cancelled, denied) before a decision
 
 
 async def request_approvals(
     session: AsyncSession, execution: ExecutionRow, plan: PlanV1, ttl_s: int
 ) -> list[ApprovalRow]:
-    """One approval for levels 1 and 2; one per step for level 3."""
-    step_ids: list[str | None] = list(plan.approval_points) if plan.approval_level >= 3 else [None]
+    """One approval for levels 1 and 2; for level 3, the first step's (each later step's is
+    requested when that step is next to run, with the results so far in view)."""
+    first: str | None = plan.approval_points[0] if plan.approval_level >= 3 else None
+    return [await _request(session, execution, plan.approval_level, first, ttl_s)]
+
+
+async def request_step_approval(
+    session: AsyncSession, execution: ExecutionRow, plan: PlanV1, step_id: str, ttl_s: int
+) -> ApprovalRow:
+    """Level 3: the approval of the step that is next to run."""
+    return await _request(session, execution, plan.approval_level, step_id, ttl_s)
+
+
+async def _request(
+    session: AsyncSession, execution: ExecutionRow, level: int, step_id: str | None, ttl_s: int
+) -> ApprovalRow:
     expires = utcnow() + timedelta(seconds=ttl_s)
-    rows = []
-    for step_id in step_ids:
-        row = ApprovalRow(
-            id=str(uuid.uuid4()),
-            execution_id=execution.id,
-            plan_hash=execution.plan_hash,
-            level=plan.approval_level,
-            step_id=step_id,
-            status=ApprovalStatus.PENDING.value,
-            requested_by=execution.requested_by,
-            expires_at=expires,
-        )
-        session.add(row)
-        rows.append(row)
-        await record_event(
-            session,
-            actor=execution.requested_by,
-            entity_type="approval",
-            entity_id=row.id,
-            action="requested",
-            to_state=row.status,
-            reason=f"level {row.level} approval" + (f" of step {step_id}" if step_id else ""),
-            details={"execution_id": execution.id, "plan_hash": execution.plan_hash},
-        )
+    row = ApprovalRow(
+        id=str(uuid.uuid4()),
+        execution_id=execution.id,
+        plan_hash=execution.plan_hash,
+        level=level,
+        step_id=step_id,
+        status=ApprovalStatus.PENDING.value,
+        requested_by=execution.requested_by,
+        expires_at=expires,
+    )
+    session.add(row)
+    await record_event(
+        session,
+        actor=execution.requested_by,
+        entity_type="approval",
+        entity_id=row.id,
+        action="requested",
+        to_state=row.status,
+        reason=f"level {row.level} approval" + (f" of step {step_id}" if step_id else ""),
+        details={"execution_id": execution.id, "plan_hash": execution.plan_hash},
+    )
     await session.flush()
-    return rows
+    return row
 
 
 async def load_for_update(
@@ -87,6 +101,10 @@ def check_can_decide(
         _check_role(approval, actor, Principal(actor, role))
     if approval.status != ApprovalStatus.PENDING:
         raise ApprovalAlreadyDecided(f"approval {approval.id} is already {approval.status}")
+    if execution.state != ExecutionState.PENDING_APPROVAL:
+        raise ApprovalAlreadyDecided(
+            f"execution {execution.id} is {execution.state}: there is nothing to decide"
+        )
     if approval.expires_at <= utcnow():
         raise ApprovalExpired(
             f"approval {approval.id} expired at {approval.expires_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -98,6 +116,56 @@ def check_can_decide(
     current_hash = PlanV1.model_validate(execution.plan).content_hash()
     if current_hash != approval.plan_hash or execution.plan_hash != approval.plan_hash:
         raise PlanChanged("the plan changed after this approval was requested; ask again")
+
+
+async def approved_steps(session: AsyncSession, execution_id: str) -> frozenset[str]:
+    """Level 3: the steps approved so far."""
+    rows = await session.scalars(
+        select(ApprovalRow.step_id)
+        .where(ApprovalRow.execution_id == execution_id)
+        .where(ApprovalRow.status == ApprovalStatus.APPROVED.value)
+    )
+    return frozenset(step for step in rows if step is not None)
+
+
+async def earlier_approvers(session: AsyncSession, approval: ApprovalRow) -> set[str]:
+    """Who approved the other steps of this approval's execution."""
+    rows = await session.scalars(
+        select(ApprovalRow.decided_by)
+        .where(ApprovalRow.execution_id == approval.execution_id)
+        .where(ApprovalRow.status == ApprovalStatus.APPROVED.value)
+        .where(ApprovalRow.id != approval.id)
+    )
+    return {name for name in rows if name}
+
+
+async def close_pending(
+    session: AsyncSession,
+    execution_id: str,
+    *,
+    to: ApprovalStatus,
+    actor: str,
+    reason: str,
+) -> int:
+    """End every approval of an execution still waiting (its execution ended, or its plan
+    changed), so that nobody is asked to decide what can no longer run."""
+    closed = 0
+    for approval in await pending_for(session, execution_id):
+        approval.status = to.value
+        approval.decided_at = utcnow()
+        await record_event(
+            session,
+            actor=actor,
+            entity_type="approval",
+            entity_id=approval.id,
+            action=to.value,
+            from_state=ApprovalStatus.PENDING.value,
+            to_state=to.value,
+            reason=reason,
+            details={"execution_id": execution_id},
+        )
+        closed += 1
+    return closed
 
 
 async def pending_for(session: AsyncSession, execution_id: str) -> list[ApprovalRow]:

@@ -15,12 +15,15 @@ from opsconductor.catalog.parsers import Parsed, parse_output
 from opsconductor.catalog.render import render_command
 from opsconductor.connectors.base import CommandResult, ErrorKind
 from opsconductor.connectors.registry import Connectors
-from opsconductor.execution.states import StepState
+from opsconductor.execution.states import STEP_TERMINAL_STATES, StepState
 from opsconductor.inventory.models import Asset
 from opsconductor.schemas.plan import PlanStep, PlanV1
 from opsconductor.store.tables import utcnow
 
 InventoryRunner = Callable[[ToolSpec, dict[str, Any], list[str]], Awaitable[Parsed]]
+# Checks a step's targets right before it starts: the assets to connect to as they are now,
+# or why the step must not run (the plan changed since it was approved).
+TargetGuard = Callable[[PlanStep], Awaitable["dict[str, Asset] | str"]]
 
 
 @dataclass
@@ -56,6 +59,8 @@ class EngineLimits:
     global_concurrency: int = 50
     sequential: bool = False  # level 3: one step at a time, in plan order
     abort_on_failure: bool = True
+    # Level 3: the steps approved so far; the run stops before the first step not in it.
+    approved_steps: frozenset[str] | None = None
 
 
 class Engine:
@@ -71,6 +76,7 @@ class Engine:
         recorder: Recorder,
         inventory: InventoryRunner,
         limits: EngineLimits,
+        guard: TargetGuard | None = None,
     ) -> None:
         self.plan = plan
         self.assets = assets
@@ -79,7 +85,11 @@ class Engine:
         self.recorder = recorder
         self.inventory = inventory
         self.limits = limits
+        self.guard = guard
         self.outcomes: dict[tuple[str, str | None], StepOutcome] = {}
+        self._guarded: dict[str, asyncio.Task[dict[str, Asset] | str]] = {}
+        self.awaiting_approval: str | None = None  # level 3: the step that needs one next
+        self.plan_changed: str | None = None
         self._slots = asyncio.Semaphore(1 if limits.sequential else limits.global_concurrency)
         self._host_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: list[asyncio.Task[None]] = []
@@ -95,14 +105,32 @@ class Engine:
                     self.outcomes[(step.id, target)] = StepOutcome(step.id, step.tool, target)
         return list(self.outcomes.values())
 
+    def restore(self, settled: dict[tuple[str, str | None], StepOutcome]) -> None:
+        """Take over what an earlier run of this execution settled; those units do not run
+        again, and the steps depending on them see their state."""
+        for key, unit in self.outcomes.items():
+            done = settled.get(key)
+            if done is None or done.state not in STEP_TERMINAL_STATES:
+                continue
+            for name in ("state", "command", "exit_code", "output", "error", "error_kind"):
+                setattr(unit, name, getattr(done, name))
+            unit.data, unit.summary = done.data, done.summary
+            unit.started_at, unit.completed_at = done.started_at, done.completed_at
+            unit.done.set()
+
     async def run(self) -> list[StepOutcome]:
         steps = {step.id: step for step in self.plan.steps}
         units = self.units()
+        todo = [u for u in units if not u.done.is_set()]
         if self.limits.sequential:
-            for unit in units:
+            for unit in todo:
+                approved = self.limits.approved_steps
+                if approved is not None and unit.step_id not in approved and not self._stop:
+                    self.awaiting_approval = unit.step_id  # it and the rest stay pending
+                    break
                 await self._run_unit(steps[unit.step_id], unit)
             return units
-        self._tasks = [asyncio.create_task(self._run_unit(steps[u.step_id], u)) for u in units]
+        self._tasks = [asyncio.create_task(self._run_unit(steps[u.step_id], u)) for u in todo]
         # Units record their own cancellation; gather must not stop at the first one.
         results = await asyncio.gather(*self._tasks, return_exceptions=True)
         for result in results:
@@ -162,6 +190,16 @@ class Engine:
             unit.error = "cancelled" if self.cancelled else "not started: the plan aborted"
             await self.recorder.step_finished(unit)
             return
+        if unit.target is not None and self.guard is not None:
+            checked = await self._check_targets(step)
+            if isinstance(checked, str):
+                self.plan_changed = checked
+                self._stop = True  # nothing more runs anywhere: the approval no longer holds
+                unit.state, unit.error_kind = StepState.FAILED, "plan_changed"
+                unit.error = f"not started: the plan changed: {checked}"
+                await self.recorder.step_finished(unit)
+                return
+            self.assets[unit.target] = checked[unit.target]
         unit.state = StepState.RUNNING
         unit.started_at = utcnow()
         if tool.runs_on_hosts:
@@ -174,6 +212,13 @@ class Engine:
             result = await self._run_on_host(step, tool, unit)
             _finish(unit, result, parse_output(tool.parser, result.stdout) if result.ok else None)
         await self.recorder.step_finished(unit)
+
+    async def _check_targets(self, step: PlanStep) -> dict[str, Asset] | str:
+        """The guard's verdict on a step, asked once however many hosts it fans out to."""
+        assert self.guard is not None
+        if step.id not in self._guarded:
+            self._guarded[step.id] = asyncio.ensure_future(self.guard(step))
+        return await asyncio.shield(self._guarded[step.id])
 
     async def _run_on_host(
         self, step: PlanStep, tool: ToolSpec, unit: StepOutcome

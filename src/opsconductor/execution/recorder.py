@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from opsconductor.execution.engine import StepOutcome
 from opsconductor.execution.events import Event
 from opsconductor.execution.states import StepState, check_step_transition
+from opsconductor.execution.transactions import Transactions
 from opsconductor.store.audit import record_event
 from opsconductor.store.tables import ExecutionEventRow, StepRunRow
-from opsconductor.store.transactions import Transactions
 
 # Output chunks are streamed as events but not each stored: the step row keeps the whole.
 STORED_OUTPUT_EVENT_BYTES = 4096
+
+Key = tuple[str, str | None]
 
 
 class DbRecorder:
@@ -22,12 +27,34 @@ class DbRecorder:
         self.tx = tx
         self.execution_id = execution_id
         self.actor = actor
-        self._row_ids: dict[tuple[str, str | None], int] = {}
-        self._rows: dict[tuple[str, str | None], StepRunRow] = {}
+        self._row_ids: dict[Key, int] = {}
+        self._rows: dict[Key, StepRunRow] = {}
+
+    async def existing_rows(self) -> list[StepRunRow]:
+        """The step rows of an execution that ran before (resumed after an approval of its
+        next step, a takeover, or a resolve); empty for a first run."""
+
+        async def load(session: AsyncSession) -> list[StepRunRow]:
+            rows = await session.scalars(
+                select(StepRunRow)
+                .where(StepRunRow.execution_id == self.execution_id)
+                .order_by(StepRunRow.id)
+            )
+            return list(rows)
+
+        rows = await self.tx.read(load)
+        for row in rows:
+            self._row_ids[(row.step_id, row.target)] = row.id
+        return rows
 
     async def create_rows(self, units: list[StepOutcome]) -> None:
-        async with self.tx.session() as session:
-            for unit in units:
+        """Rows for the units that have none yet."""
+        missing = [u for u in units if (u.step_id, u.target) not in self._row_ids]
+        if not missing:
+            return
+
+        async def create(session: AsyncSession) -> None:
+            for unit in missing:
                 row = StepRunRow(
                     execution_id=self.execution_id,
                     step_id=unit.step_id,
@@ -51,6 +78,8 @@ class DbRecorder:
                     # query for each later write in the same transaction.
                     self._rows[(unit.step_id, unit.target)] = row
 
+        await self.tx.write(create)
+
     async def step_started(self, outcome: StepOutcome) -> None:
         await self._write(outcome, "step_started", {"command": outcome.command})
 
@@ -65,17 +94,25 @@ class DbRecorder:
 
     async def publish(self, type_: str, data: dict[str, Any]) -> None:
         """Store an event and hand it to live followers."""
-        event = Event(self.execution_id, type_, data)
-        async with self.tx.session() as session:
+
+        async def store(session: AsyncSession) -> None:
             session.add(ExecutionEventRow(execution_id=self.execution_id, type=type_, data=data))
-        await self.tx.publish(event)
+
+        await self.tx.write(store)
+        await self.tx.publish(Event(self.execution_id, type_, data))
 
     async def _write(self, outcome: StepOutcome, event_type: str, details: dict[str, Any]) -> None:
-        row_id = self._row_ids[(outcome.step_id, outcome.target)]
-        async with self.tx.session() as session:
-            row = self._rows.get((outcome.step_id, outcome.target))
-            if row is None:
-                row = await session.get(StepRunRow, row_id)
+        key = (outcome.step_id, outcome.target)
+        data = {
+            "step_id": outcome.step_id,
+            "target": outcome.target,
+            "state": outcome.state.value,
+            "summary": outcome.summary,
+            **details,
+        }
+
+        async def write(session: AsyncSession) -> None:
+            row = self._rows.get(key) or await session.get(StepRunRow, self._row_ids[key])
             assert row is not None
             previous = row.state
             check_step_transition(previous, outcome.state.value)
@@ -99,14 +136,9 @@ class DbRecorder:
                 reason=outcome.error,
                 details={"target": outcome.target, **details},
             )
-            data = {
-                "step_id": outcome.step_id,
-                "target": outcome.target,
-                "state": outcome.state.value,
-                "summary": outcome.summary,
-                **details,
-            }
             session.add(
                 ExecutionEventRow(execution_id=self.execution_id, type=event_type, data=data)
             )
+
+        await self.tx.write(write)
         await self.tx.publish(Event(self.execution_id, event_type, data))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,11 +58,7 @@ def _step_result(row: StepRunRow) -> StepResultV1:
     duration = None
     if row.started_at and row.completed_at:
         duration = (row.completed_at - row.started_at).total_seconds()
-    data = (
-        row.data.get("value", row.data)
-        if isinstance(row.data, dict) and set(row.data) == {"value"}
-        else row.data
-    )
+    data = unwrap_data(row.data)
     return StepResultV1(
         step_id=row.step_id,
         target=row.target,
@@ -75,3 +73,10 @@ def _step_result(row: StepRunRow) -> StepResultV1:
         error_kind=row.error_kind,
         data=data,
     )
+
+
+def unwrap_data(stored: dict[str, Any] | None) -> Any:
+    """A step's data as the parser gave it: a list or a scalar is stored as {"value": …}."""
+    if isinstance(stored, dict) and set(stored) == {"value"}:
+        return stored["value"]
+    return stored

@@ -1,11 +1,13 @@
 """Runs claimed executions: the engine over connectors opened for the run, every change
-recorded, cancellation honoured whichever process asks for it."""
+recorded under the run's lease, cancellation honoured whichever process asks for it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -13,35 +15,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.catalog.loader import Catalog
 from opsconductor.catalog.models import ToolSpec
-from opsconductor.catalog.parsers import Parsed
+from opsconductor.catalog.parsers import Parsed, parse_output
 from opsconductor.config import Settings
 from opsconductor.connectors import inventory as inventory_connector
 from opsconductor.connectors.registry import ConnectorRegistry
-from opsconductor.errors import InvalidTransition
-from opsconductor.execution import aggregate
-from opsconductor.execution.engine import Engine, EngineLimits
+from opsconductor.errors import LeaseLost
+from opsconductor.execution import aggregate, endpoints
+from opsconductor.execution.approvals import approved_steps, request_step_approval
+from opsconductor.execution.engine import Engine, EngineLimits, StepOutcome
 from opsconductor.execution.events import Event, EventBus
+from opsconductor.execution.leases import Lease
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.recorder import DbRecorder
-from opsconductor.execution.results import build_result
-from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
+from opsconductor.execution.results import build_result, unwrap_data
+from opsconductor.execution.states import STEP_TERMINAL_STATES, ExecutionState, StepState
+from opsconductor.execution.transactions import Transactions
 from opsconductor.execution.transitions import claim, transition
-from opsconductor.inventory import repository
+from opsconductor.inventory.models import Asset
 from opsconductor.schemas.execution import ExecutionResultV1
-from opsconductor.schemas.plan import PlanV1
-from opsconductor.store.audit import record_event
+from opsconductor.schemas.plan import PlanStep, PlanV1
 from opsconductor.store.database import Database
-from opsconductor.store.tables import ExecutionEventRow, ExecutionRow, utcnow
-from opsconductor.store.transactions import Transactions
+from opsconductor.store.tables import ExecutionEventRow, ExecutionRow, StepRunRow
 
 logger = logging.getLogger(__name__)
 
 CANCEL_POLL_S = 0.25
-CANCEL_WAIT_S = 60.0
-_NOT_STARTED = {ExecutionState.PENDING_APPROVAL, ExecutionState.APPROVED, ExecutionState.QUEUED}
+_CLAIMABLE = {ExecutionState.APPROVED, ExecutionState.QUEUED}
+
+
+@dataclass
+class _Active:
+    engine: Engine
+    lease: Lease
 
 
 class Runner:
+    """Claims an execution (compare-and-set, under a lease), runs or resumes it, and records
+    its end. While it runs, one keeper task renews the lease and watches for a cancel."""
+
     def __init__(
         self,
         db: Database,
@@ -49,101 +60,67 @@ class Runner:
         connectors: ConnectorRegistry,
         events: EventBus,
         settings: Settings,
+        host_keys: endpoints.HostKeys = endpoints.no_host_keys,
     ) -> None:
         self.db = db
         self.catalog = catalog
         self.connectors = connectors
         self.events = events
         self.settings = settings
-        self._engines: dict[str, Engine] = {}
-
-    async def run(self, execution_id: str, worker: str) -> ExecutionResultV1:
-        """Run it if this worker can claim it; either way, the execution's result as it stands."""
-        return await self.try_run(execution_id, worker) or await self.result(execution_id)
+        self.host_keys = host_keys
+        self.active: dict[str, _Active] = {}
 
     async def try_run(self, execution_id: str, worker: str) -> ExecutionResultV1 | None:
         """None when another worker has it, or it is not waiting to run.
 
         A plan that only queries the inventory runs in the claiming transaction: it has no
         side effect to announce, so its whole record commits at once. A plan that touches
-        hosts commits every change before the effect it announces."""
+        hosts commits every change, fenced by its lease, before the effect it announces."""
+        lease: Lease | None = None
+        inline: Transactions | None = None
         try:
             async with self.db.session() as session:
-                if not await self._claim(session, execution_id, worker):
+                execution = await claim(
+                    session,
+                    execution_id,
+                    worker=worker,
+                    from_states=_CLAIMABLE,
+                    lease_s=self.settings.lease_s,
+                )
+                if execution is None:
                     logger.info("execution %s was not claimable", execution_id)
                     return None
-                execution = await get_execution(session, execution_id)
+                lease = Lease(execution_id, execution.lease_epoch, worker)
                 plan = PlanV1.model_validate(execution.plan)
-                inline = None
                 if not self._touches_hosts(plan):
                     inline = Transactions(self.db, self.events, shared=session)
-                    await self._execute(inline, execution_id, plan, worker)
+                    await self._execute(inline, lease, plan)
                     result = await build_result(session, execution)
             if inline is not None:
                 await inline.release()
                 return result
-            await self._execute(Transactions(self.db, self.events), execution_id, plan, worker)
+            tx = Transactions(
+                self.db, self.events, lease=lease, retry_s=self.settings.store_retry_s
+            )
+            await self._execute(tx, lease, plan)
+        except LeaseLost as lost:
+            logger.warning("%s", lost, extra={"execution_id": execution_id})
         except Exception as exc:
             logger.exception(
                 "execution %s crashed", execution_id, extra={"execution_id": execution_id}
             )
-            await self._fail(execution_id, worker, f"internal error: {exc}")
+            await self._fail(execution_id, worker, f"internal error: {exc}", lease)
         return await self.result(execution_id)
 
     async def result(self, execution_id: str) -> ExecutionResultV1:
-        async with self.db.session() as session:
+        async with self.db.reader() as session:
             return await build_result(session, await get_execution(session, execution_id))
 
-    async def cancel(self, execution_id: str, actor: str, reason: str) -> ExecutionResultV1:
-        async with self.db.session() as session:
-            execution = await get_execution(session, execution_id, for_update=True)
-            state = ExecutionState(execution.state)
-            if state in TERMINAL_STATES:
-                raise InvalidTransition(f"execution {execution_id} has already ended: {state}")
-            if state in _NOT_STARTED:
-                await transition(
-                    session, execution, to=ExecutionState.CANCELLED, actor=actor, reason=reason
-                )
-            else:
-                execution.cancel_requested_at = utcnow()
-                execution.cancel_requested_by = actor
-                await record_event(
-                    session,
-                    actor=actor,
-                    entity_type="execution",
-                    entity_id=execution_id,
-                    action="cancel_requested",
-                    reason=reason,
-                )
-        engine = self._engines.get(execution_id)
-        if engine is not None:
-            engine.cancel()  # this process runs it: stop now rather than at the next poll
-        return await self._wait_for_end(execution_id)
-
-    async def _wait_for_end(self, execution_id: str) -> ExecutionResultV1:
-        async with asyncio.timeout(CANCEL_WAIT_S):
-            while True:
-                result = await self.result(execution_id)
-                if ExecutionState(result.status) in TERMINAL_STATES:
-                    return result
-                await asyncio.sleep(CANCEL_POLL_S)
-
-    async def _claim(self, session: AsyncSession, execution_id: str, worker: str) -> bool:
-        states = {ExecutionState.APPROVED, ExecutionState.QUEUED}
-        if not await claim(session, execution_id, worker=worker, from_states=states):
-            return False
-        await record_event(
-            session,
-            actor=worker,
-            entity_type="execution",
-            entity_id=execution_id,
-            action="transition",
-            to_state="running",
-            reason=f"claimed by {worker}",
-        )
-        data = {"state": "running", "reason": f"claimed by {worker}"}
-        session.add(ExecutionEventRow(execution_id=execution_id, type="progress", data=data))
-        return True
+    def stop_locally(self, execution_id: str) -> None:
+        """This process runs it: stop now rather than at the keeper's next poll."""
+        active = self.active.get(execution_id)
+        if active is not None:
+            active.engine.cancel()
 
     def _on_hosts(self, tool: str) -> bool:
         return self.catalog.get(tool).runs_on_hosts
@@ -151,91 +128,207 @@ class Runner:
     def _touches_hosts(self, plan: PlanV1) -> bool:
         return any(self._on_hosts(step.tool) for step in plan.steps)
 
-    async def _execute(
-        self, tx: Transactions, execution_id: str, plan: PlanV1, worker: str
-    ) -> None:
-        targets = sorted({t for s in plan.steps if self._on_hosts(s.tool) for t in s.targets})
-        async with tx.session() as session:
-            assets = await repository.get_assets(session, targets) if targets else {}
-        missing = [t for t in targets if t not in assets]
-        if missing:
-            reason = f"assets removed from the inventory since planning: {', '.join(missing)}"
-            await self._finish(tx, execution_id, worker, ExecutionState.FAILED, "", reason)
-            return
-
-        async def query_inventory(
-            tool: ToolSpec, inputs: dict[str, Any], names: list[str]
-        ) -> Parsed:
-            async with tx.session() as session:
-                return await inventory_connector.run_query(session, tool, inputs, names)
-
-        recorder = DbRecorder(tx, execution_id, worker)
+    async def _execute(self, tx: Transactions, lease: Lease, plan: PlanV1) -> None:
+        recorder = DbRecorder(tx, lease.execution_id, lease.worker)
+        settled = self._settled(await recorder.existing_rows()) if tx.shared is None else {}
         limits = EngineLimits(
             global_concurrency=self.settings.global_concurrency,
             sequential=plan.approval_level >= 3,
             abort_on_failure=plan.approval_level >= 3 or plan.on_failure == "abort",
+            approved_steps=await self._approved(tx, lease) if plan.approval_level >= 3 else None,
         )
+
+        async def query_inventory(
+            tool: ToolSpec, inputs: dict[str, Any], names: list[str]
+        ) -> Parsed:
+            return await tx.read(
+                lambda session: inventory_connector.run_query(session, tool, inputs, names)
+            )
+
+        watch = self._touches_hosts(plan)
         async with self.connectors.open() as connectors:
             engine = Engine(
-                plan, assets, self.catalog, connectors, recorder, query_inventory, limits
+                plan,
+                {},
+                self.catalog,
+                connectors,
+                recorder,
+                query_inventory,
+                limits,
+                guard=self._guard(tx, plan),
             )
+            engine.units()
+            engine.restore(settled)
             await recorder.create_rows(engine.units())
             await recorder.publish("progress", {"state": "running", "units": len(engine.units())})
-            outcomes = await self._run_engine(engine, execution_id, watch=bool(targets))
+            outcomes = await self._run_engine(engine, lease, watch=watch)
+        if engine.awaiting_approval is not None:
+            await self._pause_for_step(tx, lease, plan, engine.awaiting_approval, outcomes)
+            return
         state = aggregate.final_state(outcomes, engine.cancelled)
         changing = {s.id for s in plan.steps if not s.read_only}
         answer = aggregate.answer(outcomes, state, changing)
-        await self._finish(tx, execution_id, worker, state, answer, None)
+        error = f"the plan changed: {engine.plan_changed}" if engine.plan_changed else None
+        await self._finish(tx, lease, state, answer, error)
 
-    async def _run_engine(self, engine: Engine, execution_id: str, *, watch: bool) -> list[Any]:
-        self._engines[execution_id] = engine
-        watcher = asyncio.create_task(self._watch_cancel(engine, execution_id)) if watch else None
+    async def _approved(self, tx: Transactions, lease: Lease) -> frozenset[str]:
+        return await tx.read(lambda session: approved_steps(session, lease.execution_id))
+
+    def _guard(self, tx: Transactions, plan: PlanV1) -> Any:
+        """Right before a step starts: its targets must still be where the plan said."""
+
+        async def check(step: PlanStep) -> dict[str, Asset] | str:
+            resolved = await tx.read(
+                lambda session: endpoints.resolve(session, step.targets, self.host_keys)
+            )
+            planned = {t: plan.endpoints[t] for t in step.targets if t in plan.endpoints}
+            problems = endpoints.differences(planned, resolved.endpoints)
+            problems += [
+                f"{t} is no longer in the inventory"
+                for t in step.targets
+                if t not in resolved.assets and t not in planned
+            ]
+            return "; ".join(problems) if problems else resolved.assets
+
+        return check
+
+    def _settled(self, rows: list[StepRunRow]) -> dict[tuple[str, str | None], StepOutcome]:
+        """What an earlier run of this execution already settled, as the engine's outcomes."""
+        settled = {}
+        for row in rows:
+            state = StepState(row.state)
+            if state not in STEP_TERMINAL_STATES:
+                continue
+            outcome = StepOutcome(row.step_id, row.tool, row.target, state=state)
+            outcome.command, outcome.exit_code, outcome.output = (
+                row.command,
+                row.exit_code,
+                row.output,
+            )
+            outcome.error, outcome.error_kind = row.error, row.error_kind
+            outcome.started_at, outcome.completed_at = row.started_at, row.completed_at
+            outcome.data = unwrap_data(row.data)
+            outcome.summary = row.error or state.value
+            if state is StepState.SUCCEEDED and row.target is not None:
+                outcome.summary = parse_output(
+                    self.catalog.get(row.tool).parser, row.output
+                ).summary
+            settled[(row.step_id, row.target)] = outcome
+        return settled
+
+    async def _run_engine(self, engine: Engine, lease: Lease, *, watch: bool) -> list[Any]:
+        self.active[lease.execution_id] = _Active(engine, lease)
+        keeper = asyncio.create_task(self._keep(engine, lease)) if watch else None
         try:
             return await engine.run()
         finally:
-            self._engines.pop(execution_id, None)
-            if watcher is not None:
-                watcher.cancel()
+            self.active.pop(lease.execution_id, None)
+            if keeper is not None:
+                keeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+                    await keeper
 
-    async def _watch_cancel(self, engine: Engine, execution_id: str) -> None:
-        """Another process (the CLI, an API replica) asks for a cancel through the store."""
-        query = select(ExecutionRow.cancel_requested_at).where(ExecutionRow.id == execution_id)
+    async def _keep(self, engine: Engine, lease: Lease) -> None:
+        """Renew the lease every heartbeat; stop the engine when another process (the CLI, an
+        API replica) asks for a cancel through the store, or when the lease was lost."""
+        query = select(ExecutionRow.cancel_requested_at).where(
+            ExecutionRow.id == lease.execution_id
+        )
+        beat = time.monotonic() + self.settings.heartbeat_s
         while True:
-            await asyncio.sleep(CANCEL_POLL_S)
-            async with self.db.session() as session:
-                if await session.scalar(query) is not None:
-                    engine.cancel()
-                    return
+            await asyncio.sleep(min(CANCEL_POLL_S, self.settings.heartbeat_s))
+            try:
+                if not engine.cancelled:
+                    async with self.db.reader() as session:
+                        if await session.scalar(query) is not None:
+                            engine.cancel()
+                if time.monotonic() >= beat:
+                    if not await lease.renew(self.db, self.settings.lease_s):
+                        logger.warning("lost the lease on %s; stopping it", lease.execution_id)
+                        engine.cancel()  # its writes are fenced off: nothing more is recorded
+                        return
+                    beat = time.monotonic() + self.settings.heartbeat_s
+            except Exception as exc:
+                # The database is away: writes are fenced, so just keep trying.
+                logger.warning("lease keeper of %s: %s", lease.execution_id, exc)
+
+    async def _pause_for_step(
+        self,
+        tx: Transactions,
+        lease: Lease,
+        plan: PlanV1,
+        step_id: str,
+        outcomes: list[StepOutcome],
+    ) -> None:
+        """Level 3: the next step waits for its own approval, showing what ran so far."""
+        so_far = [
+            {"step_id": o.step_id, "target": o.target, "state": o.state.value, "summary": o.summary}
+            for o in outcomes
+            if o.state is not StepState.PENDING
+        ]
+        ttl = self.settings.approval_ttl_s.get(3, 3600)
+
+        async def pause(session: AsyncSession) -> dict[str, Any]:
+            execution = await get_execution(session, lease.execution_id)
+            reason = f"step {step_id} needs its own approval"
+            await transition(
+                session,
+                execution,
+                to=ExecutionState.PENDING_APPROVAL,
+                actor=lease.worker,
+                reason=reason,
+            )
+            approval = await request_step_approval(session, execution, plan, step_id, ttl)
+            data = {"approval_ids": [approval.id], "level": 3, "step_id": step_id}
+            session.add(
+                ExecutionEventRow(
+                    execution_id=execution.id,
+                    type="approval_required",
+                    data=data | {"results_so_far": so_far},
+                )
+            )
+            return data
+
+        data = await tx.write(pause)
+        await tx.publish(Event(lease.execution_id, "approval_required", data))
 
     async def _finish(
         self,
         tx: Transactions,
-        execution_id: str,
-        actor: str,
+        lease: Lease,
         state: ExecutionState,
         output: str,
         error: str | None,
     ) -> None:
-        async with tx.session() as session:
-            execution = await get_execution(session, execution_id)
+        async def finish(session: AsyncSession) -> None:
+            execution = await get_execution(session, lease.execution_id)
             execution.output = output
             execution.error_message = error
             reason = error or (
                 "cancel requested" if state is ExecutionState.CANCELLED else "finished"
             )
-            await transition(session, execution, to=state, actor=actor, reason=reason)
-        data = {"state": state.value, "output": output, "error": error}
-        await tx.publish(Event(execution_id, "complete", data))
+            await transition(session, execution, to=state, actor=lease.worker, reason=reason)
 
-    async def _fail(self, execution_id: str, worker: str, reason: str) -> None:
-        """Record a crash as a failure, claiming first if the crash undid the claim."""
+        await tx.write(finish)
+        data = {"state": state.value, "output": output, "error": error}
+        await tx.publish(Event(lease.execution_id, "complete", data))
+
+    async def _fail(self, execution_id: str, worker: str, reason: str, lease: Lease | None) -> None:
+        """Record a crash as a failure, claiming first if the crash undid the claim; never over
+        a lease that another process has taken."""
         async with self.db.session() as session:
-            execution = await get_execution(session, execution_id)
-            if execution.state in {ExecutionState.APPROVED, ExecutionState.QUEUED}:
-                await self._claim(session, execution_id, worker)
-                await session.refresh(execution)
+            execution = await get_execution(session, execution_id, for_update=True)
+            if lease is not None and execution.lease_epoch != lease.epoch:
+                return
+            if execution.state in _CLAIMABLE:
+                claimed = await claim(
+                    session,
+                    execution_id,
+                    worker=worker,
+                    from_states=_CLAIMABLE,
+                    lease_s=self.settings.lease_s,
+                )
+                execution = claimed or execution
             if execution.state == ExecutionState.RUNNING:
                 execution.error_message = reason
                 await transition(

@@ -1,8 +1,13 @@
-"""Stage E's service functions: create, approve, deny, run and read executions. Every face
-(CLI, API, worker) calls these; none of them touches the tables directly."""
+"""Stage E's service functions: create, decide (approve, deny, cancel, resolve), run and read
+executions. Every face (CLI, API, worker) calls these; none of them touches the tables.
+
+Each decision reads what it decides on and writes its outcome in one write transaction (BEGIN
+IMMEDIATE on SQLite, row locks on PostgreSQL), so of any number of concurrent decisions on one
+execution exactly one wins and the others are refused with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -13,19 +18,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsconductor.catalog.loader import Catalog
 from opsconductor.config import Settings
 from opsconductor.connectors.registry import ConnectorRegistry
-from opsconductor.errors import ApprovalError, ApprovalExpired, NotFound
+from opsconductor.errors import (
+    ApprovalError,
+    ApprovalExpired,
+    InvalidTransition,
+    NotFound,
+    PlanChanged,
+    SelfApprovalForbidden,
+)
+from opsconductor.execution import endpoints, leases, recovery
 from opsconductor.execution.approvals import (
     ApprovalStatus,
     check_can_decide,
+    close_pending,
     due_for_expiry,
+    earlier_approvers,
     load_for_update,
     pending_for,
     request_approvals,
 )
 from opsconductor.execution.events import Event, EventBus
 from opsconductor.execution.queries import get_execution
+from opsconductor.execution.recovery import Resolution
 from opsconductor.execution.runner import Runner
-from opsconductor.execution.states import ExecutionState
+from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
 from opsconductor.execution.transitions import transition
 from opsconductor.identity.models import Role
 from opsconductor.schemas.decision import DecisionV1
@@ -37,8 +53,19 @@ from opsconductor.store.tables import ApprovalRow, ExecutionEventRow, ExecutionR
 
 logger = logging.getLogger(__name__)
 
+CANCEL_POLL_S = 0.25
+CANCEL_WAIT_S = 10.0  # then the answer is the state as it stands: a cancel is never a 500
+_NOT_STARTED = {
+    ExecutionState.PENDING_APPROVAL,
+    ExecutionState.APPROVED,
+    ExecutionState.QUEUED,
+    ExecutionState.INTERRUPTED,
+}
+
 
 class ExecutionService:
+    """Decisions on executions, and their runs through one :class:`Runner`."""
+
     def __init__(
         self,
         db: Database,
@@ -46,13 +73,14 @@ class ExecutionService:
         connectors: ConnectorRegistry,
         events: EventBus,
         settings: Settings,
+        host_keys: endpoints.HostKeys = endpoints.no_host_keys,
     ) -> None:
         self.db = db
         self.catalog = catalog
-        self.connectors = connectors
         self.events = events
         self.settings = settings
-        self.runner = Runner(db, catalog, connectors, events, settings)
+        self.host_keys = host_keys
+        self.runner = Runner(db, catalog, connectors, events, settings, host_keys)
 
     async def create(
         self, *, text: str, decision: DecisionV1, plan: PlanV1, requester: str
@@ -124,18 +152,52 @@ class ExecutionService:
         approved: bool,
         role: Role | None,
     ) -> ExecutionRow:
-        try:
-            async with self.db.session() as session:
-                approval, execution = await load_for_update(session, approval_id)
+        """One transaction: check, then record the decision, or record why it was refused (an
+        expiry or a changed plan also ends the execution) and raise that refusal."""
+        async with self.db.session() as session:
+            approval, execution = await load_for_update(session, approval_id)
+            try:
                 check_can_decide(approval, execution, actor, role)
+                if approved:
+                    await self._check_still_valid(session, approval, execution, actor)
+            except ApprovalExpired as expired:
+                await self._end_waiting(
+                    session,
+                    approval,
+                    execution,
+                    ApprovalStatus.EXPIRED,
+                    "decision attempted after expiry",
+                )
+                refusal: ApprovalError = expired
+            except PlanChanged as changed:
+                await self._end_waiting(
+                    session, approval, execution, ApprovalStatus.VOIDED, str(changed)
+                )
+                refusal = changed
+            except ApprovalError as refused:
+                await _audit_refusal(session, approval_id, actor, str(refused))
+                refusal = refused
+            else:
                 await self._record_decision(session, approval, execution, actor, comment, approved)
                 return execution
-        except ApprovalExpired:
-            await self._expire(approval_id, actor)
-            raise
-        except ApprovalError as refused:
-            await self._audit_refusal(approval_id, actor, str(refused))
-            raise
+        raise refusal
+
+    async def _check_still_valid(
+        self, session: AsyncSession, approval: ApprovalRow, execution: ExecutionRow, actor: str
+    ) -> None:
+        """Raise PlanChanged when a target no longer is where the plan was shown to run; at
+        level 3 without one approver for all steps, refuse an approver of an earlier step."""
+        plan = PlanV1.model_validate(execution.plan)
+        if plan.endpoints:
+            now = await endpoints.resolve(session, plan.endpoints, self.host_keys)
+            changed = endpoints.differences(plan.endpoints, now.endpoints)
+            if changed:
+                raise PlanChanged(f"the plan changed: {'; '.join(changed)}; ask again")
+        distinct = approval.level >= 3 and not self.settings.level3_one_approver_may_approve_all
+        if distinct and actor in await earlier_approvers(session, approval):
+            raise SelfApprovalForbidden(
+                f"{actor} approved an earlier step; this step needs another approver"
+            )
 
     async def _record_decision(
         self,
@@ -164,12 +226,16 @@ class ExecutionService:
         )
         await session.flush()
         if not approved:
-            await transition(
+            reason = comment or "denied"
+            await close_pending(
                 session,
-                execution,
-                to=ExecutionState.REJECTED,
+                execution.id,
+                to=ApprovalStatus.WITHDRAWN,
                 actor=actor,
-                reason=comment or "denied",
+                reason=f"denied by {actor}",
+            )
+            await transition(
+                session, execution, to=ExecutionState.REJECTED, actor=actor, reason=reason
             )
         elif not await pending_for(session, execution.id):
             reason = f"approved by {actor} (level {approval.level})"
@@ -177,76 +243,135 @@ class ExecutionService:
                 session, execution, to=ExecutionState.APPROVED, actor=actor, reason=reason
             )
 
-    async def _expire(self, approval_id: str, actor: str) -> None:
-        async with self.db.session() as session:
-            approval, execution = await load_for_update(session, approval_id)
-            if approval.status != ApprovalStatus.PENDING:
-                return  # decided or expired meanwhile
-            approval.status = ApprovalStatus.EXPIRED.value
-            await record_event(
-                session,
-                actor=actor,
-                entity_type="approval",
-                entity_id=approval.id,
-                action="expired",
-                from_state="pending",
-                to_state="expired",
-                reason="decision attempted after expiry",
+    async def _end_waiting(
+        self,
+        session: AsyncSession,
+        approval: ApprovalRow,
+        execution: ExecutionRow,
+        status: ApprovalStatus,
+        reason: str,
+    ) -> None:
+        """An approval that can no longer be given (expired, or its plan changed) ends the
+        execution waiting on it."""
+        if approval.status != ApprovalStatus.PENDING:
+            return
+        await close_pending(session, execution.id, to=status, actor="system", reason=reason)
+        if execution.state == ExecutionState.PENDING_APPROVAL:
+            to = (
+                ExecutionState.EXPIRED
+                if status is ApprovalStatus.EXPIRED
+                else ExecutionState.REJECTED
             )
-            if execution.state == ExecutionState.PENDING_APPROVAL:
-                await transition(
-                    session,
-                    execution,
-                    to=ExecutionState.EXPIRED,
-                    actor="system",
-                    reason=f"approval {approval.id} expired",
-                )
+            await transition(session, execution, to=to, actor="system", reason=reason)
 
     async def expire_due(self) -> int:
         """Expire every approval past its time, and the executions still waiting on them."""
-        async with self.db.session() as session:
-            due = await due_for_expiry(session, utcnow())
-        for approval in due:
-            with contextlib.suppress(NotFound, ApprovalError):
-                await self._expire(approval.id, "system")
+        async with self.db.reader() as session:
+            due = [a.id for a in await due_for_expiry(session, utcnow())]
+        for approval_id in due:
+            with contextlib.suppress(NotFound):
+                async with self.db.session() as session:
+                    approval, execution = await load_for_update(session, approval_id)
+                    if approval.expires_at <= utcnow():
+                        await self._end_waiting(
+                            session,
+                            approval,
+                            execution,
+                            ApprovalStatus.EXPIRED,
+                            f"approval {approval_id} expired",
+                        )
         return len(due)
 
-    async def _audit_refusal(self, approval_id: str, actor: str, why: str) -> None:
+    async def take_over_expired(self, worker: str) -> int:
+        """Take every running execution whose lease ran out (its worker died or stalled)."""
+        async with self.db.reader() as session:
+            due = await leases.expired(session, utcnow())
+        taken = 0
+        for execution_id in due:
+            async with self.db.session() as session:
+                state = await recovery.take_over(session, execution_id, worker)
+            if state is not None:
+                taken += 1
+                logger.warning("took over %s from a stopped worker: now %s", execution_id, state)
+                await self.events.publish(Event(execution_id, "progress", {"state": state.value}))
+        return taken
+
+    async def resolve(
+        self, execution_id: str, decision: Resolution, actor: str, *, role: Role | None = None
+    ) -> ExecutionRow:
+        """Retry, skip or abort an interrupted execution (audited, with who decided)."""
         async with self.db.session() as session:
-            await record_event(
-                session,
-                actor=actor,
-                entity_type="approval",
-                entity_id=approval_id,
-                action="decision_refused",
-                reason=why,
+            execution = await recovery.resolve(
+                session, execution_id, decision, actor=actor, role=role
             )
+        await self.events.publish(Event(execution_id, "progress", {"state": execution.state}))
+        return execution
 
     async def enqueue(self, execution_id: str, actor: str) -> None:
         """Hand an approved execution to the background worker."""
         async with self.db.session() as session:
-            execution = await get_execution(session, execution_id)
+            execution = await get_execution(session, execution_id, for_update=True)
             await transition(
                 session, execution, to=ExecutionState.QUEUED, actor=actor, reason="background mode"
             )
 
     async def run(self, execution_id: str, worker: str) -> ExecutionResultV1:
-        """Claim and run an approved (or queued) execution; a lost claim runs nothing."""
-        return await self.runner.run(execution_id, worker)
+        """Claim and run an approved (or queued) execution; a lost claim runs nothing. Either
+        way, the execution's result as it stands."""
+        return await self.runner.try_run(execution_id, worker) or await self.result(execution_id)
 
     async def try_run(self, execution_id: str, worker: str) -> ExecutionResultV1 | None:
         """Like `run`, but None when this worker did not get the execution."""
         return await self.runner.try_run(execution_id, worker)
 
     async def cancel(self, execution_id: str, actor: str, reason: str) -> ExecutionResultV1:
-        """Stop an execution: at once if nothing runs yet, else by asking its worker to stop."""
-        return await self.runner.cancel(execution_id, actor, reason)
+        """Stop an execution: at once if nothing runs now, else by asking its worker to stop
+        (whichever process runs it); answers within CANCEL_WAIT_S with the state it reached."""
+        async with self.db.session() as session:
+            execution = await get_execution(session, execution_id, for_update=True)
+            state = ExecutionState(execution.state)
+            if state in TERMINAL_STATES:
+                raise InvalidTransition(f"execution {execution_id} has already ended: {state}")
+            if state in _NOT_STARTED:
+                await close_pending(
+                    session,
+                    execution_id,
+                    to=ApprovalStatus.WITHDRAWN,
+                    actor=actor,
+                    reason=f"execution cancelled: {reason}",
+                )
+                await transition(
+                    session, execution, to=ExecutionState.CANCELLED, actor=actor, reason=reason
+                )
+            elif execution.cancel_requested_at is None:
+                execution.cancel_requested_at = utcnow()
+                execution.cancel_requested_by = actor
+                await record_event(
+                    session,
+                    actor=actor,
+                    entity_type="execution",
+                    entity_id=execution_id,
+                    action="cancel_requested",
+                    reason=reason,
+                )
+        self.runner.stop_locally(execution_id)
+        return await self._wait_for_end(execution_id)
+
+    async def _wait_for_end(self, execution_id: str) -> ExecutionResultV1:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CANCEL_WAIT_S):
+                while True:
+                    result = await self.result(execution_id)
+                    if ExecutionState(result.status) in TERMINAL_STATES:
+                        return result
+                    await asyncio.sleep(CANCEL_POLL_S)
+        return await self.result(execution_id)
 
     async def result(self, execution_id: str) -> ExecutionResultV1:
         return await self.runner.result(execution_id)
 
     async def queued(self, limit: int = 10) -> list[str]:
-        async with self.db.session() as session:
+        async with self.db.reader() as session:
             rows = await session.scalars(
                 select(ExecutionRow.id)
                 .where(ExecutionRow.state == ExecutionState.QUEUED.value)
@@ -254,3 +379,14 @@ class ExecutionService:
                 .limit(limit)
             )
             return list(rows)
+
+
+async def _audit_refusal(session: AsyncSession, approval_id: str, actor: str, why: str) -> None:
+    await record_event(
+        session,
+        actor=actor,
+        entity_type="approval",
+        entity_id=approval_id,
+        action="decision_refused",
+        reason=why,
+    )

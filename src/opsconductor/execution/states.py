@@ -16,10 +16,12 @@ class ExecutionState(StrEnum):
     FAILED = "failed"  # nothing succeeded, or a step failed and the plan aborted
     PARTIALLY_SUCCEEDED = "partially_succeeded"  # some targets or steps succeeded, some failed
     CANCELLED = "cancelled"  # stopped by a person; nothing new started after that
-    TIMED_OUT = "timed_out"  # the whole execution ran past its limit
-    REJECTED = "rejected"  # an approver said no
+    TIMED_OUT = "timed_out"  # every step that ran was killed at its timeout
+    REJECTED = "rejected"  # an approver said no, or the plan changed before it was approved
     EXPIRED = "expired"  # nobody approved in time
-    INTERRUPTED = "interrupted"  # its worker died mid-run; mutating steps are not re-run
+    # Its worker stopped while a change was in flight: waits for a person to resolve it
+    # (retry, skip or abort); a mutating step is never re-run blindly.
+    INTERRUPTED = "interrupted"
 
 
 TERMINAL_STATES = frozenset(
@@ -31,7 +33,6 @@ TERMINAL_STATES = frozenset(
         ExecutionState.TIMED_OUT,
         ExecutionState.REJECTED,
         ExecutionState.EXPIRED,
-        ExecutionState.INTERRUPTED,
     }
 )
 
@@ -43,6 +44,7 @@ ALLOWED_TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
     _S.RUNNING: frozenset(
         {
             _S.PENDING_APPROVAL,  # level 3: the next step waits for its own approval
+            _S.QUEUED,  # its lease was taken over with no change in flight: it runs on
             _S.SUCCEEDED,
             _S.FAILED,
             _S.PARTIALLY_SUCCEEDED,
@@ -51,6 +53,7 @@ ALLOWED_TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
             _S.INTERRUPTED,
         }
     ),
+    _S.INTERRUPTED: frozenset({_S.QUEUED, _S.CANCELLED}),  # resolved: retry or skip; abort
     **{state: frozenset() for state in TERMINAL_STATES},
 }
 
@@ -63,14 +66,17 @@ class StepState(StrEnum):
     SKIPPED = "skipped"  # not run: a dependency failed and the plan aborts on failure
     CANCELLED = "cancelled"  # stopped, or never started, because the execution was cancelled
     TIMED_OUT = "timed_out"  # ran past its timeout and was killed
-    INTERRUPTED = "interrupted"  # its worker died while it ran
+    INTERRUPTED = "interrupted"  # a change was in flight when its worker stopped
 
 
+# Settled for this run; an interrupted step may still be resolved (retried or skipped).
 STEP_TERMINAL_STATES = frozenset(set(StepState) - {StepState.PENDING, StepState.RUNNING})
 STEP_TRANSITIONS: dict[StepState, frozenset[StepState]] = {
     StepState.PENDING: frozenset({StepState.RUNNING, StepState.SKIPPED, StepState.CANCELLED}),
-    StepState.RUNNING: STEP_TERMINAL_STATES - {StepState.SKIPPED},
-    **{state: frozenset() for state in STEP_TERMINAL_STATES},
+    # Back to pending only when a read-only step's worker stopped: it is safe to run again.
+    StepState.RUNNING: (STEP_TERMINAL_STATES - {StepState.SKIPPED}) | {StepState.PENDING},
+    StepState.INTERRUPTED: frozenset({StepState.PENDING, StepState.SKIPPED}),
+    **{state: frozenset() for state in STEP_TERMINAL_STATES - {StepState.INTERRUPTED}},
 }
 
 

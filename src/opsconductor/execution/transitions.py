@@ -1,8 +1,10 @@
-"""Every change of an execution's state goes through :func:`transition`: checked against the
-table, written, and appended to the audit trail in the same transaction."""
+"""Every change of an execution's state goes through :func:`transition` (or :func:`claim`, its
+compare-and-set form): checked against the table, written, and appended to the audit trail in
+the same transaction."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -22,14 +24,69 @@ async def transition(
     reason: str,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Move `execution` to `to`; raises InvalidTransition when the table forbids it."""
+    """Move `execution` to `to`; raises InvalidTransition when the table forbids it.
+
+    The caller holds the row (read in its write transaction, ``FOR UPDATE`` on PostgreSQL), so
+    the state checked is the state written over. Leaving RUNNING ends the lease."""
     current = execution.state
     check_transition(current, to)
     execution.state = to.value
     if to is ExecutionState.RUNNING and execution.started_at is None:
         execution.started_at = utcnow()
+    if current == ExecutionState.RUNNING and to is not ExecutionState.RUNNING:
+        execution.lease_expires_at = None
     if to in TERMINAL_STATES:
         execution.completed_at = utcnow()
+    await _record(session, execution, current, to, actor, reason, details)
+
+
+async def claim(
+    session: AsyncSession,
+    execution_id: str,
+    *,
+    worker: str,
+    from_states: set[ExecutionState],
+    lease_s: float,
+) -> ExecutionRow | None:
+    """Compare-and-set to RUNNING under a new lease: the row for exactly one of any number of
+    concurrent claimers, None for the others. The row's `lease_epoch` is the claimer's fencing
+    token."""
+    for state in from_states:
+        check_transition(state, ExecutionState.RUNNING)
+    now = utcnow()
+    result = await session.execute(
+        update(ExecutionRow)
+        .where(ExecutionRow.id == execution_id)
+        .where(ExecutionRow.state.in_([s.value for s in from_states]))
+        .values(
+            state=ExecutionState.RUNNING.value,
+            claimed_by=worker,
+            lease_epoch=ExecutionRow.lease_epoch + 1,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+        )
+        .returning(ExecutionRow.lease_epoch)
+        .execution_options(synchronize_session=False)
+    )
+    if result.scalar_one_or_none() is None:
+        return None
+    execution = await session.get(ExecutionRow, execution_id, populate_existing=True)
+    assert execution is not None
+    if execution.started_at is None:
+        execution.started_at = now
+    # The state it was claimed from is not read back: approved or queued, either way ready.
+    await _record(session, execution, None, ExecutionState.RUNNING, worker, f"claimed by {worker}")
+    return execution
+
+
+async def _record(
+    session: AsyncSession,
+    execution: ExecutionRow,
+    current: str | None,
+    to: ExecutionState,
+    actor: str,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> None:
     await record_event(
         session,
         actor=actor,
@@ -42,24 +99,10 @@ async def transition(
         details=details,
     )
     # Followers read progress from the store, so every change of state is also an event there.
-    data: dict[str, Any] = {"state": to.value, "from": current, "reason": reason}
+    data: dict[str, Any] = {"state": to.value, "reason": reason}
+    if current is not None:
+        data["from"] = current
     if to in TERMINAL_STATES:
         data |= {"output": execution.output, "error": execution.error_message}
     kind = "complete" if to in TERMINAL_STATES else "progress"
     session.add(ExecutionEventRow(execution_id=execution.id, type=kind, data=data))
-
-
-async def claim(
-    session: AsyncSession, execution_id: str, *, worker: str, from_states: set[ExecutionState]
-) -> bool:
-    """Compare-and-set to RUNNING: true for exactly one of any number of concurrent claimers."""
-    for state in from_states:
-        check_transition(state, ExecutionState.RUNNING)
-    result = await session.execute(
-        update(ExecutionRow)
-        .where(ExecutionRow.id == execution_id)
-        .where(ExecutionRow.state.in_([s.value for s in from_states]))
-        .values(state=ExecutionState.RUNNING.value, claimed_by=worker, started_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)

@@ -15,6 +15,7 @@ from opsconductor.config import Settings
 from opsconductor.connectors.registry import ConnectorRegistry
 from opsconductor.connectors.wiring import connector_registry
 from opsconductor.errors import ValidationFailed
+from opsconductor.execution import endpoints
 from opsconductor.execution.events import EventBus, InProcessEventBus
 from opsconductor.execution.service import ExecutionService
 from opsconductor.identity.models import Role
@@ -119,7 +120,14 @@ class Conductor:
         self.catalog = catalog
         self.brain = brain
         self.events = events
-        self.executions = ExecutionService(db, catalog, connectors, events, settings)
+        self.executions = ExecutionService(
+            db,
+            catalog,
+            connectors,
+            events,
+            settings,
+            endpoints.known_host_keys(settings.known_hosts_file),
+        )
         self.notifier = notifier
         self._index: InventoryIndex | None = None
         self._index_key: tuple[int, datetime | None] | None = None
@@ -186,12 +194,23 @@ class Conductor:
             return Answer(text, stage_d.error(f"I can't run that safely: {exc}"), decision)
         if isinstance(planned, Clarification):
             return Answer(text, stage_d.clarify(planned), decision)
+        planned = await self._bind_endpoints(planned)
         response = stage_d.approval_request(planned, self.catalog, index)
         if planned.approval_level == 0:
             response = ResponseV1(
                 type="information", message=f"Running: {response.message}", preview=response.preview
             )
         return Answer(text, response, decision, planned)
+
+    async def _bind_endpoints(self, plan: PlanV1) -> PlanV1:
+        """Put where each host target runs into the plan, so its hash (and any approval of it)
+        covers the machines and not only their names."""
+        names = endpoints.host_targets(plan, lambda tool: self.catalog.get(tool).runs_on_hosts)
+        if not names:
+            return plan
+        async with self.db.reader() as session:
+            resolved = await endpoints.resolve(session, names, self.executions.host_keys)
+        return plan.model_copy(update={"endpoints": resolved.endpoints})
 
     async def ask(
         self,

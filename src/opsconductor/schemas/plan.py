@@ -32,6 +32,22 @@ class RollbackAction(Contract):
     inputs: dict[str, Any] = Field(default_factory=dict)
 
 
+class Endpoint(Contract):
+    """Where a target's commands go, as resolved when the plan was made. An approval covers it:
+    a target re-pointed, or deleted and made again, is a different plan."""
+
+    asset_id: int
+    protocol: str
+    hostname: str | None = None
+    ip_address: str | None = None
+    port: int | None = None
+    username: str | None = None
+    credential: str | None = None
+    host_keys: list[str] = Field(
+        default_factory=list, description="SHA-256 fingerprints trusted for it when planned."
+    )
+
+
 class PlanV1(Contract):
     version: Literal[1] = 1
     id: str
@@ -51,6 +67,9 @@ class PlanV1(Contract):
     mode: Mode
     on_failure: Literal["abort", "continue"] = Field(
         default="abort", description="After a failed step: start nothing new, or go on."
+    )
+    endpoints: dict[str, Endpoint] = Field(
+        default_factory=dict, description="Each host target's resolved endpoint, by asset name."
     )
 
     def content_hash(self) -> str:

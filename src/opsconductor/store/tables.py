@@ -105,6 +105,10 @@ class ExecutionRow(Base):
     output: Mapped[str] = mapped_column(Text, default="")
     error_message: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(255))
+    # Raised by every claim and takeover; the owner's writes carry it, so a worker that lost
+    # its lease (it stalled, or the database was away) can no longer write (a fencing token).
+    lease_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_expires_at: Mapped[datetime | None]
     cancel_requested_at: Mapped[datetime | None]
     cancel_requested_by: Mapped[str | None] = mapped_column(String(255))
 
