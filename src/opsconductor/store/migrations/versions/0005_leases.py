@@ -18,9 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("executions") as batch:
-        batch.add_column(
-            sa.Column("lease_epoch", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("lease_epoch", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True))
 
 
