@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from opsconductor.api import create_app
 from opsconductor.config import Settings
-from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
+from opsconductor.execution.states import TERMINAL_STATES
 from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Role
 from opsconductor.pipeline.orchestrator import Conductor
@@ -52,6 +52,12 @@ class Api:
 
     async def wait_for_end(self, execution_id: str, timeout_s: float = 60) -> dict[str, Any]:
         """Poll GET /executions/{id} until the execution reaches a terminal state."""
+        return await self.wait_for_state(execution_id, *TERMINAL_STATES, timeout_s=timeout_s)
+
+    async def wait_for_state(
+        self, execution_id: str, *states: str, timeout_s: float = 60
+    ) -> dict[str, Any]:
+        """Poll GET /executions/{id} until the execution is in one of `states`."""
         async with asyncio.timeout(timeout_s):
             while True:
                 response = await self.client.get(
@@ -59,7 +65,7 @@ class Api:
                 )
                 assert response.status_code == 200, response.text
                 result: dict[str, Any] = response.json()
-                if ExecutionState(result["status"]) in TERMINAL_STATES:
+                if result["status"] in states:
                     return result
                 await asyncio.sleep(0.1)
 

@@ -131,29 +131,35 @@ async def test_four_eyes_reboot_is_run_by_the_worker(fleet_api: Api, hosts: list
     assert hosts[1].received() == []
 
 
-async def test_level_three_runs_after_each_step_is_approved(
+async def test_level_three_asks_for_each_step_when_it_is_next(
     fleet_api: Api, hosts: list[SshHost]
 ) -> None:
     asked = await fleet_api.ask(Role.OPERATOR, "drop database billing and reboot apihost-02")
     assert asked["approval"]["level"] == 3
     steps = [step["id"] for step in asked["plan"]["steps"]]
-    ids = asked["approval"]["ids"]
-    assert len(steps) == len(ids) == 2
+    assert len(steps) == 2
+    [first_id] = asked["approval"]["ids"]  # only the first step's approval exists yet
     bob = fleet_api.headers(Role.APPROVER)
-    first = await fleet_api.client.post(f"/approvals/{ids[0]}/approve", headers=bob)
+    first = await fleet_api.client.post(f"/approvals/{first_id}/approve", headers=bob)
     assert first.status_code == 200, first.text
-    assert first.json()["approval"]["status"] == "pending"
-    assert first.json()["execution"]["status"] == "pending_approval"
+    # The worker runs the first step; the second then waits for its own approval.
+    await fleet_api.wait_for_state(asked["execution"]["id"], "pending_approval")
+    assert hosts[1].received("dropdb") == [["--", "billing"]]
+    assert hosts[1].received("reboot") == []
     listed = await fleet_api.client.get(
         "/approvals", params={"status": "pending"}, headers=fleet_api.headers(Role.VIEWER)
     )
-    assert [a["id"] for a in listed.json()["data"]] == [ids[1]]
-    assert [a["step_id"] for a in listed.json()["data"]] == [steps[1]]
-    assert hosts[1].received() == []
+    [second] = listed.json()["data"]
+    assert second["step_id"] == steps[1] and second["id"] != first_id
 
-    last = await fleet_api.client.post(f"/approvals/{ids[1]}/approve", headers=bob)
+    refused = await fleet_api.client.post(
+        f"/approvals/{second['id']}/approve", headers=fleet_api.headers(Role.OPERATOR)
+    )
+    assert refused.status_code == 403, refused.text  # the requester never approves level 3
+    last = await fleet_api.client.post(f"/approvals/{second['id']}/approve", headers=bob)
     assert last.status_code == 200, last.text
     result = await fleet_api.wait_for_end(asked["execution"]["id"])
     assert result["status"] == "succeeded", result
+    assert result["approved_by"] == ["bob", "bob"]
     assert hosts[1].received("dropdb") == [["--", "billing"]]
     assert hosts[1].received("reboot") == [[]]

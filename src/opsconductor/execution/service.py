@@ -167,11 +167,12 @@ class ExecutionService:
                     execution,
                     ApprovalStatus.EXPIRED,
                     "decision attempted after expiry",
+                    actor=actor,
                 )
                 refusal: ApprovalError = expired
             except PlanChanged as changed:
                 await self._end_waiting(
-                    session, approval, execution, ApprovalStatus.VOIDED, str(changed)
+                    session, approval, execution, ApprovalStatus.VOIDED, str(changed), actor=actor
                 )
                 refusal = changed
             except ApprovalError as refused:
@@ -250,12 +251,14 @@ class ExecutionService:
         execution: ExecutionRow,
         status: ApprovalStatus,
         reason: str,
+        *,
+        actor: str = "system",
     ) -> None:
         """An approval that can no longer be given (expired, or its plan changed) ends the
-        execution waiting on it."""
+        execution waiting on it. `actor` is who found out (the sweeper, or a decider)."""
         if approval.status != ApprovalStatus.PENDING:
             return
-        await close_pending(session, execution.id, to=status, actor="system", reason=reason)
+        await close_pending(session, execution.id, to=status, actor=actor, reason=reason)
         if execution.state == ExecutionState.PENDING_APPROVAL:
             to = (
                 ExecutionState.EXPIRED
