@@ -54,6 +54,7 @@ tmpfs                      24683656     1052  24682604       1% /dev/shm
 tmpfs                      12341828        0  12341828       0% /sys/fs/cgroup
 """
 
+# Aligned as df aligns its columns: jc finds a row's fields under the header's.
 DF_SERVER = """\
 Filesystem     1024-blocks     Used Available Capacity Mounted on
 udev               8141772        0   8141772       0% /dev
@@ -63,7 +64,7 @@ tmpfs              1634460     1788   1632672       1% /run
 /dev/sda1           523248     6220    517028       2% /boot/efi
 /dev/sdb1         14500000 13000000   1258291      91% /var
 /dev/sdc1         30000000 25000000   4500000      85% /media/usb stick
-tmpfs              1634456     1634456        0     100% /run/user/1000
+tmpfs              1634456  1634456         0     100% /run/user/1000
 """
 
 
@@ -107,9 +108,9 @@ tmpfs               100000  95000      5000      95% /dev/shm
 
 def test_df_honours_a_512_byte_block_header_and_dash_capacity() -> None:
     stdout = """\
-Filesystem 512-blocks Used Available Capacity Mounted on
-/dev/disk1 2000 1000 1000 50% /
-proc 0 0 0 - /proc
+Filesystem     512-blocks  Used Available Capacity Mounted on
+/dev/disk1           2000  1000      1000      50% /
+proc                    0     0         0        - /proc
 """
     parsed = parse("df", stdout)
 
@@ -455,7 +456,11 @@ def test_ping_without_replies_has_no_average() -> None:
 
 
 def test_ping_partial_loss_is_not_rounded_away() -> None:
+    # iputils prints its PING line first, which jc needs; the 199 replies are left out here.
     stdout = (
+        "PING db1 (10.0.0.7) 56(84) bytes of data.\n"
+        "64 bytes from db1 (10.0.0.7): icmp_seq=1 ttl=64 time=10.1 ms\n"
+        "\n"
         "--- db1 ping statistics ---\n"
         "200 packets transmitted, 199 received, 0.5% packet loss, time 199000ms\n"
         "rtt min/avg/max/mdev = 10.100/12.346/30.000/1.000 ms\n"
