@@ -92,7 +92,7 @@ def _render(data: dict[str, Any]) -> str:
         if sum(len(part) + 2 for part in parts) > _SHOWN_CHARS:
             parts.append("…")
             break
-        parts.append(f"{key} {_brief(value)}")
+        parts.append(f"{key}={_brief(value)}")
     return ", ".join(parts)
 
 
