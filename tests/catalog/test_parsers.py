@@ -119,6 +119,34 @@ proc                    0     0         0        - /proc
     assert parsed.summary == "/ is 50% full, 500.0 KB free"
 
 
+# Captured with `df -P -k -a` on the Debian 12 development machine (some rows left out).
+DF_ALL = """\
+Filesystem              1024-blocks     Used Available Capacity Mounted on
+proc                              0        0         0        - /proc
+sysfs                             0        0         0        - /sys
+devtmpfs                   12334460        0  12334460       0% /dev
+devpts                            0        0         0        - /dev/pts
+/dev/vda                  264212084 24925880  81465032      24% /
+tmpfs                      12342040        0  12342040       0% /sys/fs/cgroup
+cgroup                            0        0         0        - /sys/fs/cgroup/cpu
+"""
+
+
+def test_df_of_every_mount_keeps_pseudo_filesystems_without_blocks() -> None:
+    parsed = parse("df", DF_ALL)
+
+    assert [row["mount"] for row in parsed.data][:2] == ["/proc", "/sys"]
+    assert parsed.data[0] == {
+        "filesystem": "proc",
+        "mount": "/proc",
+        "size_bytes": 0,
+        "used_bytes": 0,
+        "available_bytes": 0,
+        "use_percent": 0,
+    }
+    assert parsed.summary == "/ is 24% full, 77.7 GB free"
+
+
 # -- free --------------------------------------------------------------------------------------
 
 # Captured with `free -b` (procps-ng 4).

@@ -43,6 +43,13 @@ def whole(value: object) -> int:
     return int(value)
 
 
+def text(value: object) -> str:
+    """A non-empty string, such as a name another parser read."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"not a name: {value!r}")
+    return value
+
+
 def percent(part: float, total: float) -> float:
     return round(100 * part / total, 1) if total else 0.0
 

@@ -18,18 +18,13 @@ from opsconductor.catalog.parsers.base import (
     number,
     percent,
     plural,
+    text,
     uptime_summary,
     whole,
 )
 
 # Sources whose fullness means nothing to a person (kept in data, left out of summaries).
 PSEUDO_FILESYSTEMS = frozenset({"tmpfs", "devtmpfs", "overlay", "squashfs", "udev", "none"})
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"not a name: {value!r}")
-    return value
 
 
 def parse_df(stdout: str) -> Parsed:
@@ -56,8 +51,8 @@ def _df_row(row: dict[str, Any]) -> dict[str, Any]:
     block = int(sizes[0].partition("_")[0])
     capacity = row.get("capacity_percent")
     return {
-        "filesystem": _text(row["filesystem"]),
-        "mount": _text(row["mounted_on"]),
+        "filesystem": text(row["filesystem"]),
+        "mount": text(row["mounted_on"]),
         "size_bytes": whole(row[sizes[0]]) * block,
         "used_bytes": whole(row["used"]) * block,
         "available_bytes": whole(row["available"]) * block,
@@ -68,7 +63,7 @@ def _df_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def parse_free(stdout: str) -> Parsed:
     """``free -b``; ``used_percent`` is of memory not available, which is what people mean."""
-    rows = {_text(row["type"]).lower(): row for row in jc_bridge.run("free", stdout)}
+    rows = {text(row["type"]).lower(): row for row in jc_bridge.run("free", stdout)}
     mem, swap = rows["mem"], rows.get("swap", {})
     free = whole(mem["free"])
     available = mem.get("available")
@@ -159,10 +154,10 @@ def parse_ps(stdout: str) -> Parsed:
 def _ps_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "pid": whole(row["pid"]),
-        "user": _text(row["user"]),
+        "user": text(row["user"]),
         "cpu_percent": number(row["cpu_percent"]),
         "mem_percent": number(row["mem_percent"]),
-        "command": _text(row["command"]),
+        "command": text(row["command"]),
     }
 
 

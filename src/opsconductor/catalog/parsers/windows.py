@@ -14,6 +14,7 @@ from opsconductor.catalog.parsers.base import (
     memory,
     number,
     percent,
+    text,
     uptime_summary,
 )
 
@@ -55,12 +56,6 @@ def _json_number(value: Any) -> float:
     return float(value)
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"not a name: {value!r}")
-    return value
-
-
 def _words(value: Any, names: dict[int, str]) -> str | None:
     if value is None:
         return None
@@ -79,7 +74,7 @@ def parse_win_disk(stdout: str) -> Parsed:
         if record["Used"] is None or record["Free"] is None:
             continue
         used, free = int(_json_number(record["Used"])), int(_json_number(record["Free"]))
-        drive, use_percent = _text(record["Name"]), percent(used, used + free)
+        drive, use_percent = text(record["Name"]), percent(used, used + free)
         rows.append(
             {"drive": drive, "used_bytes": used, "free_bytes": free, "use_percent": use_percent}
         )
@@ -109,7 +104,7 @@ def parse_win_service(stdout: str) -> Parsed:
     records = _records(stdout)
     if len(records) != 1:
         raise ValueError(f"expected one service, got {len(records)}")
-    name = _text(records[0]["Name"])
+    name = text(records[0]["Name"])
     status = _words(records[0]["Status"], _SERVICE_STATUS)
     start_type = _words(records[0].get("StartType"), _START_TYPES)
     summary = f"{name} is {_STATUS_PHRASES.get(status or '', status)}"
@@ -125,7 +120,7 @@ def parse_win_processes(stdout: str) -> Parsed:
     top = [
         {
             "pid": int(_json_number(r["Id"])),
-            "command": _text(r["ProcessName"]),
+            "command": text(r["ProcessName"]),
             "cpu_seconds": None if r.get("CPU") is None else _json_number(r["CPU"]),
             "memory_bytes": int(_json_number(r["WorkingSet64"])),
         }
