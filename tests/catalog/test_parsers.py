@@ -54,6 +54,7 @@ tmpfs                      24683656     1052  24682604       1% /dev/shm
 tmpfs                      12341828        0  12341828       0% /sys/fs/cgroup
 """
 
+# Aligned as df aligns its columns: jc finds a row's fields under the header's.
 DF_SERVER = """\
 Filesystem     1024-blocks     Used Available Capacity Mounted on
 udev               8141772        0   8141772       0% /dev
@@ -63,7 +64,7 @@ tmpfs              1634460     1788   1632672       1% /run
 /dev/sda1           523248     6220    517028       2% /boot/efi
 /dev/sdb1         14500000 13000000   1258291      91% /var
 /dev/sdc1         30000000 25000000   4500000      85% /media/usb stick
-tmpfs              1634456     1634456        0     100% /run/user/1000
+tmpfs              1634456  1634456         0     100% /run/user/1000
 """
 
 
@@ -107,15 +108,43 @@ tmpfs               100000  95000      5000      95% /dev/shm
 
 def test_df_honours_a_512_byte_block_header_and_dash_capacity() -> None:
     stdout = """\
-Filesystem 512-blocks Used Available Capacity Mounted on
-/dev/disk1 2000 1000 1000 50% /
-proc 0 0 0 - /proc
+Filesystem     512-blocks  Used Available Capacity Mounted on
+/dev/disk1           2000  1000      1000      50% /
+proc                    0     0         0        - /proc
 """
     parsed = parse("df", stdout)
 
     assert parsed.data[0]["size_bytes"] == 2000 * 512
     assert parsed.data[1]["use_percent"] == 0
     assert parsed.summary == "/ is 50% full, 500.0 KB free"
+
+
+# Captured with `df -P -k -a` on the Debian 12 development machine (some rows left out).
+DF_ALL = """\
+Filesystem              1024-blocks     Used Available Capacity Mounted on
+proc                              0        0         0        - /proc
+sysfs                             0        0         0        - /sys
+devtmpfs                   12334460        0  12334460       0% /dev
+devpts                            0        0         0        - /dev/pts
+/dev/vda                  264212084 24925880  81465032      24% /
+tmpfs                      12342040        0  12342040       0% /sys/fs/cgroup
+cgroup                            0        0         0        - /sys/fs/cgroup/cpu
+"""
+
+
+def test_df_of_every_mount_keeps_pseudo_filesystems_without_blocks() -> None:
+    parsed = parse("df", DF_ALL)
+
+    assert [row["mount"] for row in parsed.data][:2] == ["/proc", "/sys"]
+    assert parsed.data[0] == {
+        "filesystem": "proc",
+        "mount": "/proc",
+        "size_bytes": 0,
+        "used_bytes": 0,
+        "available_bytes": 0,
+        "use_percent": 0,
+    }
+    assert parsed.summary == "/ is 24% full, 77.7 GB free"
 
 
 # -- free --------------------------------------------------------------------------------------
@@ -455,7 +484,11 @@ def test_ping_without_replies_has_no_average() -> None:
 
 
 def test_ping_partial_loss_is_not_rounded_away() -> None:
+    # iputils prints its PING line first, which jc needs; the 199 replies are left out here.
     stdout = (
+        "PING db1 (10.0.0.7) 56(84) bytes of data.\n"
+        "64 bytes from db1 (10.0.0.7): icmp_seq=1 ttl=64 time=10.1 ms\n"
+        "\n"
         "--- db1 ping statistics ---\n"
         "200 packets transmitted, 199 received, 0.5% packet loss, time 199000ms\n"
         "rtt min/avg/max/mdev = 10.100/12.346/30.000/1.000 ms\n"

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from opsconductor.catalog.models import PLACEHOLDER, ConnectorKind, Toolset, ToolSpec
-from opsconductor.catalog.parsers import PARSERS
+from opsconductor.catalog.parsers import check_parser_name
 from opsconductor.errors import CatalogError
 
 # libyaml's safe loader when PyYAML was built with it: the same documents, several times faster.
@@ -91,8 +91,9 @@ def _check_references(path: Path, tool: ToolSpec, tools: dict[str, ToolSpec]) ->
     def fail(message: str) -> CatalogError:
         return CatalogError(f"{path}: tool {tool.name!r}: {message}")
 
-    if tool.parser is not None and tool.parser not in PARSERS:
-        raise fail(f"unknown parser {tool.parser!r}")
+    problem = None if tool.parser is None else check_parser_name(tool.parser)
+    if problem is not None:
+        raise fail(problem)
     if tool.rollback is not None and tool.rollback.tool not in tools:
         raise fail(f"rollback names unknown tool {tool.rollback.tool!r}")
     for step in tool.steps or []:

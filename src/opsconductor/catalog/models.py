@@ -135,7 +135,11 @@ class ToolSpec(Strict):
     estimate_s: float = Field(ge=0)
     timeout_s: float = Field(gt=0)
     ok_exit_codes: list[int] = Field(default_factory=lambda: [0])
-    parser: str | None = None
+    parser: str | None = Field(
+        default=None,
+        # ours ("df"), or "jc:" and one of jc's parsers ("jc:os-release"); checked on load
+        pattern=r"^([a-z][a-z0-9_]*|jc:[a-z0-9][a-z0-9_-]*)$",
+    )
     examples: list[str] = Field(min_length=1)
     rollback: RollbackSpec | None = None
     failure_policy: Literal["abort", "continue"] = "abort"
