@@ -88,6 +88,11 @@ async def test_approval_of_a_changed_plan_conflicts(api: Api) -> None:
     assert response.json()["detail"].startswith("the plan changed after this approval")
     [row] = await api.audit(entity_id=approval_id, action="decision_refused")
     assert row.actor == "bob" and "plan changed" in (row.reason or "")
+    # The approval can no longer be given: it is void, and its execution ended.
+    [voided] = await api.audit(entity_id=approval_id, action="voided")
+    assert voided.actor == "bob"
+    shown = await api.client.get(f"/executions/{execution_id}", headers=api.headers("viewer"))
+    assert shown.json()["status"] == "rejected"
 
 
 async def test_approval_already_decided_conflicts(api: Api) -> None:

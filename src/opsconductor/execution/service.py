@@ -171,6 +171,7 @@ class ExecutionService:
                 )
                 refusal: ApprovalError = expired
             except PlanChanged as changed:
+                await _audit_refusal(session, approval_id, actor, str(changed))
                 await self._end_waiting(
                     session, approval, execution, ApprovalStatus.VOIDED, str(changed), actor=actor
                 )
