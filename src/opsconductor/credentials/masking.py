@@ -65,7 +65,8 @@ class Masker:
         for secret in secrets:
             values += [v for v in (secret.password, secret.passphrase) if v]
             if secret.private_key:
-                values.append(secret.private_key)
+                # Its lines, not the whole file: BEGIN and END lines are no secret, and the
+                # longest secret sets how much of a live stream may be held back.
                 body = _body_lines(secret.private_key)
                 lines += body  # a line is masked even glued to other text, or shorter than 16
                 bodies.append("".join(body))
@@ -213,12 +214,31 @@ class _Trie:
 
 
 def _regex(node: _Node) -> str:
-    branches = [re.escape(label) + _regex(child) for label, child in node.edges.values()]
-    if not branches:
+    if not node.edges:
         return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    edges = sorted(node.edges.items())
+    body = _alternatives(
+        [(first, re.escape(label) + _regex(child)) for first, (label, child) in edges]
+    )
     # Greedy: a longer secret through this node is preferred to the one ending here.
     return f"(?:{body})?" if node.end else body
+
+
+_FEW_BRANCHES = 8
+
+
+def _alternatives(branches: list[tuple[str, str]]) -> str:
+    """Branches that each start with a different character. Many are split in halves, each
+    behind a test of its first characters, so that a position costs a few tests rather than
+    one per branch (the regular expression engine tries branches one after the other)."""
+    if len(branches) == 1:
+        return branches[0][1]
+    if len(branches) <= _FEW_BRANCHES:
+        return "(?:" + "|".join(pattern for _, pattern in branches) + ")"
+    half = len(branches) // 2
+    left, right = branches[:half], branches[half:]
+    firsts = "".join(re.escape(first) for first, _ in left)
+    return f"(?:(?=[{firsts}]){_alternatives(left)}|{_alternatives(right)})"
 
 
 def _common_prefix(a: str, b: str) -> int:
