@@ -26,7 +26,8 @@ from opsconductor.connectors.psrp import build_pipeline
 from opsconductor.connectors.registry import ConnectorRegistry
 from opsconductor.connectors.winrm import PowerShellOutput, WinRmConnector
 from opsconductor.credentials.models import CredentialKind, Secret
-from opsconductor.credentials.repository import put_credential
+from opsconductor.credentials.repository import open_credentials, put_credential
+from opsconductor.credentials.run_secrets import OpenedCredentials, RunSecrets
 from opsconductor.credentials.vault import Vault
 from opsconductor.execution.events import InProcessEventBus
 from opsconductor.inventory.models import Asset
@@ -92,14 +93,16 @@ async def windows(tmp_path: Path) -> AsyncIterator[tuple[Conductor, FakePowerShe
     fake = FakePowerShellHost()
     conductor: Conductor
 
-    async def login(asset: Asset) -> Secret | None:
-        return Secret(kind=CredentialKind.PASSWORD, username="ops", password=PASSWORD)
+    async def open_all() -> OpenedCredentials:
+        async with db.session() as session:
+            return await open_credentials(session, lambda: Vault.from_settings(settings))
 
     registry = ConnectorRegistry(
         {
-            "local": lambda: LocalConnector(),
-            "winrm": lambda: WinRmConnector(login, fake.session),
-        }
+            "local": lambda secrets: LocalConnector(secrets=secrets),
+            "winrm": lambda secrets: WinRmConnector(secrets, fake.session),
+        },
+        open_all,
     )
     conductor = Conductor(settings, db, catalog, RulesBrain(catalog), InProcessEventBus(), registry)
     vault = Vault.from_settings(settings)
@@ -153,7 +156,7 @@ WORKSTATION = Asset.model_validate(
         "ip_address": "192.0.2.11",
         "os_type": "windows",
         "device_type": "workstation",
-        "connection": {"protocol": "winrm"},
+        "connection": {"protocol": "winrm", "credential": "ws-login"},
     }
 )
 
@@ -161,10 +164,8 @@ WORKSTATION = Asset.model_validate(
 async def test_timeout_stops_the_pipeline() -> None:
     fake = FakePowerShellHost(delay_s=30)
 
-    async def login(_asset: Asset) -> Secret:
-        return Secret(kind=CredentialKind.PASSWORD, username="ops", password=PASSWORD)
-
-    connector = WinRmConnector(login, fake.session)
+    login = Secret(kind=CredentialKind.PASSWORD, username="ops", password=PASSWORD)
+    connector = WinRmConnector(RunSecrets.of({"ws-login": login}), fake.session)
     command = render_command(load_catalog().get("windows.disk_usage"), {})
     result = await connector.run(WORKSTATION, command, timeout_s=0.3)
     await connector.close()
@@ -175,10 +176,8 @@ async def test_timeout_stops_the_pipeline() -> None:
 async def test_a_key_credential_cannot_log_in_over_winrm() -> None:
     fake = FakePowerShellHost()
 
-    async def login(_asset: Asset) -> Secret:
-        return Secret(kind=CredentialKind.PRIVATE_KEY, username="ops", private_key="k" * 40)
-
-    connector = WinRmConnector(login, fake.session)
+    login = Secret(kind=CredentialKind.PRIVATE_KEY, username="ops", private_key="k" * 40)
+    connector = WinRmConnector(RunSecrets.of({"ws-login": login}), fake.session)
     command = render_command(load_catalog().get("windows.disk_usage"), {})
     result = await connector.run(WORKSTATION, command, timeout_s=5)
     assert result.error_kind is ErrorKind.AUTH_FAILED and fake.calls == []

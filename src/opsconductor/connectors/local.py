@@ -1,4 +1,6 @@
-"""Runs an argv on this machine, for assets whose connection protocol is `local`. No shell."""
+"""Runs an argv on this machine, for assets whose connection protocol is `local`. No shell.
+
+Its output is masked like a remote host's: a local command may print a secret too."""
 
 from __future__ import annotations
 
@@ -9,13 +11,18 @@ import signal
 
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, ErrorKind, OutputCallback
-from opsconductor.connectors.output import CappedOutput
+from opsconductor.connectors.output import CappedOutput, LiveOutput
+from opsconductor.credentials.masking import Masker
+from opsconductor.credentials.run_secrets import RunSecrets
 from opsconductor.inventory.models import Asset
 
 
 class LocalConnector:
-    def __init__(self, output_limit_bytes: int = 1024 * 1024) -> None:
+    def __init__(
+        self, output_limit_bytes: int = 1024 * 1024, *, secrets: RunSecrets | None = None
+    ) -> None:
         self.output_limit = output_limit_bytes
+        self.secrets = secrets or RunSecrets()
 
     async def close(self) -> None:
         return None
@@ -35,6 +42,7 @@ class LocalConnector:
                 error_kind=ErrorKind.NO_CONNECTOR,
                 error="PowerShell scripts run over WinRM; the local connector runs POSIX commands",
             )
+        masker = await self.secrets.masker()
         try:
             process = await asyncio.create_subprocess_exec(
                 *command.argv,
@@ -49,7 +57,8 @@ class LocalConnector:
                 error_kind=ErrorKind.NON_ZERO_EXIT,
                 error=f"{command.argv[0]}: command not found on {target.name}",
             )
-        return await self._collect(process, command, timeout_s, ok_exit_codes, on_output)
+        live = LiveOutput(masker, on_output)
+        return await self._collect(process, command, timeout_s, ok_exit_codes, masker, live)
 
     async def _collect(
         self,
@@ -57,7 +66,8 @@ class LocalConnector:
         command: Command,
         timeout_s: float,
         ok_exit_codes: frozenset[int],
-        on_output: OutputCallback | None,
+        mask: Masker,
+        live: LiveOutput,
     ) -> CommandResult:
         assert process.stdout is not None and process.stderr is not None
         stdout = CappedOutput(self.output_limit)
@@ -65,16 +75,16 @@ class LocalConnector:
         try:
             async with asyncio.timeout(timeout_s):
                 await asyncio.gather(
-                    _pump(process.stdout, stdout, on_output),
-                    _pump(process.stderr, stderr, None),
+                    _pump(process.stdout, stdout, live), _pump(process.stderr, stderr, None)
                 )
                 exit_code = await process.wait()
         except TimeoutError:
             await _kill(process)
+            await live.close()
             return CommandResult(
                 exit_code=None,
-                stdout=stdout.text(),
-                stderr=stderr.text(),
+                stdout=mask(stdout.text()),
+                stderr=mask(stderr.text()),
                 error_kind=ErrorKind.TIMEOUT,
                 error=f"{command.display()} ran past its {timeout_s:g} s timeout and was killed",
                 truncated=stdout.truncated,
@@ -83,23 +93,24 @@ class LocalConnector:
             await _kill(process)
             raise
         failed = exit_code not in ok_exit_codes
+        errors = mask(stderr.text())
         return CommandResult(
             exit_code=exit_code,
-            stdout=stdout.text(),
-            stderr=stderr.text(),
+            stdout=mask(stdout.text()),
+            stderr=errors,
             error_kind=ErrorKind.NON_ZERO_EXIT if failed else None,
-            error=f"exit code {exit_code}: {stderr.text().strip()[:500]}" if failed else None,
+            error=f"exit code {exit_code}: {errors.strip()[:500]}" if failed else None,
             truncated=stdout.truncated,
         )
 
 
-async def _pump(
-    stream: asyncio.StreamReader, sink: CappedOutput, on_output: OutputCallback | None
-) -> None:
+async def _pump(stream: asyncio.StreamReader, sink: CappedOutput, live: LiveOutput | None) -> None:
     while chunk := await stream.read(65536):
         kept = sink.add(chunk)
-        if kept and on_output is not None:
-            await on_output(kept.decode("utf-8", errors="replace"))
+        if kept and live is not None:
+            await live.add(kept)
+    if live is not None:
+        await live.close()
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:

@@ -1,4 +1,5 @@
-"""Which connector serves an asset, by its connection protocol; connectors live for one run."""
+"""Which connector serves an asset, by its connection protocol; connectors live for one run,
+and share that run's secrets (opened once for the run, masked in all of its output)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import AsyncIterator, Callable
 
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, Connector, ErrorKind, OutputCallback
+from opsconductor.credentials.run_secrets import CredentialsLoader, RunSecrets
 from opsconductor.inventory.models import Asset
 
-ConnectorFactory = Callable[[], Connector]
+ConnectorFactory = Callable[[RunSecrets], Connector]  # given the secrets of the run it serves
 
 
 class Unavailable:
@@ -40,15 +42,18 @@ class Unavailable:
 class Connectors:
     """The connectors of one execution, created on first use and closed together."""
 
-    def __init__(self, factories: dict[str, ConnectorFactory]) -> None:
+    def __init__(
+        self, factories: dict[str, ConnectorFactory], secrets: RunSecrets | None = None
+    ) -> None:
         self._factories = factories
+        self.secrets = secrets or RunSecrets()
         self._open: dict[str, Connector] = {}
 
     def for_asset(self, asset: Asset) -> Connector:
         protocol = asset.connection.protocol.value
         if protocol not in self._open:
             factory = self._factories.get(protocol)
-            self._open[protocol] = factory() if factory else Unavailable(protocol)
+            self._open[protocol] = factory(self.secrets) if factory else Unavailable(protocol)
         return self._open[protocol]
 
     async def close(self) -> None:
@@ -59,13 +64,19 @@ class Connectors:
 
 
 class ConnectorRegistry:
-    def __init__(self, factories: dict[str, ConnectorFactory]) -> None:
+    """`credentials` loads every credential of the vault; it runs at most once per execution,
+    when a connector of that execution first needs a login or a masker."""
+
+    def __init__(
+        self, factories: dict[str, ConnectorFactory], credentials: CredentialsLoader | None = None
+    ) -> None:
         self.factories = factories
+        self.credentials = credentials
 
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[Connectors]:
         """Connectors for one execution; their connections close when it ends."""
-        connectors = Connectors(self.factories)
+        connectors = Connectors(self.factories, RunSecrets(self.credentials))
         try:
             yield connectors
         finally:

@@ -17,14 +17,14 @@ import asyncssh
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, ErrorKind, OutputCallback
 from opsconductor.connectors.known_hosts import KnownHosts, TrustedKey
-from opsconductor.connectors.output import CappedOutput
-from opsconductor.credentials.masking import SecretMask
+from opsconductor.connectors.output import CappedOutput, LiveOutput
+from opsconductor.credentials.masking import Masker
 from opsconductor.credentials.models import Secret
+from opsconductor.credentials.run_secrets import RunSecrets
 from opsconductor.inventory.models import Asset
 
 logger = logging.getLogger(__name__)
 
-LoginSource = Callable[[Asset], Awaitable[Secret | None]]  # None: no credential configured
 TrustHook = Callable[[Asset, TrustedKey], Awaitable[None]]
 
 
@@ -37,12 +37,15 @@ class _Refused(Exception):
 
 
 class SshConnector:
-    """Opened per execution and closed at its end, so connections never outlive their run."""
+    """Opened per execution and closed at its end, so connections never outlive their run.
+
+    Logs in with the run's secrets and masks all of the vault's secrets in every output: the
+    stored copy whole, the live stream (`on_output`) as it arrives."""
 
     def __init__(
         self,
         known_hosts: KnownHosts,
-        logins: LoginSource,
+        secrets: RunSecrets,
         *,
         trust_on_first_use: bool = False,
         on_trust: TrustHook | None = None,
@@ -50,7 +53,7 @@ class SshConnector:
         connect_timeout_s: float = 10.0,
     ) -> None:
         self.known_hosts = known_hosts
-        self.logins = logins
+        self.secrets = secrets
         self.trust_on_first_use = trust_on_first_use
         self.on_trust = on_trust
         self.output_limit = output_limit_bytes
@@ -58,8 +61,6 @@ class SshConnector:
         self._connections: dict[str, asyncssh.SSHClientConnection] = {}
         self._failures: dict[str, _Refused] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._logins: dict[str | None, Secret | None] = {}
-        self.mask = SecretMask()  # every secret this run opened, masked in all output
 
     async def run(
         self,
@@ -76,6 +77,7 @@ class SshConnector:
                 error_kind=ErrorKind.NO_CONNECTOR,
                 error="PowerShell scripts run over WinRM, not SSH",
             )
+        masker = await self.secrets.masker()
         try:
             async with asyncio.timeout(timeout_s):
                 connection = await self._connection(target)
@@ -83,9 +85,8 @@ class SshConnector:
             return CommandResult(exit_code=None, error_kind=refused.kind, error=str(refused))
         except TimeoutError:
             return _unreachable(target, f"no connection within {timeout_s:g} s")
-        return await self._execute(
-            connection, target, command.argv, timeout_s, ok_exit_codes, on_output
-        )
+        run = _RemoteRun(self.output_limit, masker, on_output)
+        return await self._execute(connection, target, command.argv, timeout_s, ok_exit_codes, run)
 
     async def close(self) -> None:
         connections, self._connections = self._connections, {}
@@ -94,13 +95,6 @@ class SshConnector:
         for connection in connections.values():
             with contextlib.suppress(Exception):
                 await connection.wait_closed()
-
-    async def _login(self, target: Asset) -> Secret | None:
-        """Each credential is opened once per execution, however many hosts share it."""
-        name = target.connection.credential
-        if name not in self._logins:
-            self._logins[name] = await self.logins(target)
-        return self._logins[name]
 
     async def _connection(self, target: Asset) -> asyncssh.SSHClientConnection:
         lock = self._locks.setdefault(target.name, asyncio.Lock())
@@ -122,10 +116,7 @@ class SshConnector:
         if not address:
             raise _Refused(ErrorKind.UNREACHABLE, f"{target.name} has no IP address or hostname")
         port = target.connection.port or 22
-        login = await self._login(target)
-        if login is not None:
-            # Output of every host is masked for every secret this run has used.
-            self.mask.add(login)
+        login = await self.secrets.login(target.connection.credential)
         policy = self.known_hosts.policy(address, port)
         if policy is None and not self.trust_on_first_use:
             raise _Refused(
@@ -172,20 +163,20 @@ class SshConnector:
         argv: tuple[str, ...],
         timeout_s: float,
         ok_exit_codes: frozenset[int],
-        on_output: OutputCallback | None,
+        run: _RemoteRun,
     ) -> CommandResult:
-        run = _RemoteRun(self.output_limit, self.mask)
         process: asyncssh.SSHClientProcess[bytes] | None = None
         try:
             async with asyncio.timeout(timeout_s):
                 process = await connection.create_process(remote_command(argv), encoding=None)
                 process.stdin.write_eof()
                 await asyncio.gather(
-                    run.pump_stdout(process.stdout, on_output), run.pump_stderr(process.stderr)
+                    run.pump_stdout(process.stdout), run.pump_stderr(process.stderr)
                 )
                 completed = await process.wait(check=False)
         except TimeoutError:
             await _kill(connection, process, run.pids)
+            await run.live.close()  # followers get what was held back, as the stored copy has it
             return run.result(
                 None,
                 ErrorKind.TIMEOUT,
@@ -220,20 +211,20 @@ def remote_command(argv: tuple[str, ...]) -> str:
 class _RemoteRun:
     """Output of one remote command, capped and masked, with the wrapper's report taken out."""
 
-    def __init__(self, limit: int, mask: Callable[[str], str]) -> None:
+    def __init__(self, limit: int, mask: Masker, on_output: OutputCallback | None) -> None:
         self.stdout = CappedOutput(limit)
         self.stderr = CappedOutput(limit)
         self.mask = mask
+        self.live = LiveOutput(mask, on_output)
         self.pids: tuple[int, int] | None = None  # the wrapper (group leader), the command
         self._head = b""
 
-    async def pump_stdout(
-        self, stream: asyncssh.SSHReader[bytes], on_output: OutputCallback | None
-    ) -> None:
+    async def pump_stdout(self, stream: asyncssh.SSHReader[bytes]) -> None:
         while chunk := await stream.read(65536):
             kept = self.stdout.add(chunk)
-            if kept and on_output is not None:
-                await on_output(self.mask(kept.decode("utf-8", errors="replace")))
+            if kept:
+                await self.live.add(kept)
+        await self.live.close()
 
     async def pump_stderr(self, stream: asyncssh.SSHReader[bytes]) -> None:
         while chunk := await stream.read(65536):

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, ErrorKind, OutputCallback
 from opsconductor.connectors.output import CappedOutput
-from opsconductor.credentials.masking import SecretMask
+from opsconductor.credentials.masking import Masker
 from opsconductor.credentials.models import CredentialKind, Secret
+from opsconductor.credentials.run_secrets import RunSecrets
 from opsconductor.inventory.models import Asset
 
 DEFAULT_PORT = 5986  # HTTPS: credentials never cross the wire in the clear
@@ -36,7 +37,6 @@ class PowerShellSession(Protocol):
 
 
 SessionFactory = Callable[[Asset, Secret], PowerShellSession]
-LoginSource = Callable[[Asset], Awaitable[Secret | None]]
 
 
 class UnreachableHost(Exception):
@@ -48,18 +48,20 @@ class AuthenticationRefused(Exception):
 
 
 class WinRmConnector:
+    """Logs in with the run's secrets; output comes back whole, masked for every secret of the
+    vault."""
+
     def __init__(
         self,
-        logins: LoginSource,
+        secrets: RunSecrets,
         sessions: SessionFactory,
         *,
         output_limit_bytes: int = 1024 * 1024,
     ) -> None:
-        self.logins = logins
+        self.secrets = secrets
         self.sessions = sessions
         self.output_limit = output_limit_bytes
         self._open: dict[str, PowerShellSession] = {}
-        self.mask = SecretMask()  # every secret this run opened, masked in all output
 
     async def run(
         self,
@@ -72,6 +74,7 @@ class WinRmConnector:
     ) -> CommandResult:
         if command.script is None:
             return _failed(ErrorKind.NO_CONNECTOR, "a POSIX command cannot run over WinRM")
+        masker = await self.secrets.masker()
         try:
             session = await self._session(target)
         except AuthenticationRefused as exc:
@@ -92,14 +95,17 @@ class WinRmConnector:
             return _failed(ErrorKind.AUTH_FAILED, f"{target.name}: {exc}")
         except UnreachableHost as exc:
             return _failed(ErrorKind.UNREACHABLE, f"{target.name}: {exc}")
-        return self._result(target, result, on_output is not None)
+        outcome = self._result(target, result, masker)
+        if on_output is not None and outcome.stdout:
+            await on_output(outcome.stdout)  # PSRP gives the output whole, at the end
+        return outcome
 
-    def _result(self, target: Asset, result: PowerShellOutput, _streamed: bool) -> CommandResult:
+    def _result(self, target: Asset, result: PowerShellOutput, mask: Masker) -> CommandResult:
         stdout = CappedOutput(self.output_limit)
         stdout.add("\n".join(result.output).encode())
-        text = self.mask(stdout.text())
+        text = mask(stdout.text())
         if result.errors:
-            errors = self.mask("\n".join(result.errors))
+            errors = mask("\n".join(result.errors))
             return CommandResult(
                 exit_code=1,
                 stdout=text,
@@ -114,10 +120,9 @@ class WinRmConnector:
         session = self._open.get(target.name)
         if session is not None:
             return session
-        login = await self.logins(target)
+        login = await self.secrets.login(target.connection.credential)
         if login is None or login.kind is not CredentialKind.PASSWORD:
             raise AuthenticationRefused("WinRM needs a password credential on the asset")
-        self.mask.add(login)
         session = self.sessions(target, login)
         self._open[target.name] = session
         return session

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from opsconductor.config import Settings
 from opsconductor.connectors.local import LocalConnector
 from opsconductor.connectors.registry import ConnectorRegistry
-from opsconductor.credentials.models import Secret
-from opsconductor.credentials.repository import load_secret
+from opsconductor.credentials.repository import open_credentials
+from opsconductor.credentials.run_secrets import OpenedCredentials, RunSecrets
 from opsconductor.credentials.vault import Vault
 from opsconductor.inventory.models import Asset
 from opsconductor.store.audit import record_event
@@ -21,22 +21,22 @@ if TYPE_CHECKING:
 
 
 class _Credentials:
-    """Opens credentials at the moment a connector logs in; the vault key is read on first use,
-    so a fleet without credentials never needs one."""
+    """Opens every credential of the store for a run (each run asks once); the vault key is
+    read when the first credential is opened, so a fleet without credentials never needs one."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
         self._vault: Vault | None = None
 
-    async def login(self, asset: Asset) -> Secret | None:
-        name = asset.connection.credential
-        if name is None:
-            return None
+    def vault(self) -> Vault:
         if self._vault is None:
             self._vault = Vault.from_settings(self.settings)
+        return self._vault
+
+    async def open_all(self) -> OpenedCredentials:
         async with self.db.session() as session:
-            return await load_secret(session, name, self._vault)
+            return await open_credentials(session, self.vault)
 
 
 def connector_registry(settings: Settings, db: Database) -> ConnectorRegistry:
@@ -57,7 +57,7 @@ def connector_registry(settings: Settings, db: Database) -> ConnectorRegistry:
 
     # asyncssh and pypsrp are imported when a run first needs them: a CLI call that only
     # reads the inventory should not pay for them.
-    def ssh() -> SshConnector:
+    def ssh(secrets: RunSecrets) -> SshConnector:
         from opsconductor.connectors.known_hosts import KnownHosts
         from opsconductor.connectors.ssh import SshConnector
 
@@ -65,21 +65,22 @@ def connector_registry(settings: Settings, db: Database) -> ConnectorRegistry:
             known_hosts.append(KnownHosts(settings.known_hosts_file))
         return SshConnector(
             known_hosts[0],
-            credentials.login,
+            secrets,
             trust_on_first_use=settings.ssh_trust_on_first_use,
             on_trust=record_trust,
             output_limit_bytes=settings.output_limit_bytes,
             connect_timeout_s=settings.ssh_connect_timeout_s,
         )
 
-    def winrm() -> WinRmConnector:
+    def winrm(secrets: RunSecrets) -> WinRmConnector:
         from opsconductor.connectors.psrp import PypsrpSession
         from opsconductor.connectors.winrm import WinRmConnector
 
         return WinRmConnector(
-            credentials.login, PypsrpSession, output_limit_bytes=settings.output_limit_bytes
+            secrets, PypsrpSession, output_limit_bytes=settings.output_limit_bytes
         )
 
-    return ConnectorRegistry(
-        {"local": lambda: LocalConnector(settings.output_limit_bytes), "ssh": ssh, "winrm": winrm}
-    )
+    def local(secrets: RunSecrets) -> LocalConnector:
+        return LocalConnector(settings.output_limit_bytes, secrets=secrets)
+
+    return ConnectorRegistry({"local": local, "ssh": ssh, "winrm": winrm}, credentials.open_all)

@@ -1,4 +1,5 @@
 """Credentials: logins for assets, sealed at rest, opened only inside a connector at use.
 
-`vault` holds the key and seals and opens secrets, `repository` stores them and hands one to a
-connector (`load_secret`), `masking` keeps known secret values out of captured output."""
+`vault` holds the key and seals and opens secrets, `repository` stores them and opens them for
+a run (`open_credentials`), `run_secrets` holds them for the connectors of one run, `masking`
+keeps every secret of the vault out of captured and live output."""

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsconductor.credentials.errors import CredentialError, CredentialInUse, CredentialNotFound
+from opsconductor.credentials.errors import (
+    CredentialError,
+    CredentialInUse,
+    CredentialNotFound,
+    CredentialUnreadable,
+)
 from opsconductor.credentials.models import (
     CredentialKind,
     CredentialPublic,
@@ -19,6 +24,7 @@ from opsconductor.credentials.models import (
     check_private_key,
     check_username,
 )
+from opsconductor.credentials.run_secrets import OpenedCredentials
 from opsconductor.credentials.vault import Vault
 from opsconductor.store.audit import record_event
 from opsconductor.store.tables import AssetRow, CredentialRow
@@ -132,6 +138,31 @@ async def load_secret(session: AsyncSession, name: str, vault: Vault) -> Secret:
     )
     logger.debug("opened credential %s for use", name)
     return secret
+
+
+async def open_credentials(session: AsyncSession, vault: Callable[[], Vault]) -> OpenedCredentials:
+    """Every stored credential opened, each decrypted once: what one run logs in with and masks.
+
+    `vault` is asked for only when there is a credential, so a store without any never needs
+    the key. A credential the key does not open is kept with the reason (its secret, unknown,
+    cannot be masked; a login with it fails with that reason)."""
+    rows = list(await session.scalars(select(CredentialRow).order_by(CredentialRow.name)))
+    if not rows:
+        return OpenedCredentials()
+    opener = vault()
+    secrets: dict[str, Secret] = {}
+    unreadable: dict[str, str] = {}
+    for row in rows:
+        kind = CredentialKind(row.kind)
+        try:
+            secrets[row.name] = opener.open(
+                row.name, row.secret_ciphertext, kind=kind, username=row.username
+            )
+        except CredentialUnreadable as exc:
+            unreadable[row.name] = str(exc)
+            logger.warning("%s: its secret cannot be masked in output", exc)
+    logger.debug("opened %d credential(s) for a run", len(secrets))
+    return OpenedCredentials(secrets, unreadable)
 
 
 async def _row(session: AsyncSession, name: str) -> CredentialRow:
