@@ -81,11 +81,22 @@ async def _request(
 async def load_for_update(
     session: AsyncSession, approval_id: str
 ) -> tuple[ApprovalRow, ExecutionRow]:
-    approval = await session.get(ApprovalRow, approval_id, with_for_update=True)
-    if approval is None:
+    """The approval and its execution, locked for the caller's write transaction.
+
+    Every decision locks the execution first and its approvals after (cancel and the runner do
+    too), so that two decisions on one execution queue up instead of deadlocking."""
+    execution_id = await session.scalar(
+        select(ApprovalRow.execution_id).where(ApprovalRow.id == approval_id)
+    )
+    if execution_id is None:
         raise NotFound(f"no approval with id {approval_id!r}")
-    execution = await session.get(ExecutionRow, approval.execution_id, with_for_update=True)
-    assert execution is not None
+    execution = await session.get(
+        ExecutionRow, execution_id, with_for_update=True, populate_existing=True
+    )
+    approval = await session.get(
+        ApprovalRow, approval_id, with_for_update=True, populate_existing=True
+    )
+    assert execution is not None and approval is not None
     return approval, execution
 
 
