@@ -56,6 +56,9 @@ class Statements:
 async def test_an_address_with_too_many_refusals_gets_429_without_a_query(
     api: Api, live: str
 ) -> None:
+    async with client("127.0.0.4") as anonymous:  # no credentials: refused, not limited
+        for _ in range(MAX_FAILURES * 2):
+            assert (await anonymous.get(f"{live}/executions")).status_code == 401
     async with client() as bad, client("127.0.0.2") as other:
         for _ in range(MAX_FAILURES):
             assert (await bad.get(f"{live}/executions", headers=BAD)).status_code == 401
@@ -77,8 +80,12 @@ async def test_an_address_with_too_many_refusals_gets_429_without_a_query(
         assert socket_.close_code == 1013  # a WebSocket from the same address
         fine = await other.get(f"{live}/executions", headers=api.headers(Role.VIEWER))
         assert fine.status_code == 200
-    [row] = await api.audit(action="token_refused")  # the first refusal; the rest counted
-    assert row.details["client"] == "127.0.0.1" and row.details["count"] == 1
+    # The first refusal of each address; the rest are counted.
+    rows = await api.audit(action="token_refused")
+    assert [(r.details["client"], r.details["count"]) for r in rows] == [
+        ("127.0.0.4", 1),
+        ("127.0.0.1", 1),
+    ]
 
 
 async def test_a_flood_of_bad_tokens_leaves_one_audit_row_per_address_and_window(
@@ -110,7 +117,9 @@ async def test_a_flood_of_bad_tokens_leaves_one_audit_row_per_address_and_window
         times = [r.at for r in rows if r.details["client"] == address]
         assert 2 <= len(times) <= windows + 1, times
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-        assert min(gaps) >= window_s - 0.05, gaps  # at most one row per window
+        # At most one row per window; a row's `at` is taken when it is written, which can lag
+        # the decision to write it by the wait for the store's write lock.
+        assert min(gaps) >= window_s - 0.5, gaps
     assert len(rows) < total / 20
     later = [r for r in rows if r.details["count"] > 1]
     assert all(r.reason.endswith("invalid, expired or revoked token") for r in later)

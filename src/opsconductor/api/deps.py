@@ -48,7 +48,11 @@ def client_address(connection: HTTPConnection) -> str | None:
 
 
 def refusal_guard(connection: HTTPConnection) -> RefusalGuard:
-    guard: RefusalGuard = connection.app.state.refusals
+    """The application's guard (`create_app` makes it; an app built otherwise gets one here)."""
+    state = connection.app.state
+    if not hasattr(state, "refusals"):
+        state.refusals = RefusalGuard()
+    guard: RefusalGuard = state.refusals
     return guard
 
 
@@ -87,10 +91,13 @@ async def record_refusals(conductor: Conductor, records: list[RefusalRecord]) ->
         )
 
 
-async def refuse_credentials(conductor: Conductor, connection: HTTPConnection, reason: str) -> None:
-    """Count one refused credential; the audit trail gets it now or with the next record."""
+async def refuse_credentials(
+    conductor: Conductor, connection: HTTPConnection, reason: str, *, presented: bool = True
+) -> None:
+    """Count one refusal (see `api.refusals`); the audit trail gets it now or with the next
+    record of the caller's address."""
     record = refusal_guard(connection).refused(
-        client_address(connection), reason, connection.url.path
+        client_address(connection), reason, connection.url.path, presented=presented
     )
     if record is not None:
         await record_refusals(conductor, [record])
@@ -148,7 +155,7 @@ async def authenticate_token(
             principal = await identity.authenticate(session, token)
     if principal is None:
         reason = "invalid, expired or revoked token" if token else "no bearer token"
-        await refuse_credentials(conductor, connection, reason)
+        await refuse_credentials(conductor, connection, reason, presented=bool(token))
     return principal
 
 

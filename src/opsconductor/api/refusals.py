@@ -1,9 +1,11 @@
 """Refused credentials, kept cheap: a limit per client address and an aggregated audit record.
 In memory only, per process; nothing here touches the database.
 
-- *Limit.* An address refused MAX_FAILURES times within WINDOW_S is answered 429 with
-  `Retry-After` (a WebSocket is closed 1013) until the oldest of those refusals leaves the
-  window; that answer costs no query. Requests without a client address (a Unix socket, an
+- *Limit.* An address whose credentials (a token or a ticket) were refused MAX_FAILURES times
+  within WINDOW_S is answered 429 with `Retry-After` (a WebSocket is closed 1013), whatever it
+  sends, until the oldest of those refusals leaves the window; that answer costs no query. A
+  request with no credentials at all is refused and audited but not counted: it guesses
+  nothing and costs no lookup. Requests without a client address (a Unix socket, an
   in-process call) are not limited: they cannot be told apart, and one shared limit would let
   one bad client lock everybody out.
 - *Audit.* An address gets at most one audit row per WINDOW_S: its first refusal is recorded at
@@ -91,11 +93,14 @@ class RefusalGuard:
         wait = oldest + self.window_s - self.clock()
         return max(1, math.ceil(wait)) if wait > 0 else None
 
-    def refused(self, client: str | None, reason: str, path: str) -> RefusalRecord | None:
-        """Count one refusal; the record due in the audit trail now, if one is."""
+    def refused(
+        self, client: str | None, reason: str, path: str, *, presented: bool = True
+    ) -> RefusalRecord | None:
+        """Count one refusal (towards the limit too when credentials were `presented`); the
+        record due in the audit trail now, if one is."""
         now = self.clock()
         entry = self._entry(client or UNKNOWN)
-        if client:
+        if client and presented:
             entry.failures.append(now)
         return self._count(client or UNKNOWN, entry, reason, path, now)
 
