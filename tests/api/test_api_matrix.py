@@ -60,6 +60,7 @@ MATRIX = [
     Case("GET", "/tools/linux.reboot", "401 2xx 2xx 2xx 2xx"),
     Case("GET", "/audit", "401 2xx 2xx 2xx 2xx"),
     Case("GET", "/audit/verify", "401 2xx 2xx 2xx 2xx"),
+    Case("POST", "/stream-tickets", "401 2xx 2xx 2xx 2xx"),
 ]
 # Streams, checked in their own tests; here only that they refuse a caller without a token.
 STREAMS = [Case("GET", "/executions/{execution}/events", "401 - - - -")]

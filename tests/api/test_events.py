@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from tests.api.harness import Api
+from tests.api.live import serve_live, stream_ticket
 from tests.conftest import FLEET, seed
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -63,23 +62,8 @@ class CountingBus:
 async def live(api: Api) -> AsyncIterator[str]:
     """The API's application served by uvicorn on a free loopback port (its lifespan already
     runs in the `api` fixture); the base URL of /api/v1."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        api.app, lifespan="off", log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}/api/v1"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_live(api.app) as url:
+        yield url
 
 
 async def read_sse(
@@ -214,8 +198,9 @@ async def test_websocket_replays_then_follows_and_a_late_follower_gets_the_same(
     ws_url = live.replace("http://", "ws://") + f"/executions/{execution_id}/ws"
     approver = Approver(api, approval_id)
 
-    # A browser cannot set headers: the token rides in the query string.
-    async with connect(f"{ws_url}?token={api.token(Role.VIEWER)}") as socket_:
+    # A browser cannot set headers: a one-use ticket rides in the query string.
+    ticket = (await stream_ticket(api, Role.VIEWER, execution_id))["ticket"]
+    async with connect(f"{ws_url}?ticket={ticket}") as socket_:
         followed, code = await read_socket(socket_, approver)
 
     assert code == 1000
@@ -227,6 +212,8 @@ async def test_websocket_replays_then_follows_and_a_late_follower_gets_the_same(
         late, code = await read_socket(socket_)
     assert code == 1000
     assert late == stored(followed)
+    async with connect(f"{ws_url}?ticket={ticket}") as socket_:  # spent
+        assert await read_socket(socket_) == ([], 1008)
 
     resume_after = stored(followed)[4]["id"]
     async with connect(
@@ -241,19 +228,28 @@ async def test_websocket_refuses_without_a_valid_token_and_for_unknown_execution
 ) -> None:
     asked = await api.ask(Role.OPERATOR, REQUEST)
     ws_url = live.replace("http://", "ws://") + f"/executions/{asked['execution']['id']}/ws"
-    for url in (ws_url, f"{ws_url}?token=oc_not_a_token"):
-        async with connect(url) as socket_:
+    token = api.token(Role.VIEWER)
+    for url in (ws_url, f"{ws_url}?token={token}", f"{ws_url}?ticket=ost_not_a_ticket"):
+        async with connect(url) as socket_:  # a token in the URL is no longer read
             messages, code = await read_socket(socket_)
         assert (messages, code) == ([], 1008)
+    bad_header = {"Authorization": "Bearer oct_not_a_token"}
+    async with connect(ws_url, additional_headers=bad_header) as socket_:
+        assert await read_socket(socket_) == ([], 1008)
     unknown = live.replace("http://", "ws://") + "/executions/no-such-id/ws"
     async with connect(unknown, additional_headers=api.headers(Role.VIEWER)) as socket_:
         messages, code = await read_socket(socket_)
     assert (messages, code) == ([], 4404)
+    # One row for the address's first refusal; the three after it are counted, to be
+    # recorded together when the window has passed.
     refused = await api.audit(action="token_refused")
-    assert [r.reason for r in refused[-2:]] == [
-        "no bearer token",
-        "invalid, expired or revoked token",
-    ]
+    assert [r.reason for r in refused] == ["no bearer token"]
+    [record] = api.app.state.refusals.due(final=True)
+    assert record.reasons == {
+        "no bearer token": 1,
+        "invalid, expired, spent or foreign stream ticket": 1,
+        "invalid, expired or revoked token": 1,
+    }
 
 
 async def test_sse_answers_404_for_an_unknown_execution_and_401_without_a_token(

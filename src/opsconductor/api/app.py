@@ -12,8 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from opsconductor.api import metrics
+from opsconductor.api import deps, metrics
 from opsconductor.api.errors import error_responses, install_error_handlers
+from opsconductor.api.redaction import install_log_redaction
+from opsconductor.api.refusals import RefusalGuard
 from opsconductor.api.routes import (
     approvals,
     assets,
@@ -22,6 +24,7 @@ from opsconductor.api.routes import (
     executions,
     health,
     requests,
+    tickets,
     tools,
 )
 from opsconductor.config import Settings
@@ -33,6 +36,8 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 WORKER_POLL_S = 0.5
 STOP_GRACE_S = 30.0
+# How often counted refusals whose window has passed are written to the audit trail.
+REFUSAL_FLUSH_S = 5.0
 
 
 def create_app(settings: Settings, *, conductor: Conductor | None = None) -> FastAPI:
@@ -43,12 +48,18 @@ def create_app(settings: Settings, *, conductor: Conductor | None = None) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = conductor or await Conductor.open(settings)
         app.state.conductor = opened
+        install_log_redaction()  # again: the server may have configured logging since
         worker = EmbeddedWorker(opened) if settings.embedded_worker else None
         if worker is not None:
             worker.start()
+        flusher = asyncio.create_task(_flush_refusals(app, opened), name="refusal-flusher")
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await deps.record_refusals(opened, app.state.refusals.due(final=True))
             if worker is not None:
                 await worker.stop()
             if conductor is None:
@@ -61,19 +72,37 @@ def create_app(settings: Settings, *, conductor: Conductor | None = None) -> Fas
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.refusals = RefusalGuard()
+    install_log_redaction()
     install_error_handlers(app)
     metrics.install_request_metrics(app)
     # Every router but health's needs a token: document the refusals on each of their routes,
     # and 400 for a body that cannot be parsed or an error no other status fits.
-    refusals = error_responses(400, 401, 403)
+    refusals = {**error_responses(400, 401, 403), **deps.RATE_LIMITED_RESPONSE}
     api = APIRouter(prefix=API_PREFIX)
-    for module in (requests, executions, approvals, assets, tools, audit, events):
+    for module in (requests, executions, approvals, assets, tools, audit, events, tickets):
         api.include_router(module.router, responses=refusals)
     app.include_router(api)
     app.include_router(metrics.router, responses=refusals)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(health.router, include_in_schema=False)  # where load balancers look
     return app
+
+
+async def _flush_refusals(app: FastAPI, conductor: Conductor) -> None:
+    """Write the aggregated records of refused credentials as their windows pass."""
+    while True:
+        await asyncio.sleep(REFUSAL_FLUSH_S)
+        guard: RefusalGuard = app.state.refusals
+        records = guard.due()
+        for done, record in enumerate(records):
+            try:
+                await deps.record_refusals(conductor, [record])
+            except Exception:
+                # The store may be away for a moment: the counts wait for the next round.
+                logger.exception("writing refused-credential records failed")
+                guard.restore(records[done:])
+                break
 
 
 class EmbeddedWorker:

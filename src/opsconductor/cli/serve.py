@@ -38,9 +38,13 @@ def serve(
     import uvicorn
 
     from opsconductor.api import create_app
+    from opsconductor.api.redaction import install_log_redaction
 
     token = run(_first_admin)  # opening the store also migrates it
     if token:
         show_first_token(token)
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+    # After the Config, which configures logging: paths with `?token=…` are logged redacted.
+    install_log_redaction()
+    uvicorn.Server(config).run()

@@ -213,3 +213,20 @@ class ApiTokenRow(Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class StreamTicketRow(Base):
+    """A one-use ticket that opens one event stream: the SHA-256 of the ticket, never the
+    ticket. Spent by setting `used_at` (a compare-and-set), so any replica may redeem it."""
+
+    __tablename__ = "stream_tickets"
+
+    ticket_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column("user_name", ForeignKey("users.name"))
+    # The token it was made with: a ticket stops working when that token does.
+    token_id: Mapped[str | None] = mapped_column(ForeignKey("api_tokens.id"))
+    # The one execution it may follow; None: whichever execution it is first used for.
+    execution_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

@@ -23,12 +23,17 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import or_, select
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from opsconductor.api.deps import ConductorDep, Reader, audit_refusal, authenticate_token
+from opsconductor.api.deps import (
+    ConductorDep,
+    SocketRefusal,
+    StreamReader,
+    TicketQuery,
+    socket_principal,
+)
 from opsconductor.api.errors import error_responses
 from opsconductor.execution.events import Event
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
-from opsconductor.identity.models import Permission
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import ExecutionEventRow, ExecutionRow
 
@@ -42,7 +47,6 @@ BATCH = 200
 # commit in any order: a row can become visible below the highest id already sent. Ids sent in
 # the last SETTLE_S are therefore looked behind; SQLite commits writers one at a time, in order.
 SETTLE_S = 5.0
-WS_POLICY_VIOLATION = 1008
 WS_NOT_FOUND = 4404
 
 
@@ -244,14 +248,15 @@ async def _sse(follower: Follower) -> AsyncIterator[str]:
 async def stream_events(
     execution_id: str,
     conductor: ConductorDep,
-    _: Reader,
+    _: StreamReader,
     last_event_id: Annotated[
         int | None, Header(ge=0, description="Resume after this event (set by EventSource).")
     ] = None,
     after: Annotated[int, Query(ge=0, description="Start after this event id.")] = 0,
 ) -> StreamingResponse:
     """Progress of one execution as Server-Sent Events: stored events first, then live ones;
-    the stream ends after `complete`."""
+    the stream ends after `complete`. Token in `Authorization: Bearer`, or a one-use
+    `?ticket=` from `POST /stream-tickets` (an EventSource cannot set headers)."""
     async with conductor.db.session() as session:
         await get_execution(session, execution_id)  # NotFound → 404 before the stream starts
     follower = Follower(conductor, execution_id, max(after, last_event_id or 0))
@@ -262,42 +267,24 @@ async def stream_events(
     )
 
 
-def _bearer(websocket: WebSocket, token: str | None) -> str | None:
-    header = websocket.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return token or None
-
-
 @router.websocket("/executions/{execution_id}/ws")
 async def execution_socket(
     websocket: WebSocket,
     execution_id: str,
     conductor: ConductorDep,
-    token: Annotated[
-        str | None, Query(description="For browsers, which cannot set headers.")
-    ] = None,
+    ticket: TicketQuery = None,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> None:
-    """Progress of one execution as JSON messages; token in `Authorization: Bearer` or
-    `?token=`. Closes 1008 when unauthenticated or not permitted, 4404 for an unknown
-    execution, 1000 after `complete`."""
+    """Progress of one execution as JSON messages; token in `Authorization: Bearer`, or a
+    one-use `?ticket=` from `POST /stream-tickets`. Closes 1008 when unauthenticated or not
+    permitted, 1013 after too many refusals, 4404 for an unknown execution, 1000 after
+    `complete`."""
     # Accepted before refusing, so that the client sees the close code (a refused handshake
     # shows only as HTTP 403, and in a browser as a bare 1006).
     await websocket.accept()
-    principal = await authenticate_token(conductor, _bearer(websocket, token), websocket)
-    if principal is None or not principal.can(Permission.READ):
-        if principal is not None:
-            await audit_refusal(
-                conductor,
-                actor=principal.name,
-                entity_id=principal.name,
-                action="permission_refused",
-                reason=f"{principal.name} ({principal.role}) lacks the read permission",
-                details={"path": websocket.url.path, "permission": str(Permission.READ)},
-            )
-        await websocket.close(WS_POLICY_VIOLATION, "not authenticated or not permitted")
+    principal = await socket_principal(websocket, conductor, ticket)
+    if isinstance(principal, SocketRefusal):
+        await websocket.close(principal.code, principal.reason)
         return
     async with conductor.db.session() as session:
         found = await session.get(ExecutionRow, execution_id)
