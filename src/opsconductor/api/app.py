@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 WORKER_POLL_S = 0.5
-STOP_GRACE_S = 30.0
 # How often counted refusals whose window has passed are written to the audit trail.
 REFUSAL_FLUSH_S = 5.0
 
@@ -106,35 +105,20 @@ async def _flush_refusals(app: FastAPI, conductor: Conductor) -> None:
 
 
 class EmbeddedWorker:
-    """The in-process worker as a background task that stops between polls on shutdown."""
+    """The in-process worker as a background task; on shutdown it drains (see
+    :meth:`Worker.drain`): running steps get `shutdown_grace_s` to finish, then what is left
+    is handed to the next live process through its lease."""
 
     def __init__(self, conductor: Conductor) -> None:
         self.worker = Worker(conductor.executions, name=f"api:{os.getpid()}")
-        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._serve(), name="opsconductor-worker")
+        self._task = asyncio.create_task(
+            self.worker.serve(poll_s=WORKER_POLL_S), name="opsconductor-worker"
+        )
 
-    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Let the execution in hand finish (up to `grace_s`), then end the task."""
-        self._stopping.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
-        except TimeoutError:
-            logger.warning("embedded worker still busy after %.0fs; cancelling it", grace_s)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _serve(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.worker.serve(once=True)
-            except Exception:
-                # One bad poll (a database hiccup) must not stop background work for good.
-                logger.exception("embedded worker poll failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), WORKER_POLL_S)
+    async def stop(self) -> None:
+        self.worker.stopping.set()
+        if self._task is not None:
+            await self._task

@@ -9,6 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from opsconductor.catalog.models import Platform, ToolSpec
+from opsconductor.execution.recovery import Resolution
 from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType
 from opsconductor.schemas.common import Mode, RiskLevel
 from opsconductor.schemas.decision import Clarification, EntityType, Intent
@@ -134,6 +135,13 @@ class ExecutionsPublic(Page[ExecutionPublic]):
 
 class CancelIn(Public):
     reason: str = Field(default="cancelled through the API", min_length=1, max_length=1000)
+
+
+class ResolveIn(Public):
+    """How an interrupted execution goes on: `retry` runs the interrupted change again, `skip`
+    gives it up (and what depends on it), `abort` ends the execution."""
+
+    decision: Resolution
 
 
 class ApprovalPublic(Public):

@@ -17,7 +17,8 @@ def final_state(outcomes: list[StepOutcome], cancelled: bool) -> ExecutionState:
     if succeeded == len(outcomes):
         return ExecutionState.SUCCEEDED
     if succeeded == 0:
-        if outcomes and all(o.state in {StepState.TIMED_OUT, StepState.SKIPPED} for o in outcomes):
+        timed_out = any(o.state == StepState.TIMED_OUT for o in outcomes)
+        if timed_out and all(o.state in {StepState.TIMED_OUT, StepState.SKIPPED} for o in outcomes):
             return ExecutionState.TIMED_OUT
         return ExecutionState.FAILED
     return ExecutionState.PARTIALLY_SUCCEEDED

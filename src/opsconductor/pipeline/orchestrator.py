@@ -17,7 +17,9 @@ from opsconductor.connectors.wiring import connector_registry
 from opsconductor.errors import ValidationFailed
 from opsconductor.execution import endpoints
 from opsconductor.execution.events import EventBus, InProcessEventBus
+from opsconductor.execution.recovery import Resolution
 from opsconductor.execution.service import ExecutionService
+from opsconductor.execution.states import ExecutionState
 from opsconductor.identity.models import Role
 from opsconductor.inventory import repository
 from opsconductor.notifications.webhook import ApprovalNotice, WebhookNotifier
@@ -285,6 +287,22 @@ class Conductor:
             )
             return answer
         return await self._start(answer, actor, wait=wait)
+
+    async def resolve(
+        self,
+        execution_id: str,
+        decision: Resolution,
+        actor: str,
+        *,
+        role: Role | None = None,
+        wait: bool = True,
+    ) -> ExecutionResultV1:
+        """Retry, skip or abort an interrupted execution; with `wait`, run what retry and skip
+        queued here and now (else a worker picks it up)."""
+        execution = await self.executions.resolve(execution_id, decision, actor, role=role)
+        if wait and execution.state == ExecutionState.QUEUED:
+            return await self.executions.run(execution_id, worker=f"inline:{actor}")
+        return await self.executions.result(execution_id)
 
     async def _start(self, answer: Answer, actor: str, *, wait: bool) -> Answer:
         assert answer.plan is not None and answer.execution_id is not None

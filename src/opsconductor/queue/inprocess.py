@@ -66,16 +66,17 @@ class Worker:
                 await sweeper
 
     async def drain(self, grace_s: float, runs: asyncio.Task[None]) -> None:
-        """Take no new work; let running steps finish for up to `grace_s`; then give up what
-        is left: its leases are released (so a live process takes them over at once, and an
-        in-flight change becomes `interrupted`) and its commands on the hosts are stopped."""
+        """Take no new work; let running steps (queued work, and runs started by requests in
+        this process) finish for up to `grace_s`; then give up what is left: its leases are
+        released (so a live process takes them over at once, and an in-flight change becomes
+        `interrupted`) and its commands on the hosts are stopped."""
         self.stopping.set()
-        done, _ = await asyncio.wait({runs}, timeout=grace_s)
-        if done:
-            return
         runner = self.executions.runner
+        deadline = asyncio.get_running_loop().time() + grace_s
+        while (runner.active or not runs.done()) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.wait({runs}, timeout=0.1)
         for execution_id, active in list(runner.active.items()):
-            logger.warning("shutting down: giving up %s", execution_id)
+            logger.warning("shutting down: handing %s over to the next worker", execution_id)
             with contextlib.suppress(Exception):
                 await active.lease.release(self.executions.db)
             runner.stop_locally(execution_id)

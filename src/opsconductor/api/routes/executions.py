@@ -1,4 +1,4 @@
-"""Executions: list, show, cancel."""
+"""Executions: list, show, cancel, resolve."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 from opsconductor.api.deps import ConductorDep, PrincipalDep, Reader, audit_refusal, forbidden
 from opsconductor.api.errors import error_responses
 from opsconductor.api.pagination import WindowDep, fetch_page
-from opsconductor.api.schemas import CancelIn, ExecutionPublic, ExecutionsPublic
+from opsconductor.api.schemas import CancelIn, ExecutionPublic, ExecutionsPublic, ResolveIn
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.states import ExecutionState
 from opsconductor.identity.models import Permission, Principal
@@ -106,6 +106,25 @@ async def cancel_execution(
         )
     reason = (body.reason if body else None) or "cancelled through the API"
     return await conductor.executions.cancel(execution_id, principal.name, reason)
+
+
+@router.post(
+    "/executions/{execution_id}/resolve",
+    response_model=ExecutionResultV1,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def resolve_execution(
+    execution_id: str,
+    conductor: ConductorDep,
+    principal: PrincipalDep,
+    body: ResolveIn,
+) -> ExecutionResultV1:
+    """Decide how an interrupted execution goes on (audited with who decided): an approver, or
+    for a level-1 plan its requester; never the requester of a level 2 or 3 plan. Retry and
+    skip queue it for a worker."""
+    return await conductor.resolve(
+        execution_id, body.decision, principal.name, role=principal.role, wait=False
+    )
 
 
 def _may_cancel(principal: Principal, requester: str) -> bool:
