@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from opsconductor import views
+from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import (
     Actor,
     Format,
-    actor_name,
     console,
     emit,
     guard,
@@ -48,10 +48,10 @@ def credentials_add(
     from opsconductor.credentials.repository import put_credential
     from opsconductor.credentials.vault import Vault
 
-    who = actor_name(actor)
     secret = guard(lambda: _read_secret(username, password_stdin, key_file, passphrase_stdin))
 
     async def work(conductor: Conductor) -> bool:
+        who = await acting_name(conductor, actor)
         vault = Vault.from_settings(conductor.settings)
         async with conductor.db.session() as session:
             return await put_credential(
@@ -122,9 +122,8 @@ def credentials_remove(name: str, actor: Actor = None) -> None:
     """Remove a credential; refused while any asset uses it."""
     from opsconductor.credentials.repository import remove_credential
 
-    who = actor_name(actor)
-
     async def work(conductor: Conductor) -> None:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             await remove_credential(session, name, actor=who)
 

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from opsconductor import views
-from opsconductor.cli.common import Actor, Format, actor_name, console, emit, errors, run
+from opsconductor.cli.caller import acting_name
+from opsconductor.cli.common import Actor, Format, console, emit, errors, run
 from opsconductor.identity.models import Role, TokenPublic, UserPublic
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import utcnow
@@ -33,9 +34,8 @@ def users_add(
     """Add a user with a role; make them a token with `opsconductor tokens create`."""
     from opsconductor.identity.repository import create_user
 
-    who = actor_name(actor)
-
     async def work(conductor: Conductor) -> UserPublic:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await create_user(session, name, role, actor=who)
 
@@ -84,9 +84,8 @@ def users_enable(name: str, actor: Actor = None) -> None:
 def _set_disabled(name: str, disabled: bool, actor: str | None) -> None:
     from opsconductor.identity.repository import set_user_disabled
 
-    who = actor_name(actor)
-
     async def work(conductor: Conductor) -> UserPublic:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await set_user_disabled(session, name, disabled, actor=who)
 
@@ -110,10 +109,10 @@ def tokens_create(
     """Make a token for a user and print it, once."""
     from opsconductor.identity.repository import create_token
 
-    who = actor_name(actor)
     expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
 
     async def work(conductor: Conductor) -> tuple[TokenPublic, str]:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await create_token(session, user, actor=who, label=label, expires_at=expires_at)
 
@@ -140,9 +139,8 @@ def tokens_revoke(
     """Revoke a token: it is refused from now on."""
     from opsconductor.identity.repository import revoke_token
 
-    who = actor_name(actor)
-
     async def work(conductor: Conductor) -> TokenPublic:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await revoke_token(session, token_id, actor=who)
 

@@ -10,17 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from opsconductor import views
 from opsconductor.cli.assets import app as assets_app
-from opsconductor.cli.common import (
-    Actor,
-    Format,
-    actor_name,
-    console,
-    emit,
-    run,
-)
+from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
+from opsconductor.cli.common import Actor, Format, console, emit, run
 from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
@@ -58,19 +53,30 @@ def ask(
     fmt: Format = "text",
     actor: Actor = None,
 ) -> None:
-    """Ask a question or request an action."""
-    requester = actor_name(actor)
+    """Ask a question or request an action, recorded as asked by who you are proven to be."""
+    claimed = claimed_name(actor)
     interactive = fmt == "text" and sys.stdin.isatty() and not yes and not dry_run
 
     async def work(conductor: Conductor) -> Answer:
-        answer = await conductor.ask(
-            text, requester=requester, dry_run=dry_run, confirm=yes, wait=not detach
-        )
-        level = answer.plan.approval_level if answer.plan else 0
-        if interactive and answer.approval_status == "pending" and level == 1:
-            views.show_answer(console, answer)
-            if typer.confirm("Run it?", default=False):
-                return await conductor.approve(answer.approval_ids[0], requester, wait=not detach)
+        caller = await prove(conductor, claimed)
+        if not dry_run:
+            await check_may_request(conductor, caller, text)
+        async with explained(caller):
+            answer = await conductor.ask(
+                text,
+                requester=caller.name,
+                dry_run=dry_run,
+                confirm=yes,
+                wait=not detach,
+                role=caller.role,
+            )
+            level = answer.plan.approval_level if answer.plan else 0
+            if interactive and answer.approval_status == "pending" and level == 1:
+                views.show_answer(console, answer)
+                if typer.confirm("Run it?", default=False):
+                    return await conductor.approve(
+                        answer.approval_ids[0], caller.name, wait=not detach, role=caller.role
+                    )
         return answer
 
     answer = run(work)
@@ -104,7 +110,8 @@ def demo() -> None:
     """Seed the demo inventory and ask a few questions end to end."""
     from opsconductor.demo.run import run_demo
 
-    run(lambda c: run_demo(c, console))
+    # The demo's own lines carry Rich tags; its questions and inventory are fixed text.
+    run(lambda c: run_demo(c, Console(soft_wrap=True)))
 
 
 @app.command("eval")
@@ -117,7 +124,7 @@ def evaluate(
     from opsconductor.evaluation import main_eval
 
     main_eval(corpus, inventory, output)
-    console.print(f"Wrote {output}")
+    console.print(f"Wrote {output}", markup=False)
 
 
 def main() -> None:

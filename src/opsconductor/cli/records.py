@@ -7,18 +7,19 @@ from typing import Annotated, Any
 import typer
 
 from opsconductor import views
-from opsconductor.cli.common import (
-    Actor,
-    Format,
-    actor_name,
-    console,
-    emit,
-    errors,
-    run,
+from opsconductor.cli.caller import (
+    check_may_cancel,
+    claimed_name,
+    explained,
+    prove,
+    require_proven,
 )
+from opsconductor.cli.common import Actor, Format, console, emit, errors, fail, run
 from opsconductor.execution import queries
-from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.pipeline.orchestrator import Answer, Conductor
+from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.store.audit import verify_chain
+from opsconductor.store.tables import ExecutionRow
 
 executions_app = typer.Typer(no_args_is_help=True, help="Executions and their results.")
 approvals_app = typer.Typer(no_args_is_help=True, help="Approvals waiting for a decision.")
@@ -58,9 +59,18 @@ def executions_cancel(
     fmt: Format = "text",
     actor: Actor = None,
 ) -> None:
-    """Stop an execution: running commands are killed on their hosts and nothing new starts."""
-    who = actor_name(actor)
-    result = run(lambda c: c.executions.cancel(execution_id, who, reason))
+    """Stop an execution: running commands are killed on their hosts and nothing new starts.
+    Your own, or (as an approver or admin) anyone's."""
+    claimed = claimed_name(actor)
+
+    async def work(conductor: Conductor) -> ExecutionResultV1:
+        caller = await prove(conductor, claimed)
+        async with conductor.db.session() as session:
+            requester = (await queries.get_execution(session, execution_id)).requested_by
+        await check_may_cancel(conductor, caller, execution_id, requester)
+        return await conductor.executions.cancel(execution_id, caller.name, reason)
+
+    result = run(work)
     emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(console, result))
 
 
@@ -88,9 +98,19 @@ def approvals_approve(
     fmt: Format = "text",
     actor: Actor = None,
 ) -> None:
-    """Approve; the execution starts once it has every approval it needs."""
-    who = actor_name(actor)
-    answer = run(lambda c: c.approve(approval_id, who, comment=comment, wait=not detach))
+    """Approve as who you are proven to be; the execution starts once it has every approval
+    it needs."""
+    claimed = claimed_name(actor)
+
+    async def work(conductor: Conductor) -> Answer:
+        caller = await prove(conductor, claimed)
+        await require_proven(conductor, caller, approval_id, "approving")
+        async with explained(caller):
+            return await conductor.approve(
+                approval_id, caller.name, comment=comment, wait=not detach, role=caller.role
+            )
+
+    answer = run(work)
     emit(answer.to_document(), fmt, lambda: views.show_answer(console, answer))
 
 
@@ -102,10 +122,18 @@ def approvals_deny(
 ) -> None:
     """Deny; the execution is rejected and nothing runs."""
     if not comment.strip():
-        errors.print("[red]error:[/red] a denial needs a comment saying why")
-        raise typer.Exit(2)
-    who = actor_name(actor)
-    execution = run(lambda c: c.executions.deny(approval_id, who, comment))
+        fail("a denial needs a comment saying why")
+    claimed = claimed_name(actor)
+
+    async def work(conductor: Conductor) -> ExecutionRow:
+        caller = await prove(conductor, claimed)
+        await require_proven(conductor, caller, approval_id, "denying")
+        async with explained(caller):
+            return await conductor.executions.deny(
+                approval_id, caller.name, comment, role=caller.role
+            )
+
+    execution = run(work)
     console.print(f"Denied; execution {execution.id} is {execution.state}.")
 
 
