@@ -22,11 +22,13 @@ from opsconductor.errors import DatabaseUnavailable, OpsConductorError
 from opsconductor.pipeline.orchestrator import Conductor
 
 # soft_wrap: long answers and errors stay whole lines, whatever the terminal width.
-# markup=False: what is printed comes from users and data (names, ids, file contents, command
-# output), and `[` in any of them must print as `[`, not be read as a Rich tag. Table cells and
-# everything else printed without an explicit `markup=True` inherit this.
-console = Console(soft_wrap=True, markup=False)
+# markup=False: what `out` and `errors` print comes from users and data (names, ids, file
+# contents, command output), and `[` in any of it must print as `[`, not be read as a Rich tag;
+# table cells inherit this. `console` reads Rich tags, for fixed text that carries them (the
+# `serve` banner, the demo) and nothing else.
+out = Console(soft_wrap=True, markup=False)
 errors = Console(stderr=True, soft_wrap=True, markup=False)
+console = Console(soft_wrap=True)
 T = TypeVar("T")
 
 Format = Annotated[str, typer.Option("--format", "-f", help="text or json")]

@@ -14,9 +14,9 @@ from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import (
     Actor,
     Format,
-    console,
     emit,
     guard,
+    out,
     run,
 )
 from opsconductor.credentials.models import MAX_PRIVATE_KEY_CHARS, CredentialKind, Secret
@@ -59,7 +59,7 @@ def credentials_add(
             )
 
     verb = "Replaced the existing" if run(work) else "Added"
-    console.print(f"{verb} credential {name} ({secret.kind.value} for {username}).", markup=False)
+    out.print(f"{verb} credential {name} ({secret.kind.value} for {username}).", markup=False)
 
 
 def _read_secret(
@@ -114,7 +114,7 @@ def credentials_list(fmt: Format = "text") -> None:
         }
         for r in rows
     ]
-    emit(rows, fmt, lambda: views.show_table(console, "Credentials", lines))
+    emit(rows, fmt, lambda: views.show_table(out, "Credentials", lines))
 
 
 @credentials_app.command("remove")
@@ -128,4 +128,4 @@ def credentials_remove(name: str, actor: Actor = None) -> None:
             await remove_credential(session, name, actor=who)
 
     run(work)
-    console.print(f"Removed credential {name}.", markup=False)
+    out.print(f"Removed credential {name}.", markup=False)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from opsconductor import views
 from opsconductor.cli.caller import acting_name
-from opsconductor.cli.common import Actor, Format, console, emit, errors, run
+from opsconductor.cli.common import Actor, Format, emit, errors, out, run
 from opsconductor.identity.models import Role, TokenPublic, UserPublic
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import utcnow
@@ -40,7 +40,7 @@ def users_add(
             return await create_user(session, name, role, actor=who)
 
     user = run(work)
-    console.print(f"Added user {user.name} ({user.role.value}).", markup=False)
+    out.print(f"Added user {user.name} ({user.role.value}).", markup=False)
 
 
 @users_app.command("list")
@@ -65,7 +65,7 @@ def users_list(fmt: Format = "text") -> None:
     emit(
         [u.model_dump(mode="json") for u in users],
         fmt,
-        lambda: views.show_table(console, "Users", rows),
+        lambda: views.show_table(out, "Users", rows),
     )
 
 
@@ -90,7 +90,7 @@ def _set_disabled(name: str, disabled: bool, actor: str | None) -> None:
             return await set_user_disabled(session, name, disabled, actor=who)
 
     user = run(work)
-    console.print(f"User {user.name} is {'disabled' if user.disabled else 'enabled'}.")
+    out.print(f"User {user.name} is {'disabled' if user.disabled else 'enabled'}.")
 
 
 @tokens_app.command("create")
@@ -126,9 +126,9 @@ def tokens_create(
 
 def _show_created(token: TokenPublic, plaintext: str) -> None:
     expiry = f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "no expiry"
-    console.print(f"Token {token.id} for {token.user} ({expiry}):", markup=False)
-    console.print(plaintext, markup=False, highlight=False)
-    console.print(UNSHOWN, markup=False)
+    out.print(f"Token {token.id} for {token.user} ({expiry}):", markup=False)
+    out.print(plaintext, markup=False, highlight=False)
+    out.print(UNSHOWN, markup=False)
 
 
 @tokens_app.command("revoke")
@@ -146,7 +146,7 @@ def tokens_revoke(
 
     token = run(work)
     assert token.revoked_at is not None
-    console.print(
+    out.print(
         f"Token {token.id} of {token.user} is revoked "
         f"(since {token.revoked_at:%Y-%m-%d %H:%M:%S} UTC).",
         markup=False,
@@ -171,7 +171,7 @@ def tokens_list(
 
 def _show_tokens(tokens: list[TokenPublic]) -> None:
     if not tokens:
-        console.print("Tokens: none.")
+        out.print("Tokens: none.")
         return
     now = utcnow()
     table = Table(title="Tokens")
@@ -188,7 +188,7 @@ def _show_tokens(tokens: list[TokenPublic]) -> None:
             _day(token.expires_at),
             _day(token.last_used_at),
         )
-    console.print(table)
+    out.print(table)
 
 
 def _day(value: datetime | None) -> str:

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from opsconductor import views
 from opsconductor.cli.assets import app as assets_app
 from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
-from opsconductor.cli.common import Actor, Format, console, emit, run
+from opsconductor.cli.common import Actor, Format, console, emit, out, run
 from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
@@ -72,7 +71,7 @@ def ask(
             )
             level = answer.plan.approval_level if answer.plan else 0
             if interactive and answer.approval_status == "pending" and level == 1:
-                views.show_answer(console, answer)
+                views.show_answer(out, answer)
                 if typer.confirm("Run it?", default=False):
                     return await conductor.approve(
                         answer.approval_ids[0], caller.name, wait=not detach, role=caller.role
@@ -80,7 +79,7 @@ def ask(
         return answer
 
     answer = run(work)
-    emit(answer.to_document(), fmt, lambda: views.show_answer(console, answer))
+    emit(answer.to_document(), fmt, lambda: views.show_answer(out, answer))
     if answer.response.type == "error":
         raise typer.Exit(1)
 
@@ -89,7 +88,7 @@ def ask(
 def db_upgrade() -> None:
     """Bring the database schema to the newest revision."""
     run(lambda c: asyncio.sleep(0))  # Conductor.open migrates
-    console.print("Database schema is up to date.")
+    out.print("Database schema is up to date.")
 
 
 @app.command()
@@ -111,7 +110,7 @@ def demo() -> None:
     from opsconductor.demo.run import run_demo
 
     # The demo's own lines carry Rich tags; its questions and inventory are fixed text.
-    run(lambda c: run_demo(c, Console(soft_wrap=True)))
+    run(lambda c: run_demo(c, console))
 
 
 @app.command("eval")
@@ -124,7 +123,7 @@ def evaluate(
     from opsconductor.evaluation import main_eval
 
     main_eval(corpus, inventory, output)
-    console.print(f"Wrote {output}", markup=False)
+    out.print(f"Wrote {output}", markup=False)
 
 
 def main() -> None:

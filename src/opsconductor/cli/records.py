@@ -14,7 +14,7 @@ from opsconductor.cli.caller import (
     prove,
     require_proven,
 )
-from opsconductor.cli.common import Actor, Format, console, emit, errors, fail, run
+from opsconductor.cli.common import Actor, Format, emit, errors, fail, out, run
 from opsconductor.execution import queries
 from opsconductor.pipeline.orchestrator import Answer, Conductor
 from opsconductor.schemas.execution import ExecutionResultV1
@@ -40,14 +40,14 @@ def executions_list(
             return [views.execution_row(r) for r in rows]
 
     rows = run(work)
-    emit(rows, fmt, lambda: views.show_table(console, "Executions", rows))
+    emit(rows, fmt, lambda: views.show_table(out, "Executions", rows))
 
 
 @executions_app.command("show")
 def executions_show(execution_id: str, fmt: Format = "text") -> None:
     """One execution, with its steps and answer."""
     result = run(lambda c: c.executions.result(execution_id))
-    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(console, result))
+    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(out, result))
 
 
 @executions_app.command("cancel")
@@ -71,7 +71,7 @@ def executions_cancel(
         return await conductor.executions.cancel(execution_id, caller.name, reason)
 
     result = run(work)
-    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(console, result))
+    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(out, result))
 
 
 @approvals_app.command("list")
@@ -87,7 +87,7 @@ def approvals_list(
             return [views.approval_row(r) for r in rows]
 
     rows = run(work)
-    emit(rows, fmt, lambda: views.show_table(console, "Approvals", rows))
+    emit(rows, fmt, lambda: views.show_table(out, "Approvals", rows))
 
 
 @approvals_app.command("approve")
@@ -111,7 +111,7 @@ def approvals_approve(
             )
 
     answer = run(work)
-    emit(answer.to_document(), fmt, lambda: views.show_answer(console, answer))
+    emit(answer.to_document(), fmt, lambda: views.show_answer(out, answer))
 
 
 @approvals_app.command("deny")
@@ -134,7 +134,7 @@ def approvals_deny(
             )
 
     execution = run(work)
-    console.print(f"Denied; execution {execution.id} is {execution.state}.")
+    out.print(f"Denied; execution {execution.id} is {execution.state}.")
 
 
 @audit_app.command("list")
@@ -151,7 +151,7 @@ def audit_list(
             return [views.audit_row(r) for r in rows]
 
     rows = run(work)
-    emit(rows, fmt, lambda: views.show_table(console, "Audit", rows))
+    emit(rows, fmt, lambda: views.show_table(out, "Audit", rows))
 
 
 @audit_app.command("verify")
@@ -164,7 +164,7 @@ def audit_verify() -> None:
 
     report = run(work)
     if report.ok:
-        console.print(f"Audit trail intact: {report.checked} events verified.")
+        out.print(f"Audit trail intact: {report.checked} events verified.")
         return
     errors.print(f"Audit trail broken at event {report.first_bad_id}: {report.problem}")
     raise typer.Exit(1)
