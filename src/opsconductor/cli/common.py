@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -75,8 +76,18 @@ async def _open(settings: Settings) -> Conductor:
         # Before the store raises DatabaseUnavailable itself for every way a connection can
         # fail, and for those it does not know: a refused port, an unknown host or database, a
         # SQLite folder that cannot be made or written.
-        where = describe_database(settings)
-        raise DatabaseUnavailable(f"cannot open {where}: {_first_line(exc)}") from None
+        message = f"cannot open {describe_database(settings)}: {_first_line(exc)}"
+    await _let_sqlite_threads_stop()
+    raise DatabaseUnavailable(message)
+
+
+async def _let_sqlite_threads_stop(limit_s: float = 2.0) -> None:
+    # aiosqlite stops the thread of a connection that failed to open by queueing a stop it does
+    # not wait for; were the event loop closed first, that thread would die printing a
+    # traceback under our one line. So let it finish, briefly, while the loop still runs.
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, limit_s)
 
 
 def describe_database(settings: Settings) -> str:
