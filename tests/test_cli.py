@@ -19,7 +19,10 @@ assets:
 
 
 def cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPSCONDUCTOR_HOME": str(home), "OPSCONDUCTOR_USER": "alice"}
+    # As the login (no users are set up): a typed name would prove nothing.
+    env = {**os.environ, "OPSCONDUCTOR_HOME": str(home)}
+    for name in ("OPSCONDUCTOR_USER", "OPSCONDUCTOR_TOKEN", "OPSCONDUCTOR_TOKEN_FILE"):
+        env.pop(name, None)
     env.pop("OPSCONDUCTOR_DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "opsconductor", *args],

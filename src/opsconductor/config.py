@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_HOME = Path("~/.opsconductor")
 
@@ -19,7 +21,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; overrides the SQLite file in `home`."
     )
-    catalog_dirs: list[Path] = Field(
+    # NoDecode: the environment's value reaches `_split_dirs` as text, where pydantic-settings
+    # would otherwise parse a list field as JSON and fail on the documented `/a:/b` form.
+    catalog_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Extra folders of toolset YAML files."
     )
     immediate_threshold_s: float = Field(
@@ -102,10 +106,15 @@ class Settings(BaseSettings):
     @field_validator("catalog_dirs", mode="before")
     @classmethod
     def _split_dirs(cls, value: object) -> object:
-        # Accept the shell-friendly "a:b" form as well as a JSON list.
-        if isinstance(value, str):
-            return [part for part in value.split(":") if part]
-        return value
+        # The shell-friendly "a:b" form, and a JSON list for paths that hold a colon.
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                pass  # then it is a path that starts with "[", split like any other
+        return [part for part in value.split(":") if part.strip()]
 
     @property
     def known_hosts_file(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import stat
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 PASSWORD = "cli-Pa55word-never-shown"
+LOGIN = pwd.getpwuid(os.geteuid()).pw_name  # who the CLI acts as here: no users are set up
 INVENTORY = """
 assets:
   - name: db-01
@@ -23,7 +25,10 @@ assets:
 
 
 def cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPSCONDUCTOR_HOME": str(home), "OPSCONDUCTOR_USER": "alice"}
+    # As the login (no users are set up): a typed name would prove nothing.
+    env = {**os.environ, "OPSCONDUCTOR_HOME": str(home)}
+    for name in ("OPSCONDUCTOR_USER", "OPSCONDUCTOR_TOKEN", "OPSCONDUCTOR_TOKEN_FILE"):
+        env.pop(name, None)
     for name in ("OPSCONDUCTOR_DATABASE_URL", "OPSCONDUCTOR_SECRET_KEY"):
         env.pop(name, None)
     done = subprocess.run(
@@ -128,8 +133,8 @@ def test_added_and_removed_are_audited_without_the_secret(home: Path) -> None:
         for a in audit
         if a["entity"].startswith("credential:")
     ]
-    assert ("credential:spare", "added", "alice") in actions
-    assert ("credential:spare", "removed", "alice") in actions
+    assert ("credential:spare", "added", LOGIN) in actions
+    assert ("credential:spare", "removed", LOGIN) in actions
     # Nothing on disk outside the sealed column holds the password: not the audit details, not
     # a log, not the write-ahead log.
     for path in home.iterdir():

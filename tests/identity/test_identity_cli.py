@@ -20,7 +20,10 @@ from opsconductor.store.database import Database
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPSCONDUCTOR_HOME": str(home), "OPSCONDUCTOR_USER": "alice"}
+    # As the login (no users are set up): a typed name would prove nothing.
+    env = {**os.environ, "OPSCONDUCTOR_HOME": str(home)}
+    for name in ("OPSCONDUCTOR_USER", "OPSCONDUCTOR_TOKEN", "OPSCONDUCTOR_TOKEN_FILE"):
+        env.pop(name, None)
     env.pop("OPSCONDUCTOR_DATABASE_URL", None)
     done = subprocess.run(
         [sys.executable, "-m", "opsconductor", *args],

@@ -10,9 +10,9 @@ import typer
 from opsconductor import views
 from opsconductor.cli.common import (
     Format,
-    console,
     emit,
     guard,
+    out,
     run,
 )
 from opsconductor.errors import OpsConductorError
@@ -44,7 +44,7 @@ def assets_import(
     emit(
         document,
         fmt,
-        lambda: console.print(
+        lambda: out.print(
             f"Imported {len(assets)} assets: {len(summary.created)} created, "
             f"{len(summary.updated)} updated, {len(summary.unchanged)} unchanged."
         ),
@@ -70,7 +70,7 @@ def assets_list(
         return [a.model_dump(mode="json") for a in found]
 
     rows = run(work)
-    emit(rows, fmt, lambda: views.show_assets(console, rows))
+    emit(rows, fmt, lambda: views.show_assets(out, rows))
 
 
 def _filter(
@@ -101,4 +101,4 @@ def assets_show(name: str, fmt: Format = "text") -> None:
             return (await repository.get_asset(session, name)).model_dump(mode="json")
 
     row = run(work)
-    emit(row, fmt, lambda: views.show_record(console, row))
+    emit(row, fmt, lambda: views.show_record(out, row))

@@ -4,40 +4,57 @@ become messages and exit codes."""
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
-import os
 import sys
+import threading
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
+from rich.text import Text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
-from opsconductor.config import load_settings
-from opsconductor.errors import OpsConductorError
+from opsconductor.config import Settings, load_settings
+from opsconductor.errors import DatabaseUnavailable, OpsConductorError
 from opsconductor.pipeline.orchestrator import Conductor
 
 # soft_wrap: long answers and errors stay whole lines, whatever the terminal width.
+# markup=False: what `out` and `errors` print comes from users and data (names, ids, file
+# contents, command output), and `[` in any of it must print as `[`, not be read as a Rich tag;
+# table cells inherit this. `console` reads Rich tags, for fixed text that carries them (the
+# `serve` banner, the demo) and nothing else.
+out = Console(soft_wrap=True, markup=False)
+errors = Console(stderr=True, soft_wrap=True, markup=False)
 console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 Format = Annotated[str, typer.Option("--format", "-f", help="text or json")]
 Actor = Annotated[
-    str | None, typer.Option("--as", help="Who is acting (default: $OPSCONDUCTOR_USER or login).")
+    str | None,
+    typer.Option(
+        "--as",
+        help="Who you are acting as: only a name you can prove (your token's user, or your "
+        "login's). Default: $OPSCONDUCTOR_USER, else who you are proven to be.",
+    ),
 ]
 
 
-def actor_name(explicit: str | None) -> str:
-    return explicit or os.environ.get("OPSCONDUCTOR_USER") or getpass.getuser()
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print the message after `error:` (never read as markup) and exit with `code`."""
+    errors.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
+    raise typer.Exit(code)
 
 
 def run(work: Callable[[Conductor], Awaitable[T]]) -> T:
     """Open the conductor, do the work, close it; errors become a message and exit code 2."""
+    settings = _settings()
 
     async def main() -> T:
-        conductor = await Conductor.open(load_settings())
+        conductor = await _open(settings)
         try:
             return await work(conductor)
         finally:
@@ -46,8 +63,67 @@ def run(work: Callable[[Conductor], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except OpsConductorError as exc:
-        errors.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
+    except (OperationalError, InterfaceError) as exc:
+        # The database went away during the command (or refused its work).
+        fail(f"cannot reach {describe_database(settings)}: {_first_line(exc)}")
+
+
+async def _open(settings: Settings) -> Conductor:
+    try:
+        return await Conductor.open(settings)
+    except (DBAPIError, OSError) as exc:
+        # Before the store raises DatabaseUnavailable itself for every way a connection can
+        # fail, and for those it does not know: a refused port, an unknown host or database, a
+        # SQLite folder that cannot be made or written.
+        message = f"cannot open {describe_database(settings)}: {_first_line(exc)}"
+    await _let_sqlite_threads_stop()
+    raise DatabaseUnavailable(message)
+
+
+async def _let_sqlite_threads_stop(limit_s: float = 2.0) -> None:
+    # aiosqlite stops the thread of a connection that failed to open by queueing a stop it does
+    # not wait for; were the event loop closed first, that thread would die printing a
+    # traceback under our one line. So let it finish, briefly, while the loop still runs.
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, limit_s)
+
+
+def describe_database(settings: Settings) -> str:
+    """Where the store is, in words: the SQLite file, or host, port and database; never a
+    user name's password."""
+    try:
+        url = make_url(settings.effective_database_url)
+    except ArgumentError:
+        return "the database (its URL is not valid)"
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return f"the SQLite file {url.database or ':memory:'}"
+    kind = "PostgreSQL" if backend == "postgresql" else backend
+    port = f":{url.port}" if url.port else ""
+    return f"the {kind} database {url.database or ''!r} at {url.host or 'localhost'}{port}"
+
+
+def _first_line(exc: BaseException) -> str:
+    # A DBAPIError's own text adds the SQL and a link; the driver's message is the news.
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if isinstance(cause, OSError) and cause.strerror:
+        text = cause.strerror
+    else:
+        text = str(cause) or type(cause).__name__
+    return text.strip().splitlines()[0] if text.strip() else type(cause).__name__
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(f"a setting cannot be read: {exc}")
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = "_".join(str(part) for part in error["loc"]).upper()
+        fail(f"setting OPSCONDUCTOR_{field}: {error['msg']}")
 
 
 def emit(document: Any, fmt: str, render: Callable[[], None]) -> None:
@@ -61,5 +137,4 @@ def guard(work: Callable[[], T]) -> T:
     try:
         return work()
     except OpsConductorError as exc:
-        errors.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc))

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 import typer
 
 from opsconductor import views
+from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import (
     Actor,
     Format,
-    actor_name,
-    console,
     emit,
     guard,
+    out,
     run,
 )
 from opsconductor.credentials.models import MAX_PRIVATE_KEY_CHARS, CredentialKind, Secret
@@ -48,10 +48,10 @@ def credentials_add(
     from opsconductor.credentials.repository import put_credential
     from opsconductor.credentials.vault import Vault
 
-    who = actor_name(actor)
     secret = guard(lambda: _read_secret(username, password_stdin, key_file, passphrase_stdin))
 
     async def work(conductor: Conductor) -> bool:
+        who = await acting_name(conductor, actor)
         vault = Vault.from_settings(conductor.settings)
         async with conductor.db.session() as session:
             return await put_credential(
@@ -59,7 +59,7 @@ def credentials_add(
             )
 
     verb = "Replaced the existing" if run(work) else "Added"
-    console.print(f"{verb} credential {name} ({secret.kind.value} for {username}).", markup=False)
+    out.print(f"{verb} credential {name} ({secret.kind.value} for {username}).", markup=False)
 
 
 def _read_secret(
@@ -114,7 +114,7 @@ def credentials_list(fmt: Format = "text") -> None:
         }
         for r in rows
     ]
-    emit(rows, fmt, lambda: views.show_table(console, "Credentials", lines))
+    emit(rows, fmt, lambda: views.show_table(out, "Credentials", lines))
 
 
 @credentials_app.command("remove")
@@ -122,11 +122,10 @@ def credentials_remove(name: str, actor: Actor = None) -> None:
     """Remove a credential; refused while any asset uses it."""
     from opsconductor.credentials.repository import remove_credential
 
-    who = actor_name(actor)
-
     async def work(conductor: Conductor) -> None:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             await remove_credential(session, name, actor=who)
 
     run(work)
-    console.print(f"Removed credential {name}.", markup=False)
+    out.print(f"Removed credential {name}.", markup=False)

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from opsconductor import views
-from opsconductor.cli.common import Actor, Format, actor_name, console, emit, errors, run
+from opsconductor.cli.caller import acting_name
+from opsconductor.cli.common import Actor, Format, emit, errors, out, run
 from opsconductor.identity.models import Role, TokenPublic, UserPublic
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import utcnow
@@ -33,14 +34,13 @@ def users_add(
     """Add a user with a role; make them a token with `opsconductor tokens create`."""
     from opsconductor.identity.repository import create_user
 
-    who = actor_name(actor)
-
     async def work(conductor: Conductor) -> UserPublic:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await create_user(session, name, role, actor=who)
 
     user = run(work)
-    console.print(f"Added user {user.name} ({user.role.value}).", markup=False)
+    out.print(f"Added user {user.name} ({user.role.value}).", markup=False)
 
 
 @users_app.command("list")
@@ -65,7 +65,7 @@ def users_list(fmt: Format = "text") -> None:
     emit(
         [u.model_dump(mode="json") for u in users],
         fmt,
-        lambda: views.show_table(console, "Users", rows),
+        lambda: views.show_table(out, "Users", rows),
     )
 
 
@@ -84,14 +84,13 @@ def users_enable(name: str, actor: Actor = None) -> None:
 def _set_disabled(name: str, disabled: bool, actor: str | None) -> None:
     from opsconductor.identity.repository import set_user_disabled
 
-    who = actor_name(actor)
-
     async def work(conductor: Conductor) -> UserPublic:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await set_user_disabled(session, name, disabled, actor=who)
 
     user = run(work)
-    console.print(f"User {user.name} is {'disabled' if user.disabled else 'enabled'}.")
+    out.print(f"User {user.name} is {'disabled' if user.disabled else 'enabled'}.")
 
 
 @tokens_app.command("create")
@@ -110,10 +109,10 @@ def tokens_create(
     """Make a token for a user and print it, once."""
     from opsconductor.identity.repository import create_token
 
-    who = actor_name(actor)
     expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
 
     async def work(conductor: Conductor) -> tuple[TokenPublic, str]:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await create_token(session, user, actor=who, label=label, expires_at=expires_at)
 
@@ -127,9 +126,9 @@ def tokens_create(
 
 def _show_created(token: TokenPublic, plaintext: str) -> None:
     expiry = f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "no expiry"
-    console.print(f"Token {token.id} for {token.user} ({expiry}):", markup=False)
-    console.print(plaintext, markup=False, highlight=False)
-    console.print(UNSHOWN, markup=False)
+    out.print(f"Token {token.id} for {token.user} ({expiry}):", markup=False)
+    out.print(plaintext, markup=False, highlight=False)
+    out.print(UNSHOWN, markup=False)
 
 
 @tokens_app.command("revoke")
@@ -140,15 +139,14 @@ def tokens_revoke(
     """Revoke a token: it is refused from now on."""
     from opsconductor.identity.repository import revoke_token
 
-    who = actor_name(actor)
-
     async def work(conductor: Conductor) -> TokenPublic:
+        who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await revoke_token(session, token_id, actor=who)
 
     token = run(work)
     assert token.revoked_at is not None
-    console.print(
+    out.print(
         f"Token {token.id} of {token.user} is revoked "
         f"(since {token.revoked_at:%Y-%m-%d %H:%M:%S} UTC).",
         markup=False,
@@ -173,7 +171,7 @@ def tokens_list(
 
 def _show_tokens(tokens: list[TokenPublic]) -> None:
     if not tokens:
-        console.print("Tokens: none.")
+        out.print("Tokens: none.")
         return
     now = utcnow()
     table = Table(title="Tokens")
@@ -190,7 +188,7 @@ def _show_tokens(tokens: list[TokenPublic]) -> None:
             _day(token.expires_at),
             _day(token.last_used_at),
         )
-    console.print(table)
+    out.print(table)
 
 
 def _day(value: datetime | None) -> str:

@@ -13,14 +13,8 @@ import typer
 
 from opsconductor import views
 from opsconductor.cli.assets import app as assets_app
-from opsconductor.cli.common import (
-    Actor,
-    Format,
-    actor_name,
-    console,
-    emit,
-    run,
-)
+from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
+from opsconductor.cli.common import Actor, Format, console, emit, out, run
 from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
@@ -58,23 +52,34 @@ def ask(
     fmt: Format = "text",
     actor: Actor = None,
 ) -> None:
-    """Ask a question or request an action."""
-    requester = actor_name(actor)
+    """Ask a question or request an action, recorded as asked by who you are proven to be."""
+    claimed = claimed_name(actor)
     interactive = fmt == "text" and sys.stdin.isatty() and not yes and not dry_run
 
     async def work(conductor: Conductor) -> Answer:
-        answer = await conductor.ask(
-            text, requester=requester, dry_run=dry_run, confirm=yes, wait=not detach
-        )
-        level = answer.plan.approval_level if answer.plan else 0
-        if interactive and answer.approval_status == "pending" and level == 1:
-            views.show_answer(console, answer)
-            if typer.confirm("Run it?", default=False):
-                return await conductor.approve(answer.approval_ids[0], requester, wait=not detach)
+        caller = await prove(conductor, claimed)
+        if not dry_run:
+            await check_may_request(conductor, caller, text)
+        async with explained(caller):
+            answer = await conductor.ask(
+                text,
+                requester=caller.name,
+                dry_run=dry_run,
+                confirm=yes,
+                wait=not detach,
+                role=caller.role,
+            )
+            level = answer.plan.approval_level if answer.plan else 0
+            if interactive and answer.approval_status == "pending" and level == 1:
+                views.show_answer(out, answer)
+                if typer.confirm("Run it?", default=False):
+                    return await conductor.approve(
+                        answer.approval_ids[0], caller.name, wait=not detach, role=caller.role
+                    )
         return answer
 
     answer = run(work)
-    emit(answer.to_document(), fmt, lambda: views.show_answer(console, answer))
+    emit(answer.to_document(), fmt, lambda: views.show_answer(out, answer))
     if answer.response.type == "error":
         raise typer.Exit(1)
 
@@ -83,7 +88,7 @@ def ask(
 def db_upgrade() -> None:
     """Bring the database schema to the newest revision."""
     run(lambda c: asyncio.sleep(0))  # Conductor.open migrates
-    console.print("Database schema is up to date.")
+    out.print("Database schema is up to date.")
 
 
 @app.command()
@@ -104,6 +109,7 @@ def demo() -> None:
     """Seed the demo inventory and ask a few questions end to end."""
     from opsconductor.demo.run import run_demo
 
+    # The demo's own lines carry Rich tags; its questions and inventory are fixed text.
     run(lambda c: run_demo(c, console))
 
 
@@ -117,7 +123,7 @@ def evaluate(
     from opsconductor.evaluation import main_eval
 
     main_eval(corpus, inventory, output)
-    console.print(f"Wrote {output}")
+    out.print(f"Wrote {output}", markup=False)
 
 
 def main() -> None:

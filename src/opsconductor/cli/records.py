@@ -7,18 +7,19 @@ from typing import Annotated, Any
 import typer
 
 from opsconductor import views
-from opsconductor.cli.common import (
-    Actor,
-    Format,
-    actor_name,
-    console,
-    emit,
-    errors,
-    run,
+from opsconductor.cli.caller import (
+    check_may_cancel,
+    claimed_name,
+    explained,
+    prove,
+    require_proven,
 )
+from opsconductor.cli.common import Actor, Format, emit, errors, fail, out, run
 from opsconductor.execution import queries
-from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.pipeline.orchestrator import Answer, Conductor
+from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.store.audit import verify_chain
+from opsconductor.store.tables import ExecutionRow
 
 executions_app = typer.Typer(no_args_is_help=True, help="Executions and their results.")
 approvals_app = typer.Typer(no_args_is_help=True, help="Approvals waiting for a decision.")
@@ -39,14 +40,14 @@ def executions_list(
             return [views.execution_row(r) for r in rows]
 
     rows = run(work)
-    emit(rows, fmt, lambda: views.show_table(console, "Executions", rows))
+    emit(rows, fmt, lambda: views.show_table(out, "Executions", rows))
 
 
 @executions_app.command("show")
 def executions_show(execution_id: str, fmt: Format = "text") -> None:
     """One execution, with its steps and answer."""
     result = run(lambda c: c.executions.result(execution_id))
-    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(console, result))
+    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(out, result))
 
 
 @executions_app.command("cancel")
@@ -58,10 +59,19 @@ def executions_cancel(
     fmt: Format = "text",
     actor: Actor = None,
 ) -> None:
-    """Stop an execution: running commands are killed on their hosts and nothing new starts."""
-    who = actor_name(actor)
-    result = run(lambda c: c.executions.cancel(execution_id, who, reason))
-    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(console, result))
+    """Stop an execution: running commands are killed on their hosts and nothing new starts.
+    Your own, or (as an approver or admin) anyone's."""
+    claimed = claimed_name(actor)
+
+    async def work(conductor: Conductor) -> ExecutionResultV1:
+        caller = await prove(conductor, claimed)
+        async with conductor.db.session() as session:
+            requester = (await queries.get_execution(session, execution_id)).requested_by
+        await check_may_cancel(conductor, caller, execution_id, requester)
+        return await conductor.executions.cancel(execution_id, caller.name, reason)
+
+    result = run(work)
+    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(out, result))
 
 
 @approvals_app.command("list")
@@ -77,7 +87,7 @@ def approvals_list(
             return [views.approval_row(r) for r in rows]
 
     rows = run(work)
-    emit(rows, fmt, lambda: views.show_table(console, "Approvals", rows))
+    emit(rows, fmt, lambda: views.show_table(out, "Approvals", rows))
 
 
 @approvals_app.command("approve")
@@ -88,10 +98,20 @@ def approvals_approve(
     fmt: Format = "text",
     actor: Actor = None,
 ) -> None:
-    """Approve; the execution starts once it has every approval it needs."""
-    who = actor_name(actor)
-    answer = run(lambda c: c.approve(approval_id, who, comment=comment, wait=not detach))
-    emit(answer.to_document(), fmt, lambda: views.show_answer(console, answer))
+    """Approve as who you are proven to be; the execution starts once it has every approval
+    it needs."""
+    claimed = claimed_name(actor)
+
+    async def work(conductor: Conductor) -> Answer:
+        caller = await prove(conductor, claimed)
+        await require_proven(conductor, caller, approval_id, "approving")
+        async with explained(caller):
+            return await conductor.approve(
+                approval_id, caller.name, comment=comment, wait=not detach, role=caller.role
+            )
+
+    answer = run(work)
+    emit(answer.to_document(), fmt, lambda: views.show_answer(out, answer))
 
 
 @approvals_app.command("deny")
@@ -102,11 +122,19 @@ def approvals_deny(
 ) -> None:
     """Deny; the execution is rejected and nothing runs."""
     if not comment.strip():
-        errors.print("[red]error:[/red] a denial needs a comment saying why")
-        raise typer.Exit(2)
-    who = actor_name(actor)
-    execution = run(lambda c: c.executions.deny(approval_id, who, comment))
-    console.print(f"Denied; execution {execution.id} is {execution.state}.")
+        fail("a denial needs a comment saying why")
+    claimed = claimed_name(actor)
+
+    async def work(conductor: Conductor) -> ExecutionRow:
+        caller = await prove(conductor, claimed)
+        await require_proven(conductor, caller, approval_id, "denying")
+        async with explained(caller):
+            return await conductor.executions.deny(
+                approval_id, caller.name, comment, role=caller.role
+            )
+
+    execution = run(work)
+    out.print(f"Denied; execution {execution.id} is {execution.state}.")
 
 
 @audit_app.command("list")
@@ -123,7 +151,7 @@ def audit_list(
             return [views.audit_row(r) for r in rows]
 
     rows = run(work)
-    emit(rows, fmt, lambda: views.show_table(console, "Audit", rows))
+    emit(rows, fmt, lambda: views.show_table(out, "Audit", rows))
 
 
 @audit_app.command("verify")
@@ -136,7 +164,7 @@ def audit_verify() -> None:
 
     report = run(work)
     if report.ok:
-        console.print(f"Audit trail intact: {report.checked} events verified.")
+        out.print(f"Audit trail intact: {report.checked} events verified.")
         return
     errors.print(f"Audit trail broken at event {report.first_bad_id}: {report.problem}")
     raise typer.Exit(1)

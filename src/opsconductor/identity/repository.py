@@ -34,7 +34,9 @@ __all__ = [
     "create_token",
     "create_user",
     "ensure_admin",
+    "find_user",
     "get_user",
+    "has_users",
     "list_tokens",
     "list_users",
     "revoke_token",
@@ -132,6 +134,17 @@ async def list_users(session: AsyncSession) -> list[UserPublic]:
 async def get_user(session: AsyncSession, name: str) -> UserPublic:
     """The user `name`; NotFound when there is none."""
     return UserPublic.model_validate(await _require_user(session, name))
+
+
+async def find_user(session: AsyncSession, name: str) -> UserPublic | None:
+    """The user `name`, or None when there is none (a malformed name is never a user)."""
+    row = await _user_row(session, name)
+    return UserPublic.model_validate(row) if row is not None else None
+
+
+async def has_users(session: AsyncSession) -> bool:
+    """Whether any user exists, disabled ones included."""
+    return await session.scalar(select(UserRow.id).limit(1)) is not None
 
 
 async def set_user_disabled(
