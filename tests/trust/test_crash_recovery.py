@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import threading
 import time
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from tests.sshhosts import SshHost
 from tests.trust.conftest import Store
-from tests.trust.processes import Process, running, serve, set_delay, worker
+from tests.trust.processes import BIN, Process, running, serve, set_delay, worker
 
 from opsconductor.store.tables import AuditEventRow, ExecutionRow, StepRunRow
 
@@ -240,9 +241,24 @@ async def test_killed_worker_is_taken_over_by_another(
                 assert state == "succeeded" and len(host.received("df")) == 2
             else:
                 assert state == "interrupted" and len(host.received("systemctl")) == 1
-                aborted = alice.post(
-                    f"/executions/{execution_id}/resolve", json={"decision": "abort"}
+                # The command line proves who decides with a token, and runs the retry itself.
+                cli = [str(BIN / "opsconductor"), "executions", "resolve", execution_id]
+                refused = subprocess.run(
+                    [*cli, "--retry", "--as", "bob"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
                 )
-                assert aborted.status_code == 200, aborted.text
-                assert aborted.json()["status"] == "cancelled"
+                assert refused.returncode != 0 and len(host.received("systemctl")) == 1
+                retried = subprocess.run(
+                    [*cli, "--retry", "--format", "json"],
+                    env=env | {"OPSCONDUCTOR_TOKEN": store.tokens["alice"]},
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+                assert retried.returncode == 0, retried.stderr
+                assert json.loads(retried.stdout)["status"] == "succeeded"
+                assert len(host.received("systemctl")) == 2
             assert alice.get("/audit/verify").json()["ok"]

@@ -16,6 +16,7 @@ from opsconductor.cli.caller import (
 )
 from opsconductor.cli.common import Actor, Format, emit, errors, fail, out, run
 from opsconductor.execution import queries
+from opsconductor.execution.recovery import Resolution
 from opsconductor.pipeline.orchestrator import Answer, Conductor
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.store.audit import verify_chain
@@ -69,6 +70,41 @@ def executions_cancel(
             requester = (await queries.get_execution(session, execution_id)).requested_by
         await check_may_cancel(conductor, caller, execution_id, requester)
         return await conductor.executions.cancel(execution_id, caller.name, reason)
+
+    result = run(work)
+    emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(out, result))
+
+
+@executions_app.command("resolve")
+def executions_resolve(
+    execution_id: str,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Run the interrupted change again.")
+    ] = False,
+    skip: Annotated[
+        bool, typer.Option("--skip", help="Give it up; what depends on it is skipped too.")
+    ] = False,
+    abort: Annotated[bool, typer.Option("--abort", help="End the execution here.")] = False,
+    fmt: Format = "text",
+    actor: Actor = None,
+) -> None:
+    """Decide how an interrupted execution goes on (its worker stopped while a change ran):
+    an approver, or for a level-1 plan its requester; never the requester of level 2 or 3.
+    Retry and skip run the rest here and now."""
+    chosen = [
+        d
+        for d, on in ((Resolution.RETRY, retry), (Resolution.SKIP, skip), (Resolution.ABORT, abort))
+        if on
+    ]
+    if len(chosen) != 1:
+        fail("say exactly one of --retry, --skip or --abort")
+    claimed = claimed_name(actor)
+
+    async def work(conductor: Conductor) -> ExecutionResultV1:
+        caller = await prove(conductor, claimed)
+        await require_proven(conductor, caller, execution_id, "resolving")
+        async with explained(caller):
+            return await conductor.resolve(execution_id, chosen[0], caller.name, role=caller.role)
 
     result = run(work)
     emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(out, result))
