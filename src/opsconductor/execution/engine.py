@@ -195,7 +195,7 @@ class Engine:
             if isinstance(checked, str):
                 self.plan_changed = checked
                 self._stop = True  # nothing more runs anywhere: the approval no longer holds
-                unit.state, unit.error_kind = StepState.FAILED, "plan_changed"
+                unit.state, unit.error_kind = StepState.SKIPPED, "plan_changed"
                 unit.error = f"not started: the plan changed: {checked}"
                 await self.recorder.step_finished(unit)
                 return
