@@ -292,6 +292,8 @@ class ExecutionService:
             due = await leases.expired(session, utcnow())
         taken = 0
         for execution_id in due:
+            if execution_id in self.runner.active:
+                continue  # this process still runs it: its keeper renews once the store answers
             async with self.db.session() as session:
                 state = await recovery.take_over(session, execution_id, worker)
             if state is not None:
