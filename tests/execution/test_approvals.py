@@ -145,3 +145,19 @@ async def test_the_sweeper_expires_what_nobody_decided(conductor: Conductor) -> 
     result = await conductor.executions.result(asked.execution_id or "")
     assert result.status == "expired"
     assert await conductor.executions.expire_due() == 0
+
+
+async def test_approvals_of_an_ended_execution_are_withdrawn(conductor: Conductor) -> None:
+    await seed(conductor, FLEET)
+    cancelled = await conductor.ask("reboot web-prod-01", requester="alice")
+    denied = await conductor.ask("reboot web-prod-02", requester="alice")
+    assert cancelled.execution_id and denied.execution_id
+    await conductor.executions.cancel(cancelled.execution_id, "alice", "not today")
+    await conductor.executions.deny(denied.approval_ids[0], "bob", "no")
+    async with conductor.db.reader() as session:
+        statuses = {
+            row.execution_id: row.status for row in await session.scalars(select(ApprovalRow))
+        }
+    assert statuses == {cancelled.execution_id: "withdrawn", denied.execution_id: "denied"}
+    with pytest.raises(ApprovalAlreadyDecided):
+        await conductor.approve(cancelled.approval_ids[0], "bob")

@@ -82,3 +82,14 @@ async def test_only_one_of_many_claimers_wins(conductor: Conductor) -> None:
 
     results = await asyncio.gather(*(try_claim(f"w{n}") for n in range(8)))
     assert sum(results) == 1
+
+
+async def test_the_embedded_database_file_is_private(sqlite_settings: Settings) -> None:
+    db = await Database.connect(sqlite_settings)
+    try:
+        async with db.session() as session:
+            await record_event(session, actor="t", entity_type="x", entity_id="1", action="a")
+    finally:
+        await db.close()
+    for path in sqlite_settings.home.glob("opsconductor.db*"):
+        assert path.stat().st_mode & 0o777 == 0o600, path
