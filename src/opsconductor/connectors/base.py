@@ -38,7 +38,20 @@ class CommandResult:
 
 
 class Connector(Protocol):
-    """Runs one command on one asset, streaming output; never raises for a failed command."""
+    """Runs one command on one asset, streaming output. The contract every connector keeps:
+
+    - **Expected outcomes are values.** A non-zero exit, an unreachable host, refused
+      credentials, a changed host key or a timeout come back as a :class:`CommandResult` with
+      its :class:`ErrorKind`; `run` raises only for bugs.
+    - **The timeout is honoured.** After `timeout_s` the command is stopped on its host and the
+      result is `ErrorKind.TIMEOUT`.
+    - **Cancellation stops remote work.** When the awaiting task is cancelled, the command's
+      processes on the host are killed before `CancelledError` propagates.
+    - **Output streams.** `on_output` gets the output as it arrives, decoded incrementally and
+      masked for every secret the run knows (a secret split across reads is held back, never
+      shown); the chunks add up to the result's (capped, masked) output.
+    - **Connections belong to one execution** and are released by :meth:`close`.
+    """
 
     async def run(
         self,
