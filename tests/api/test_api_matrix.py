@@ -41,6 +41,10 @@ MATRIX = [
     Case("GET", "/executions", "401 2xx 2xx 2xx 2xx"),
     Case("GET", "/executions/{execution}", "401 2xx 2xx 2xx 2xx"),
     Case("POST", "/executions/{execution}/cancel", "401 403 2xx 2xx 2xx"),
+    # Alice's level-2 reboot is not interrupted: those who may resolve are told so (409).
+    Case(
+        "POST", "/executions/{execution}/resolve", "401 403 403 409 409", json={"decision": "retry"}
+    ),
     Case("GET", "/approvals", "401 2xx 2xx 2xx 2xx", params={"status": "pending"}),
     Case("POST", "/approvals/{approval}/approve", "401 403 403 2xx 2xx", json={}),
     Case("POST", "/approvals/{approval}/deny", "401 403 403 2xx 2xx", json={"comment": "no"}),

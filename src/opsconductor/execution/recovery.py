@@ -83,11 +83,11 @@ async def resolve(
 ) -> ExecutionRow:
     """The operator's decision on an interrupted execution; retry and skip queue it again."""
     execution = await get_execution(session, execution_id, for_update=True)
+    check_can_resolve(execution, actor, role)
     if execution.state != ExecutionState.INTERRUPTED:
         raise InvalidTransition(
             f"execution {execution_id} is {execution.state}, not interrupted: nothing to resolve"
         )
-    check_can_resolve(execution, actor, role)
     interrupted = await _steps(session, execution_id, StepState.INTERRUPTED)
     reason = f"{decision.value} decided by {actor} after an interruption"
     await record_event(

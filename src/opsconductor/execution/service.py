@@ -306,10 +306,24 @@ class ExecutionService:
         self, execution_id: str, decision: Resolution, actor: str, *, role: Role | None = None
     ) -> ExecutionRow:
         """Retry, skip or abort an interrupted execution (audited, with who decided)."""
+        refusal: ApprovalError | None = None
         async with self.db.session() as session:
-            execution = await recovery.resolve(
-                session, execution_id, decision, actor=actor, role=role
-            )
+            try:
+                execution = await recovery.resolve(
+                    session, execution_id, decision, actor=actor, role=role
+                )
+            except ApprovalError as refused:
+                refusal = refused
+                await record_event(
+                    session,
+                    actor=actor,
+                    entity_type="execution",
+                    entity_id=execution_id,
+                    action="resolve_refused",
+                    reason=str(refused),
+                )
+        if refusal is not None:
+            raise refusal
         await self.events.publish(Event(execution_id, "progress", {"state": execution.state}))
         return execution
 
