@@ -25,6 +25,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from opsconductor.api.deps import ConductorDep, Reader, audit_refusal, authenticate_token
 from opsconductor.api.errors import error_responses
+from opsconductor.api.params import EventId, Name
 from opsconductor.execution.events import Event
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
@@ -242,13 +243,13 @@ async def _sse(follower: Follower) -> AsyncIterator[str]:
     },
 )
 async def stream_events(
-    execution_id: str,
+    execution_id: Name,
     conductor: ConductorDep,
     _: Reader,
     last_event_id: Annotated[
-        int | None, Header(ge=0, description="Resume after this event (set by EventSource).")
+        EventId | None, Header(description="Resume after this event (set by EventSource).")
     ] = None,
-    after: Annotated[int, Query(ge=0, description="Start after this event id.")] = 0,
+    after: Annotated[EventId, Query(description="Start after this event id.")] = 0,
 ) -> StreamingResponse:
     """Progress of one execution as Server-Sent Events: stored events first, then live ones;
     the stream ends after `complete`."""
@@ -273,12 +274,12 @@ def _bearer(websocket: WebSocket, token: str | None) -> str | None:
 @router.websocket("/executions/{execution_id}/ws")
 async def execution_socket(
     websocket: WebSocket,
-    execution_id: str,
+    execution_id: Name,
     conductor: ConductorDep,
     token: Annotated[
         str | None, Query(description="For browsers, which cannot set headers.")
     ] = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: EventId = 0,
 ) -> None:
     """Progress of one execution as JSON messages; token in `Authorization: Bearer` or
     `?token=`. Closes 1008 when unauthenticated or not permitted, 4404 for an unknown
