@@ -17,7 +17,8 @@ ROW = "{name: a, os_type: linux, device_type: server}"
 def parent_chain(depth: int) -> str:
     """An INI inventory whose host sits under `depth` generations of groups, written from the
     deepest up (so that reading it walks the whole chain at once)."""
-    sections = [f"[g{i}:children]\n{'leaf' if i == depth - 1 else f'g{i + 1}'}\n" for i in range(depth)]
+    children = [f"g{i + 1}" for i in range(depth - 1)] + ["leaf"]
+    sections = [f"[g{i}:children]\n{child}\n" for i, child in enumerate(children)]
     return "[leaf]\nh1\n" + "".join(reversed(sections))
 
 
