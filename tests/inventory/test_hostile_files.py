@@ -33,7 +33,7 @@ HOSTILE = [
         "deep-ansible.yaml",
         "all:\n"
         + "".join(
-            "  " * (2 * i + 1) + f"children:\n{'  ' * (2 * i + 2)}g{i}:\n" for i in range(80)
+            "  " * (2 * i + 1) + f"children:\n{'  ' * (2 * i + 2)}g{i}:\n" for i in range(300)
         ),
         f"more than {MAX_YAML_DEPTH} levels",
     ),
