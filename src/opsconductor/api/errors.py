@@ -157,6 +157,5 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "No such resource",
         409: "The resource's state does not allow this now",
         422: "The input does not validate",
-        503: "The database is not reachable",
     }
     return {code: {"model": ErrorPublic, "description": descriptions[code]} for code in codes}
