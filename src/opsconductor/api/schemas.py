@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from opsconductor.api.params import MAX_COMMENT_CHARS, FreeText
 from opsconductor.catalog.models import Platform, ToolSpec
 from opsconductor.execution.recovery import Resolution
 from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType
@@ -15,6 +16,7 @@ from opsconductor.schemas.common import Mode, RiskLevel
 from opsconductor.schemas.decision import Clarification, EntityType, Intent
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.response import ResponseType
+from opsconductor.schemas.text import Prose
 
 T = TypeVar("T")
 
@@ -38,7 +40,9 @@ class Page(Public, Generic[T]):
 
 
 class RequestIn(Public):
-    text: str = Field(max_length=MAX_REQUEST_BODY_CHARS, description="The request, in plain words.")
+    text: Annotated[str, Prose(MAX_REQUEST_BODY_CHARS)] = Field(
+        description="The request, in plain words."
+    )
     dry_run: StrictBool = Field(
         default=False, description="Plan and preview; record and run nothing."
     )
@@ -134,7 +138,7 @@ class ExecutionsPublic(Page[ExecutionPublic]):
 
 
 class CancelIn(Public):
-    reason: str = Field(default="cancelled through the API", min_length=1, max_length=1000)
+    reason: Annotated[str, Prose(1000, min_length=1)] = "cancelled through the API"
 
 
 class ResolveIn(Public):
@@ -164,12 +168,12 @@ class ApprovalsPublic(Page[ApprovalPublic]):
 
 
 class DecisionIn(Public):
-    comment: str | None = Field(default=None, max_length=4000)
+    comment: FreeText | None = None
 
 
 class DenyIn(Public):
-    comment: str = Field(
-        min_length=1, max_length=4000, pattern=r"\S", description="Why (required)."
+    comment: Annotated[str, Prose(MAX_COMMENT_CHARS, min_length=1)] = Field(
+        pattern=r"\S", description="Why (required)."
     )
 
 

@@ -30,6 +30,10 @@ from typing import Any
 from opsconductor.errors import ImportRejected
 
 MAX_HOSTS_PER_PATTERN = 65_536
+# Limits on shapes no real inventory has, which would otherwise exhaust the recursion that
+# reads them: ranges in one host pattern, and generations of parent groups above a group.
+MAX_RANGES_PER_PATTERN = 8
+MAX_GROUP_DEPTH = 50
 IGNORED_GROUPS = {"all", "ungrouped"}
 PROTOCOLS = dict.fromkeys(["ssh", "paramiko", "smart"], "ssh") | {"local": "local"}
 PROTOCOLS |= dict.fromkeys(["winrm", "psrp"], "winrm")
@@ -160,6 +164,8 @@ def _expand(pattern: str, where: str) -> list[str]:
     match = _RANGE.search(pattern)
     if not match:
         return [pattern]
+    if len(_RANGE.findall(pattern)) > MAX_RANGES_PER_PATTERN:
+        raise ImportRejected(f"{where}: more than {MAX_RANGES_PER_PATTERN} ranges in one host")
     begin, end, step = match[1] or "0", match[2], int(match[3] or 1)
     if begin.isdigit() and end.isdigit() and step > 0 and int(begin) <= int(end):
         width = len(begin) if begin.startswith("0") else 0
@@ -218,6 +224,10 @@ def _ancestors(inventory: _Inventory) -> dict[str, set[str]]:
     def visit(name: str, path: tuple[str, ...]) -> set[str]:
         if name in path:
             raise ImportRejected(f"{inventory.source}: group {name} is its own ancestor")
+        if len(path) > MAX_GROUP_DEPTH:
+            raise ImportRejected(
+                f"{inventory.source}: group {name}: more than {MAX_GROUP_DEPTH} levels of parents"
+            )
         if name not in found:
             found[name] = set().union(*({p} | visit(p, (*path, name)) for p in parents[name]))
         return found[name]

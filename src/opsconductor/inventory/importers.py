@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.composer import Composer
 
 from opsconductor.errors import ImportRejected
 from opsconductor.inventory.ansible import (
@@ -19,6 +20,9 @@ from opsconductor.inventory.ansible import (
 from opsconductor.inventory.models import Asset
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# An asset file is four levels deep, an Ansible inventory two per level of child groups; far
+# deeper nesting is an attack on the parser's recursion, refused before it gets there.
+MAX_YAML_DEPTH = 100
 # Ansible INI inventories are often named `hosts` or `production`, without a suffix.
 ANSIBLE_INI_SUFFIXES = {".ini", ".cfg", ""}
 CSV_CONNECTION_COLUMNS = {
@@ -60,9 +64,50 @@ def parse_assets_yaml(content: str, *, source: str = "<yaml>") -> list[Asset]:
     return _assets_from_document(_load_yaml(content, source=source), source=source)
 
 
+class _TooDeep(yaml.YAMLError):
+    pass
+
+
+class _DepthLimit(Composer):
+    """PyYAML's composer (recursive, in Python), counting how deep the node being composed is
+    and stopping past MAX_YAML_DEPTH; it goes before the parser in a loader's bases."""
+
+    _depth = 0
+    if TYPE_CHECKING:
+
+        def peek_event(self) -> yaml.Event: ...
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+                raise _TooDeep(f"nested more than {MAX_YAML_DEPTH} levels deep{at}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+if yaml.__with_libyaml__:
+    # libyaml's parser (several times faster on a big file), with our composer instead of its
+    # C one, which recurses without any limit.
+    class _SafeLoader(_DepthLimit, yaml.CSafeLoader):
+        def __init__(self, stream: str) -> None:
+            yaml.CSafeLoader.__init__(self, stream)
+            self.anchors = {}
+
+else:  # pragma: no cover - PyYAML built without libyaml
+
+    class _SafeLoader(_DepthLimit, yaml.SafeLoader):  # type: ignore[no-redef]
+        pass
+
+
 def _load_yaml(content: str, *, source: str) -> object:
     try:
-        return yaml.safe_load(content)
+        return yaml.load(content, Loader=_SafeLoader)  # noqa: S506 - a safe constructor
+    except _TooDeep as exc:
+        raise ImportRejected(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ImportRejected(f"{source}: not valid YAML: {exc}") from None
 
@@ -77,13 +122,74 @@ def _assets_from_document(document: object, *, source: str) -> list[Asset]:
 
 
 def parse_assets_csv(content: str, *, source: str = "<csv>") -> list[Asset]:
-    reader = csv.DictReader(io.StringIO(content))
+    lines = _Lines(content)
+    reader = csv.DictReader(lines)
     rows: list[dict[str, Any]] = []
-    for record in reader:
-        if None in record:
-            raise ImportRejected(f"{source}: row {len(rows) + 1}: more values than columns")
-        rows.append(_csv_record_to_row(record))
+    try:
+        _ = reader.fieldnames  # reads the header line
+        lines.record_ends()
+        for record in reader:
+            if None in record:
+                raise ImportRejected(f"{source}: row {len(rows) + 1}: more values than columns")
+            rows.append(_csv_record_to_row(record))
+            lines.record_ends()
+    except csv.Error as exc:
+        raise ImportRejected(f"{source}: {_csv_problem(exc, lines, reader, len(rows))}") from None
     return validate_rows(rows, source=source)
+
+
+class _Lines:
+    """The lines of a CSV text for `csv.reader`, remembering where the current record began
+    (so that an error can be traced back to the record's text)."""
+
+    def __init__(self, content: str) -> None:
+        self._lines = iter(io.StringIO(content))
+        self.content = content
+        self.offset = 0  # where the next line starts
+        self.record_start = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.offset += len(line)
+        return line
+
+    def record_ends(self) -> None:
+        self.record_start = self.offset
+
+
+def _csv_problem(exc: csv.Error, lines: _Lines, reader: csv.DictReader[str], done: int) -> str:
+    where = f"line {reader.line_num}" if reader.fieldnames is None else f"row {done + 1}"
+    limit = csv.field_size_limit()
+    if "field larger than field limit" not in str(exc):
+        return f"{where}: not valid CSV: {exc}"
+    column = _oversized_column(lines.content, lines.record_start, limit)
+    names = reader.fieldnames or []
+    field = f"field {names[column]}" if column < len(names) else f"column {column + 1}"
+    return f"{where}: {field}: longer than {limit} characters"
+
+
+def _oversized_column(content: str, start: int, limit: int) -> int:
+    """Which field (0-based) of the CSV record at `start` is the first over `limit` characters,
+    reading quotes as the default (excel) dialect does."""
+    column, length, quoted, i = 0, 0, False, start
+    while i < len(content) and length <= limit:
+        char = content[i]
+        if quoted and char == '"' and content[i + 1 : i + 2] == '"':
+            length, i = length + 1, i + 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char == ",":
+            column, length = column + 1, 0
+        elif not quoted and char in "\r\n":
+            break
+        else:
+            length += 1
+        i += 1
+    return column
 
 
 def _csv_record_to_row(record: dict[str, str]) -> dict[str, Any]:

@@ -1,11 +1,16 @@
-"""The shape of an asset as people write it in import files and as the API shows it."""
+"""The shape of an asset as people write it in import files and as the API shows it. Its text
+fields follow `schemas.text`: no control characters (tab and line breaks only in the
+description), so an asset from any face or file can be stored, shown and logged."""
 
 from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from opsconductor.schemas.text import Line, Prose, control_character_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]{0,254}$"
 # Asset names' characters, at most 64 of them so that a name fits the audit trail's entity id.
@@ -59,13 +64,13 @@ class Asset(BaseModel):
     )
     ip_address: str | None = None
     os_type: OsType
-    os_version: str | None = Field(default=None, max_length=255)
+    os_version: Annotated[str, Line(255)] | None = None
     device_type: DeviceType
     environment: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     tags: list[str] = Field(default_factory=list)
-    owner: str | None = Field(default=None, max_length=255)
-    criticality: str | None = Field(default=None, max_length=32)
-    description: str | None = Field(default=None, max_length=4000)
+    owner: Annotated[str, Line(255)] | None = None
+    criticality: Annotated[str, Line(32)] | None = None
+    description: Annotated[str, Prose(4000)] | None = None
     connection: Connection = Field(default_factory=Connection)
 
     @field_validator("ip_address")
@@ -89,8 +94,10 @@ class Asset(BaseModel):
         cleaned = []
         for tag in value:
             tag = str(tag).strip()
-            if not tag or len(tag) > 64 or any(c in tag for c in ',;"\\\n\r\t'):
+            if not tag or len(tag) > 64 or any(c in tag for c in ',;"\\'):
                 raise ValueError(f"tag {tag!r} must be 1-64 characters without separators")
+            if problem := control_character_problem(tag):
+                raise ValueError(f"tag {tag!r} {problem}")
             if tag not in cleaned:
                 cleaned.append(tag)
         return cleaned

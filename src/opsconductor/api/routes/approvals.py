@@ -11,6 +11,7 @@ from sqlalchemy import select
 from opsconductor.api.deps import ConductorDep, PrincipalDep, Reader
 from opsconductor.api.errors import error_responses
 from opsconductor.api.pagination import WindowDep, fetch_page
+from opsconductor.api.params import Name
 from opsconductor.api.schemas import (
     AnswerPublic,
     ApprovalPublic,
@@ -33,7 +34,7 @@ async def list_approvals(
     _: Reader,
     page: WindowDep,
     status: Annotated[ApprovalStatus | None, Query(description="Only this status.")] = None,
-    execution_id: Annotated[str | None, Query(max_length=36)] = None,
+    execution_id: Name | None = None,
 ) -> ApprovalsPublic:
     """Approvals, newest first; `status=pending` for those waiting for a decision."""
     query = select(ApprovalRow).order_by(ApprovalRow.created_at.desc(), ApprovalRow.id)
@@ -51,7 +52,7 @@ async def list_approvals(
     "/approvals/{approval_id}/approve", response_model=AnswerPublic, responses=DECISION_ERRORS
 )
 async def approve(
-    approval_id: str,
+    approval_id: Name,
     conductor: ConductorDep,
     principal: PrincipalDep,
     body: DecisionIn | None = None,
@@ -72,7 +73,7 @@ async def approve(
     "/approvals/{approval_id}/deny", response_model=ExecutionPublic, responses=DECISION_ERRORS
 )
 async def deny(
-    approval_id: str, body: DenyIn, conductor: ConductorDep, principal: PrincipalDep
+    approval_id: Name, body: DenyIn, conductor: ConductorDep, principal: PrincipalDep
 ) -> ExecutionPublic:
     """Deny, saying why; the execution is rejected and nothing runs."""
     execution = await conductor.executions.deny(

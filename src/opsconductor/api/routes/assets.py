@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsconductor.api.deps import ConductorDep, Manager, Reader
 from opsconductor.api.errors import error_responses
 from opsconductor.api.pagination import WindowDep
+from opsconductor.api.params import Name
 from opsconductor.api.schemas import AssetPublic, AssetsPublic, AssetUpdate, ImportPublic
 from opsconductor.errors import ImportRejected, ValidationFailed
 from opsconductor.inventory import repository
@@ -40,9 +41,9 @@ async def list_assets(
     page: WindowDep,
     os_type: OsType | None = None,
     device_type: DeviceType | None = None,
-    environment: Annotated[str | None, Query(max_length=64)] = None,
-    tag: Annotated[list[str] | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=255, description="In name or hostname.")] = None,
+    environment: Name | None = None,
+    tag: Annotated[list[Name] | None, Query()] = None,
+    q: Annotated[Name | None, Query(description="In name or hostname.")] = None,
 ) -> AssetsPublic:
     """Assets by name, filtered like `opsconductor assets list`."""
     flt = AssetFilter(
@@ -60,7 +61,7 @@ async def list_assets(
 
 
 @router.get(ASSET_PATH, response_model=AssetPublic, responses=error_responses(401, 403, 404, 422))
-async def show_asset(name: str, conductor: ConductorDep, _: Reader) -> AssetPublic:
+async def show_asset(name: Name, conductor: ConductorDep, _: Reader) -> AssetPublic:
     async with conductor.db.session() as session:
         return _public(await repository.get_asset(session, name))
 
@@ -84,7 +85,7 @@ async def create_asset(body: AssetPublic, conductor: ConductorDep, admin: Manage
 
 @router.patch(ASSET_PATH, response_model=AssetPublic, responses=error_responses(401, 403, 404, 422))
 async def update_asset(
-    name: str, body: AssetUpdate, conductor: ConductorDep, admin: Manager
+    name: Name, body: AssetUpdate, conductor: ConductorDep, admin: Manager
 ) -> AssetPublic:
     """Change the given fields of one asset."""
     async with conductor.db.session() as session:
@@ -108,7 +109,7 @@ async def update_asset(
     response_class=Response,
     responses=error_responses(401, 403, 404, 422),
 )
-async def delete_asset(name: str, conductor: ConductorDep, admin: Manager) -> None:
+async def delete_asset(name: Name, conductor: ConductorDep, admin: Manager) -> None:
     async with conductor.db.session() as session:
         await repository.delete_asset(session, name)
         await _audit(session, admin.name, name, "deleted")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from opsconductor.api.deps import ConductorDep, Reader
 from opsconductor.api.errors import error_responses
 from opsconductor.api.pagination import WindowDep, fetch_page
+from opsconductor.api.params import Name
 from opsconductor.api.schemas import AuditEventPublic, AuditEventsPublic, AuditVerifyPublic
 from opsconductor.store.audit import verify_chain
 from opsconductor.store.tables import AuditEventRow
@@ -22,11 +23,9 @@ async def list_audit(
     conductor: ConductorDep,
     _: Reader,
     page: WindowDep,
-    entity: Annotated[
-        str | None, Query(max_length=64, description="Entity id, or the start of one.")
-    ] = None,
-    entity_type: Annotated[str | None, Query(max_length=32)] = None,
-    actor: Annotated[str | None, Query(max_length=255)] = None,
+    entity: Annotated[Name | None, Query(description="Entity id, or the start of one.")] = None,
+    entity_type: Name | None = None,
+    actor: Name | None = None,
 ) -> AuditEventsPublic:
     """Audit events, newest first."""
     query = select(AuditEventRow).order_by(AuditEventRow.id.desc())

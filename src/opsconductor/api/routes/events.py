@@ -31,6 +31,7 @@ from opsconductor.api.deps import (
     socket_principal,
 )
 from opsconductor.api.errors import error_responses
+from opsconductor.api.params import EventId, Name
 from opsconductor.execution.events import Event
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
@@ -246,13 +247,13 @@ async def _sse(follower: Follower) -> AsyncIterator[str]:
     },
 )
 async def stream_events(
-    execution_id: str,
+    execution_id: Name,
     conductor: ConductorDep,
     _: StreamReader,
     last_event_id: Annotated[
-        int | None, Header(ge=0, description="Resume after this event (set by EventSource).")
+        EventId | None, Header(description="Resume after this event (set by EventSource).")
     ] = None,
-    after: Annotated[int, Query(ge=0, description="Start after this event id.")] = 0,
+    after: Annotated[EventId, Query(description="Start after this event id.")] = 0,
 ) -> StreamingResponse:
     """Progress of one execution as Server-Sent Events: stored events first, then live ones;
     the stream ends after `complete`. Token in `Authorization: Bearer`, or a one-use
@@ -270,10 +271,10 @@ async def stream_events(
 @router.websocket("/executions/{execution_id}/ws")
 async def execution_socket(
     websocket: WebSocket,
-    execution_id: str,
+    execution_id: Name,
     conductor: ConductorDep,
     ticket: TicketQuery = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: EventId = 0,
 ) -> None:
     """Progress of one execution as JSON messages; token in `Authorization: Bearer`, or a
     one-use `?ticket=` from `POST /stream-tickets`. Closes 1008 when unauthenticated or not

@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 from opsconductor.api.deps import ConductorDep, PrincipalDep, Reader, audit_refusal, forbidden
 from opsconductor.api.errors import error_responses
 from opsconductor.api.pagination import WindowDep, fetch_page
+from opsconductor.api.params import Name
 from opsconductor.api.schemas import CancelIn, ExecutionPublic, ExecutionsPublic, ResolveIn
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.states import ExecutionState
@@ -40,7 +41,7 @@ async def list_executions(
     _: Reader,
     page: WindowDep,
     status: Annotated[ExecutionState | None, Query(description="Only this state.")] = None,
-    requester: Annotated[str | None, Query(max_length=255)] = None,
+    requester: Name | None = None,
     since: Annotated[
         datetime | None,
         BeforeValidator(iso_only),
@@ -68,7 +69,7 @@ async def list_executions(
     responses=error_responses(401, 403, 404, 422),
 )
 async def show_execution(
-    execution_id: str, conductor: ConductorDep, _: Reader
+    execution_id: Name, conductor: ConductorDep, _: Reader
 ) -> ExecutionResultV1:
     """One execution's result: status, steps per target, output and who approved it."""
     return await conductor.executions.result(execution_id)
@@ -80,7 +81,7 @@ async def show_execution(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def cancel_execution(
-    execution_id: str,
+    execution_id: Name,
     connection: HTTPConnection,
     conductor: ConductorDep,
     principal: PrincipalDep,
@@ -114,7 +115,7 @@ async def cancel_execution(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def resolve_execution(
-    execution_id: str,
+    execution_id: Name,
     conductor: ConductorDep,
     principal: PrincipalDep,
     body: ResolveIn,

@@ -13,6 +13,7 @@ from opsconductor.api.deps import ConductorDep, Reader
 from opsconductor.api.errors import error_responses
 from opsconductor.execution.queries import get_execution
 from opsconductor.identity.tickets import issue_ticket
+from opsconductor.schemas.text import Line
 
 router = APIRouter(tags=["executions"])
 
@@ -22,7 +23,7 @@ class StreamTicketCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    execution_id: str | None = Field(default=None, min_length=1, max_length=36)
+    execution_id: Annotated[str, Line(255)] | None = Field(default=None, min_length=1)
 
 
 class StreamTicketPublic(BaseModel):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from opsconductor.api.deps import ConductorDep, Reader
 from opsconductor.api.errors import error_responses
+from opsconductor.api.params import Name
 from opsconductor.api.schemas import ToolPublic, ToolsPublic
 from opsconductor.catalog.models import Platform
 from opsconductor.errors import NotFound
@@ -19,7 +18,7 @@ router = APIRouter(tags=["tools"])
 async def list_tools(
     conductor: ConductorDep,
     _: Reader,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    category: Name | None = None,
     platform: Platform | None = None,
 ) -> ToolsPublic:
     """Every tool of the catalog, by name."""
@@ -36,7 +35,7 @@ async def list_tools(
 @router.get(
     "/tools/{name}", response_model=ToolPublic, responses=error_responses(401, 403, 404, 422)
 )
-async def show_tool(name: str, conductor: ConductorDep, _: Reader) -> ToolPublic:
+async def show_tool(name: Name, conductor: ConductorDep, _: Reader) -> ToolPublic:
     if name not in conductor.catalog:
         raise NotFound(f"no tool named {name!r}")
     return ToolPublic.from_spec(conductor.catalog.get(name))
