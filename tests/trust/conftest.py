@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Select
 from tests.conftest import seed
 from tests.connectors.fleet import CREDENTIAL, add_key_credential, fleet_settings, host_asset
 from tests.sshhosts import SshHost, start_hosts, stop_hosts
@@ -52,6 +53,15 @@ class Store:
 
     async def conductor(self) -> Conductor:
         return await Conductor.open(self.settings)
+
+    async def rows(self, query: Select[Any]) -> list[Any]:
+        """What `query` finds in the shared store now, read from this test process."""
+        conductor = await self.conductor()
+        try:
+            async with conductor.db.reader() as session:
+                return list(await session.scalars(query))
+        finally:
+            await conductor.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -52,40 +52,19 @@ def wait_until(condition: Any, timeout_s: float, what: str) -> Any:
 
 
 async def executions(store: Store) -> list[ExecutionRow]:
-    conductor = await store.conductor()
-    try:
-        async with conductor.db.reader() as session:
-            return list(
-                await session.scalars(select(ExecutionRow).order_by(ExecutionRow.created_at))
-            )
-    finally:
-        await conductor.close()
+    return await store.rows(select(ExecutionRow).order_by(ExecutionRow.created_at))
 
 
 async def step_states(store: Store, execution_id: str) -> list[str]:
-    conductor = await store.conductor()
-    try:
-        async with conductor.db.reader() as session:
-            rows = await session.scalars(
-                select(StepRunRow.state).where(StepRunRow.execution_id == execution_id)
-            )
-            return list(rows)
-    finally:
-        await conductor.close()
+    return await store.rows(select(StepRunRow.state).where(StepRunRow.execution_id == execution_id))
 
 
 async def audited_resolutions(store: Store, execution_id: str) -> list[AuditEventRow]:
-    conductor = await store.conductor()
-    try:
-        async with conductor.db.reader() as session:
-            rows = await session.scalars(
-                select(AuditEventRow)
-                .where(AuditEventRow.entity_id == execution_id)
-                .where(AuditEventRow.action == "resolved")
-            )
-            return list(rows)
-    finally:
-        await conductor.close()
+    return await store.rows(
+        select(AuditEventRow)
+        .where(AuditEventRow.entity_id == execution_id)
+        .where(AuditEventRow.action == "resolved")
+    )
 
 
 def state_of(client: httpx.Client, execution_id: str) -> str:

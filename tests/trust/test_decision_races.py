@@ -31,15 +31,8 @@ def post(url: str, headers: dict[str, str], body: dict[str, Any]) -> httpx.Respo
 
 
 async def steps_started(store: Store, execution_id: str) -> int:
-    conductor = await store.conductor()
-    try:
-        async with conductor.db.reader() as session:
-            rows = await session.scalars(
-                select(StepRunRow).where(StepRunRow.execution_id == execution_id)
-            )
-            return sum(1 for row in rows if row.started_at is not None)
-    finally:
-        await conductor.close()
+    rows = await store.rows(select(StepRunRow).where(StepRunRow.execution_id == execution_id))
+    return sum(1 for row in rows if row.started_at is not None)
 
 
 async def test_five_concurrent_approvals_run_the_change_once(

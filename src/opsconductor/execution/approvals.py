@@ -162,21 +162,43 @@ async def close_pending(
     changed), so that nobody is asked to decide what can no longer run."""
     closed = 0
     for approval in await pending_for(session, execution_id):
-        approval.status = to.value
-        approval.decided_at = utcnow()
-        await record_event(
+        await settle_approval(
             session,
+            approval,
+            to,
             actor=actor,
-            entity_type="approval",
-            entity_id=approval.id,
-            action=to.value,
-            from_state=ApprovalStatus.PENDING.value,
-            to_state=to.value,
             reason=reason,
             details={"execution_id": execution_id},
         )
         closed += 1
     return closed
+
+
+async def settle_approval(
+    session: AsyncSession,
+    approval: ApprovalRow,
+    to: ApprovalStatus,
+    *,
+    actor: str,
+    reason: str | None,
+    details: dict[str, str],
+) -> None:
+    """Every change of an approval's status: decided (by whom, when) and audited."""
+    previous = approval.status
+    approval.status = to.value
+    approval.decided_by = actor
+    approval.decided_at = utcnow()
+    await record_event(
+        session,
+        actor=actor,
+        entity_type="approval",
+        entity_id=approval.id,
+        action=to.value,
+        from_state=previous,
+        to_state=to.value,
+        reason=reason,
+        details=details,
+    )
 
 
 async def pending_for(session: AsyncSession, execution_id: str) -> list[ApprovalRow]:

@@ -36,6 +36,7 @@ from opsconductor.execution.approvals import (
     load_for_update,
     pending_for,
     request_approvals,
+    settle_approval,
 )
 from opsconductor.execution.events import Event, EventBus
 from opsconductor.execution.queries import get_execution
@@ -211,20 +212,10 @@ class ExecutionService:
         approved: bool,
     ) -> None:
         status = ApprovalStatus.APPROVED if approved else ApprovalStatus.DENIED
-        approval.status = status.value
-        approval.decided_by = actor
-        approval.decided_at = utcnow()
         approval.comment = comment
-        await record_event(
-            session,
-            actor=actor,
-            entity_type="approval",
-            entity_id=approval.id,
-            action=status.value,
-            from_state=ApprovalStatus.PENDING.value,
-            to_state=status.value,
-            reason=comment,
-            details={"execution_id": execution.id, "plan_hash": approval.plan_hash},
+        details = {"execution_id": execution.id, "plan_hash": approval.plan_hash}
+        await settle_approval(
+            session, approval, status, actor=actor, reason=comment, details=details
         )
         await session.flush()
         if not approved:
@@ -314,13 +305,13 @@ class ExecutionService:
                 )
             except ApprovalError as refused:
                 refusal = refused
-                await record_event(
+                await _audit_refusal(
                     session,
-                    actor=actor,
+                    execution_id,
+                    actor,
+                    str(refused),
                     entity_type="execution",
-                    entity_id=execution_id,
                     action="resolve_refused",
-                    reason=str(refused),
                 )
         if refusal is not None:
             raise refusal
@@ -401,12 +392,20 @@ class ExecutionService:
             return list(rows)
 
 
-async def _audit_refusal(session: AsyncSession, approval_id: str, actor: str, why: str) -> None:
+async def _audit_refusal(
+    session: AsyncSession,
+    entity_id: str,
+    actor: str,
+    why: str,
+    *,
+    entity_type: str = "approval",
+    action: str = "decision_refused",
+) -> None:
     await record_event(
         session,
         actor=actor,
-        entity_type="approval",
-        entity_id=approval_id,
-        action="decision_refused",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
         reason=why,
     )
