@@ -96,9 +96,7 @@ def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path: Pa
     done = cli(tmp_path / "home", "assets", "list", OPSCONDUCTOR_DATABASE_URL=url)
 
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(
-        "error: cannot open the PostgreSQL database 'none' at 127.0.0.1:1: "
-    )
+    assert done.stderr.startswith("error: the database at 127.0.0.1:1/none is not reachable: ")
     assert done.stderr.count("\n") == 1
     assert PASSWORD not in done.stderr
 
