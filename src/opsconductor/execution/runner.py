@@ -22,7 +22,7 @@ from opsconductor.connectors.registry import ConnectorRegistry
 from opsconductor.errors import LeaseLost
 from opsconductor.execution import aggregate, endpoints
 from opsconductor.execution.approvals import approved_steps, request_step_approval
-from opsconductor.execution.engine import Engine, EngineLimits, StepOutcome
+from opsconductor.execution.engine import Engine, EngineLimits, StepOutcome, TargetGuard
 from opsconductor.execution.events import Event, EventBus
 from opsconductor.execution.leases import Lease
 from opsconductor.execution.queries import get_execution
@@ -174,7 +174,7 @@ class Runner:
     async def _approved(self, tx: Transactions, lease: Lease) -> frozenset[str]:
         return await tx.read(lambda session: approved_steps(session, lease.execution_id))
 
-    def _guard(self, tx: Transactions, plan: PlanV1) -> Any:
+    def _guard(self, tx: Transactions, plan: PlanV1) -> TargetGuard:
         """Right before a step starts: its targets must still be where the plan said."""
 
         async def check(step: PlanStep) -> dict[str, Asset] | str:
