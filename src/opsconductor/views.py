@@ -36,8 +36,10 @@ def show_answer(console: Console, answer: Answer) -> None:
         level = answer.plan.approval_level if answer.plan else 0
         who = "you (or an approver)" if level == 1 else "an approver other than you"
         console.print(f"Waiting for approval by {who}:", style="cyan")
+        # Above level 1 the approver proves who they are with their own token.
+        prefix = "OPSCONDUCTOR_TOKEN=<their token> " if level >= 2 else ""
         for approval_id in answer.approval_ids:
-            console.print(f"  opsconductor approvals approve {approval_id}", markup=False)
+            console.print(f"  {prefix}opsconductor approvals approve {approval_id}", markup=False)
     if answer.execution_id and answer.response.type != "approval_request":
         console.print(f"execution {answer.execution_id}: {answer.execution_state}", style="dim")
 
