@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 from tests.sshhosts import SshHost
 from tests.trust.conftest import Store
-from tests.trust.processes import BIN, Process, running, serve, set_delay, worker
+from tests.trust.processes import BIN, Process, finished, running, serve, set_delay, worker
 
-from opsconductor.store.tables import AuditEventRow, ExecutionRow, StepRunRow
+from opsconductor.store.tables import AuditEventRow, ExecutionRow, StepRunRow, utcnow
 
 RECOVERY_S = 2 + 10  # the tests' lease, and ten seconds
 
@@ -241,3 +241,38 @@ async def test_killed_worker_is_taken_over_by_another(
                 assert json.loads(retried.stdout)["status"] == "succeeded"
                 assert len(host.received("systemctl")) == 2
             assert alice.get("/audit/verify").json()["ok"]
+
+
+@pytest.mark.parametrize("face", ["serve", "worker"])
+async def test_sigterm_hands_a_change_that_outlasts_the_grace_over(
+    store: Store, hosts: list[SshHost], face: str
+) -> None:
+    host = hosts[1]
+    env = store.env | {"OPSCONDUCTOR_SHUTDOWN_GRACE_S": "1"}
+    if face == "worker":
+        env |= {
+            "OPSCONDUCTOR_EMBEDDED_WORKER": "false",
+            "OPSCONDUCTOR_IMMEDIATE_THRESHOLD_S": "0.5",
+        }
+    set_delay(host, 30)
+    api = serve(env, store.logs / "first.log")
+    busy = worker(env, store.logs / "worker.log") if face == "worker" else api
+    with running(api, busy):
+        ask_in_background(store, api.url, f"restart nginx on {host.name}")
+        wait_until(lambda: host.received("systemctl"), 20, "the restart started")
+        assert busy.popen is not None
+        started = time.monotonic()
+        busy.popen.terminate()
+        busy.popen.wait(20)
+        stopped_after = time.monotonic() - started
+    assert stopped_after < 12, stopped_after  # the grace, not the step's 30 s
+    [execution] = await executions(store)
+    # Released, not left to expire (a renewed lease would still have over a second to run):
+    # the next process takes it over at its first sweep.
+    assert execution.state == "running" and execution.lease_expires_at is not None
+    assert execution.lease_expires_at <= utcnow()
+    second = serve(store.env, store.logs / "second.log")
+    with running(second), store.client(second.url, "alice") as alice:
+        wait_until(lambda: state_of(alice, execution.id) == "interrupted", 5, "interrupted")
+    assert finished(host, "systemctl") == []  # the command was stopped on the host
+    assert len(host.received("systemctl")) == 1

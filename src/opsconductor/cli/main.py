@@ -100,7 +100,9 @@ def worker(
     from opsconductor.queue.inprocess import Worker
 
     run(
-        lambda c: Worker(c.executions, name=f"worker:{os.getpid()}").serve(once=once, poll_s=poll_s)
+        lambda c: Worker(c.executions, name=f"worker:{os.getpid()}").serve(
+            once=once, poll_s=poll_s, handle_signals=True
+        )
     )
 
 

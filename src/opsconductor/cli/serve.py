@@ -44,7 +44,15 @@ def serve(
     if token:
         show_first_token(token)
     settings = load_settings()
-    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+    # On SIGTERM, requests still running a step get the grace period; then they are cancelled
+    # and their runs handed over through their leases (see Runner).
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
+    )
     # After the Config, which configures logging: paths with `?token=…` are logged redacted.
     install_log_redaction()
     uvicorn.Server(config).run()

@@ -218,15 +218,30 @@ class Runner:
 
     async def _run_engine(self, engine: Engine, lease: Lease, *, watch: bool) -> list[Any]:
         self.active[lease.execution_id] = _Active(engine, lease)
-        keeper = asyncio.create_task(self._keep(engine, lease)) if watch else None
+        if not watch:  # an inventory query in the claiming transaction: nothing to hand over
+            try:
+                return await engine.run()
+            finally:
+                self.active.pop(lease.execution_id, None)
+        keeper = asyncio.create_task(self._keep(engine, lease))
+        running = asyncio.ensure_future(engine.run())
         try:
-            return await engine.run()
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            # This process is going away (shutdown, Ctrl-C): hand the run over first, so that
+            # the engine's stopping records nothing and the next live process takes it over
+            # (a change in flight becomes `interrupted`), then stop the commands on the hosts.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(lease.release(self.db))
+            engine.cancel()
+            with contextlib.suppress(BaseException):
+                await running
+            raise
         finally:
             self.active.pop(lease.execution_id, None)
-            if keeper is not None:
-                keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeper
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
 
     async def _keep(self, engine: Engine, lease: Lease) -> None:
         """Renew the lease every heartbeat; stop the engine when another process (the CLI, an
