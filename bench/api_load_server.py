@@ -55,7 +55,6 @@ class Backend:
         settings from the caller's environment."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONDUCTOR_")}
         env["OPSCONDUCTOR_HOME"] = str(self.home)
-        env["OPSCONDUCTOR_USER"] = "bench"
         if self.database_url:
             env["OPSCONDUCTOR_DATABASE_URL"] = self.database_url
         return env

@@ -132,7 +132,6 @@ def cli_env(home: Path, known_hosts: Path) -> dict[str, str]:
     env.update(
         OPSCONDUCTOR_HOME=str(home),
         OPSCONDUCTOR_KNOWN_HOSTS=str(known_hosts),
-        OPSCONDUCTOR_USER=REQUESTER,
     )
     return env
 

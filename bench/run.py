@@ -107,7 +107,6 @@ def cli_env(home: Path) -> dict[str, str]:
     """The environment for the CLI: the seeded home, and no other OpsConductor settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONDUCTOR_")}
     env["OPSCONDUCTOR_HOME"] = str(home)
-    env["OPSCONDUCTOR_USER"] = "bench"
     return env
 
 

@@ -51,6 +51,7 @@ def test_ask_json_prints_exactly_one_document(home: Path) -> None:
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert set(document) == {
+        "version",
         "request",
         "decision",
         "plan",

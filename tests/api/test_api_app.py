@@ -17,8 +17,8 @@ import pytest
 from tests.api.harness import Api, serve_api
 from tests.conftest import FLEET, seed
 
-from opsconductor.api.schemas import AnswerPublic
 from opsconductor.config import Settings
+from opsconductor.schemas.answer import AnswerV1
 
 
 @pytest.mark.parametrize(
@@ -36,12 +36,44 @@ async def test_the_answer_document_is_passed_on_unchanged(
 ) -> None:
     direct = await api.conductor.ask(text, requester="alice", wait=False, **options)
     document = direct.to_document()
-    assert AnswerPublic.model_validate(document).model_dump(mode="json") == document
+    assert AnswerV1.model_validate(document).model_dump(mode="json") == document
     through_api = await api.ask("operator", text, **options)
     assert set(through_api) == set(document)
     assert through_api["approval"].keys() == document["approval"].keys()
     assert through_api["response"]["type"] == document["response"]["type"]
     assert through_api["mode"] == document["mode"]
+
+
+async def test_the_api_documents_answer_v1_and_the_cli_prints_it(api: Api, tmp_path: Path) -> None:
+    """One reply contract: POST /requests' documented 200 schema is AnswerV1's, and what
+    `ask --format json` prints (a real CLI process) validates against it."""
+    spec = (await api.client.get("/../../openapi.json")).json()
+    ok = spec["paths"]["/api/v1/requests"]["post"]["responses"]["200"]
+    reference = ok["content"]["application/json"]["schema"]["$ref"]
+    assert reference == "#/components/schemas/AnswerV1"
+    documented = spec["components"]["schemas"]["AnswerV1"]
+    generated = AnswerV1.model_json_schema(ref_template="#/components/schemas/{model}")
+    assert documented["properties"].keys() == generated["properties"].keys()
+    assert documented["required"] == generated["required"]
+
+    home = tmp_path / "cli-home"
+    printed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "opsconductor"),
+            "ask",
+            "how many assets do we have",
+            "--format",
+            "json",
+        ],
+        env={**os.environ, "OPSCONDUCTOR_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answer = AnswerV1.model_validate_json(printed.stdout)
+    assert answer.version == 1 and answer.response.type == "information"
+    assert answer.approval.status == "not_required"
 
 
 async def test_absurdly_long_body_is_refused_before_the_pipeline(api: Api) -> None:

@@ -12,10 +12,7 @@ from opsconductor.api.params import MAX_COMMENT_CHARS, FreeText
 from opsconductor.catalog.models import Platform, ToolSpec
 from opsconductor.execution.recovery import Resolution
 from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType
-from opsconductor.schemas.common import Mode, RiskLevel
-from opsconductor.schemas.decision import Clarification, EntityType, Intent
-from opsconductor.schemas.execution import ExecutionResultV1
-from opsconductor.schemas.response import ResponseType
+from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.text import Prose
 
 T = TypeVar("T")
@@ -36,7 +33,7 @@ class Page(Public, Generic[T]):
     limit: int
 
 
-# --- requests: the response document is exactly `Answer.to_document()` ---------------------
+# --- requests: the reply is `schemas.answer.AnswerV1` ----------------------------------------
 
 
 class RequestIn(Public):
@@ -49,70 +46,6 @@ class RequestIn(Public):
     confirm: StrictBool = Field(
         default=False, description="Confirm one's own level-1 plan at once."
     )
-
-
-class EntityPublic(Public):
-    type: EntityType
-    value: str
-
-
-class DecisionPublic(Public):
-    intent: Intent | None
-    entities: list[EntityPublic]
-    risk_level: RiskLevel
-    confidence: float
-    kind: Literal["information", "action", "clarification"]
-    clarification: Clarification | None
-    reasons: list[str]
-
-
-class PlanStepPublic(Public):
-    id: str
-    tool: str
-    targets: list[str]
-    inputs: dict[str, Any]
-    depends_on: list[str]
-
-
-class PlanPublic(Public):
-    id: str
-    hash: str = Field(description="The plan's content hash; approvals bind to it.")
-    steps: list[PlanStepPublic]
-    estimate_s: float
-
-
-class ApprovalSummary(Public):
-    level: int = Field(description="0 none, 1 confirmation, 2 four-eyes review, 3 per step.")
-    required: bool
-    status: Literal["not_required", "pending", "approved"]
-    ids: list[str] = Field(description="Approval ids to decide (level 3: one per step).")
-
-
-class NoResult(Public):
-    """An empty object: the execution has not produced a result yet."""
-
-
-class ExecutionSummary(Public):
-    id: str
-    status: str | None
-    result: ExecutionResultV1 | NoResult
-
-
-class ResponsePublic(Public):
-    type: ResponseType
-    message: str
-
-
-class AnswerPublic(Public):
-    """Everything one request produced: decision, plan, approval, execution and the answer."""
-
-    request: str
-    decision: DecisionPublic | None
-    plan: PlanPublic | None
-    approval: ApprovalSummary
-    mode: Mode
-    execution: ExecutionSummary | None
-    response: ResponsePublic
 
 
 # --- executions, approvals -------------------------------------------------------------------

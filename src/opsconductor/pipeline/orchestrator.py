@@ -24,17 +24,30 @@ from opsconductor.identity.models import Role
 from opsconductor.inventory import repository
 from opsconductor.notifications.webhook import ApprovalNotice, WebhookNotifier
 from opsconductor.pipeline import stage_a, stage_b, stage_c, stage_d
+from opsconductor.schemas.answer import (
+    AnswerApproval,
+    AnswerApprovalStatus,
+    AnswerDecision,
+    AnswerEntity,
+    AnswerExecution,
+    AnswerPlan,
+    AnswerResponse,
+    AnswerStep,
+    AnswerV1,
+    NoResult,
+)
 from opsconductor.schemas.common import Mode
 from opsconductor.schemas.decision import Clarification, DecisionV1
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
-from opsconductor.schemas.response import ResponseV1
+from opsconductor.schemas.response import ResponseType, ResponseV1
 from opsconductor.store.database import Database
 
 
 @dataclass
 class Answer:
-    """Everything one request produced, stage by stage; `to_document()` is the JSON contract."""
+    """Everything one request produced, stage by stage, as the pipeline holds it;
+    :meth:`to_answer` is the reply contract (`AnswerV1`)."""
 
     request: str
     response: ResponseV1
@@ -44,64 +57,57 @@ class Answer:
     execution_state: str | None = None
     result: ExecutionResultV1 | None = None
     approval_ids: list[str] = field(default_factory=list)
-    approval_status: str = "not_required"
+    approval_status: AnswerApprovalStatus = AnswerApprovalStatus.NOT_REQUIRED
+
+    def to_answer(self) -> AnswerV1:
+        """The reply contract every face returns."""
+        level = self.plan.approval_level if self.plan else 0
+        execution = None
+        if self.execution_id:
+            result = self.result if self.result is not None else NoResult()
+            execution = AnswerExecution(
+                id=self.execution_id, status=self.execution_state, result=result
+            )
+        return AnswerV1(
+            request=self.request,
+            decision=_answer_decision(self.decision) if self.decision else None,
+            plan=_answer_plan(self.plan) if self.plan else None,
+            approval=AnswerApproval(
+                level=level,
+                required=level > 0,
+                status=self.approval_status,
+                ids=self.approval_ids,
+            ),
+            mode=self.plan.mode if self.plan else Mode.IMMEDIATE,
+            execution=execution,
+            response=AnswerResponse(type=self.response.type, message=self.response.message),
+        )
 
     def to_document(self) -> dict[str, Any]:
-        decision = self.decision
-        level = self.plan.approval_level if self.plan else 0
-        return {
-            "request": self.request,
-            "decision": _decision_document(decision) if decision else None,
-            "plan": _plan_document(self.plan) if self.plan else None,
-            "approval": {
-                "level": level,
-                "required": level > 0,
-                "status": self.approval_status,
-                "ids": self.approval_ids,
-            },
-            "mode": self.plan.mode.value if self.plan else Mode.IMMEDIATE.value,
-            "execution": (
-                {
-                    "id": self.execution_id,
-                    "status": self.execution_state,
-                    "result": self.result.model_dump(mode="json") if self.result else {},
-                }
-                if self.execution_id
-                else None
-            ),
-            "response": {"type": self.response.type, "message": self.response.message},
-        }
+        """`to_answer()` as JSON-ready data."""
+        return self.to_answer().model_dump(mode="json")
 
 
-def _decision_document(decision: DecisionV1) -> dict[str, Any]:
-    return {
-        "intent": decision.intent.model_dump() if decision.intent else None,
-        "entities": [{"type": e.type.value, "value": e.value} for e in decision.entities],
-        "risk_level": decision.risk_level.value,
-        "confidence": decision.confidence,
-        "kind": decision.kind,
-        "clarification": decision.clarification.model_dump() if decision.clarification else None,
-        "reasons": decision.reasons,
-    }
+def _answer_decision(decision: DecisionV1) -> AnswerDecision:
+    return AnswerDecision(
+        intent=decision.intent,
+        entities=[AnswerEntity(type=e.type, value=e.value) for e in decision.entities],
+        risk_level=decision.risk_level,
+        confidence=decision.confidence,
+        kind=decision.kind,
+        clarification=decision.clarification,
+        reasons=decision.reasons,
+    )
 
 
-def _plan_document(plan: PlanV1) -> dict[str, Any]:
+def _answer_plan(plan: PlanV1) -> AnswerPlan:
     steps = [
-        {
-            "id": s.id,
-            "tool": s.tool,
-            "targets": s.targets,
-            "inputs": s.inputs,
-            "depends_on": s.depends_on,
-        }
+        AnswerStep(
+            id=s.id, tool=s.tool, targets=s.targets, inputs=s.inputs, depends_on=s.depends_on
+        )
         for s in plan.steps
     ]
-    return {
-        "id": plan.id,
-        "hash": plan.content_hash(),
-        "steps": steps,
-        "estimate_s": plan.estimate_s,
-    }
+    return AnswerPlan(id=plan.id, hash=plan.content_hash(), steps=steps, estimate_s=plan.estimate_s)
 
 
 class Conductor:
@@ -200,7 +206,9 @@ class Conductor:
         response = stage_d.approval_request(planned, self.catalog, index)
         if planned.approval_level == 0:
             response = ResponseV1(
-                type="information", message=f"Running: {response.message}", preview=response.preview
+                type=ResponseType.INFORMATION,
+                message=f"Running: {response.message}",
+                preview=response.preview,
             )
         return Answer(text, response, decision, planned)
 
@@ -238,14 +246,14 @@ class Conductor:
         answer.execution_state = row.state
         answer.approval_ids = [a.id for a in approvals]
         if approvals:
-            answer.approval_status = "pending"
+            answer.approval_status = AnswerApprovalStatus.PENDING
             if not (confirm and answer.plan.approval_level == 1):
                 self._notify_approvers(answer, requester)
                 return answer
             await self.executions.approve(
                 approvals[0].id, requester, "confirmed by requester", role=role
             )
-            answer.approval_status = "approved"
+            answer.approval_status = AnswerApprovalStatus.APPROVED
         return await self._start(answer, requester, wait=wait)
 
     def _notify_approvers(self, answer: Answer, requester: str) -> None:
@@ -275,15 +283,19 @@ class Conductor:
         execution = await self.executions.approve(approval_id, actor, comment, role=role)
         answer = Answer(
             request=execution.request_text,
-            response=ResponseV1(type="information", message="Approved."),
+            response=ResponseV1(type=ResponseType.INFORMATION, message="Approved."),
             plan=PlanV1.model_validate(execution.plan),
             execution_id=execution.id,
             execution_state=execution.state,
-            approval_status="approved" if execution.state == "approved" else "pending",
+            approval_status=(
+                AnswerApprovalStatus.APPROVED
+                if execution.state == ExecutionState.APPROVED
+                else AnswerApprovalStatus.PENDING
+            ),
         )
         if execution.state != "approved":
             answer.response = ResponseV1(
-                type="information", message="Approved; more approvals are still needed."
+                type=ResponseType.INFORMATION, message="Approved; more approvals are still needed."
             )
             return answer
         return await self._start(answer, actor, wait=wait)
@@ -311,7 +323,7 @@ class Conductor:
             answer.execution_state = "queued"
             if not wait:
                 answer.response = ResponseV1(
-                    type="information",
+                    type=ResponseType.INFORMATION,
                     message=f"Queued as {answer.execution_id}; follow it with "
                     f"`opsconductor executions show {answer.execution_id}`.",
                 )
@@ -320,7 +332,9 @@ class Conductor:
         answer.result = result
         answer.execution_state = result.status
         kind = (
-            "information" if all(not s.target for s in result.step_results) else "execution_result"
+            ResponseType.INFORMATION
+            if all(not s.target for s in result.step_results)
+            else ResponseType.EXECUTION_RESULT
         )
         message = result.output or result.error_message or f"Execution {result.status}."
         answer.response = ResponseV1(type=kind, message=message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field
@@ -9,9 +10,13 @@ from pydantic import Field
 from opsconductor.schemas.common import Contract, RiskLevel
 from opsconductor.schemas.decision import Clarification
 
-ResponseType = Literal[
-    "information", "execution_result", "approval_request", "clarification", "error"
-]
+
+class ResponseType(StrEnum):
+    INFORMATION = "information"  # an answer (or, for a level-0 plan, what is running)
+    EXECUTION_RESULT = "execution_result"  # what ran on hosts, and how it ended
+    APPROVAL_REQUEST = "approval_request"  # a preview of what would run, waiting for approval
+    CLARIFICATION = "clarification"  # a question back: something was missing or not understood
+    ERROR = "error"  # the request cannot be done as asked (refused, invalid)
 
 
 class StepPreview(Contract):

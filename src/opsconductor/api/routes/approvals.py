@@ -3,7 +3,7 @@ four-eyes, expiry and plan-hash rules; this module only passes the caller's role
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
@@ -13,7 +13,6 @@ from opsconductor.api.errors import error_responses
 from opsconductor.api.pagination import WindowDep, fetch_page
 from opsconductor.api.params import Name
 from opsconductor.api.schemas import (
-    AnswerPublic,
     ApprovalPublic,
     ApprovalsPublic,
     DecisionIn,
@@ -21,6 +20,7 @@ from opsconductor.api.schemas import (
     ExecutionPublic,
 )
 from opsconductor.execution.approvals import ApprovalStatus
+from opsconductor.schemas.answer import AnswerV1
 from opsconductor.store.tables import ApprovalRow
 
 router = APIRouter(tags=["approvals"])
@@ -48,15 +48,13 @@ async def list_approvals(
     return ApprovalsPublic(data=data, count=total, offset=page.offset, limit=page.limit)
 
 
-@router.post(
-    "/approvals/{approval_id}/approve", response_model=AnswerPublic, responses=DECISION_ERRORS
-)
+@router.post("/approvals/{approval_id}/approve", response_model=AnswerV1, responses=DECISION_ERRORS)
 async def approve(
     approval_id: Name,
     conductor: ConductorDep,
     principal: PrincipalDep,
     body: DecisionIn | None = None,
-) -> dict[str, Any]:
+) -> AnswerV1:
     """Approve. After the last approval an execution needs, it starts: an immediate plan is
     answered with its result, a background one is queued for the worker."""
     answer = await conductor.approve(
@@ -66,7 +64,7 @@ async def approve(
         wait=False,
         role=principal.role,
     )
-    return answer.to_document()
+    return answer.to_answer()
 
 
 @router.post(

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from opsconductor.api.deps import Asker, ConductorDep
 from opsconductor.api.errors import error_responses
-from opsconductor.api.schemas import AnswerPublic, RequestIn
+from opsconductor.api.schemas import RequestIn
+from opsconductor.schemas.answer import AnswerV1
 
 router = APIRouter(tags=["requests"])
 
 
 @router.post(
     "/requests",
-    response_model=AnswerPublic,
+    response_model=AnswerV1,
     responses=error_responses(400, 401, 403, 422),
     summary="Ask for something in plain words",
 )
-async def ask(body: RequestIn, conductor: ConductorDep, principal: Asker) -> dict[str, Any]:
+async def ask(body: RequestIn, conductor: ConductorDep, principal: Asker) -> AnswerV1:
     """Understand, plan and preview the request; record it as an execution unless `dry_run`.
 
     Level 0 runs at once; level 1 runs when `confirm` is set (the requester's own plan only);
@@ -34,4 +33,4 @@ async def ask(body: RequestIn, conductor: ConductorDep, principal: Asker) -> dic
         wait=False,
         role=principal.role,
     )
-    return answer.to_document()
+    return answer.to_answer()
