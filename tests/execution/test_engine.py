@@ -313,7 +313,9 @@ async def test_cancel_while_running_stops_the_command(
         raise AssertionError("not reached")
 
     conductor = await fleet(opened, handler)
-    execution_id = await create(conductor, [step("long", targets=WEB), step("then", ["long"], targets=WEB)])
+    execution_id = await create(
+        conductor, [step("long", targets=WEB), step("then", ["long"], targets=WEB)]
+    )
     running = asyncio.create_task(conductor.executions.run(execution_id, worker="test"))
     assert await hosts.until(lambda: len(hosts.started("long")) == 2)  # both hosts at work
     cancelled = await conductor.executions.cancel(execution_id, "alice", "changed my mind")
