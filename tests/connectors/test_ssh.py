@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -219,6 +219,15 @@ def remote_sleepers(marker: str) -> list[str]:
     return found.stdout.split()
 
 
+async def comes_true(check: Callable[[], bool], within_s: float = 5.0) -> bool:
+    """Whether `check()` holds within `within_s`: a process's start or end on the host is
+    seen by looking, so look often and stop as soon as it holds."""
+    async with asyncio.timeout(within_s):
+        while not check():
+            await asyncio.sleep(0.02)
+    return True
+
+
 SLEEPY_TOOLSET = """
 toolset: sleepy
 tools:
@@ -269,8 +278,7 @@ async def test_timeout_kills_the_remote_process(tmp_path: Path, hosts: list[SshH
         await conductor.close()
     assert result.status == "timed_out"
     assert result.step_results[0].error_kind == "timeout"
-    await asyncio.sleep(0.5)
-    assert remote_sleepers("sleep 31.4159") == []
+    assert await comes_true(lambda: remote_sleepers("sleep 31.4159") == [], within_s=2)
 
 
 async def test_cancel_stops_the_remote_process(tmp_path: Path, hosts: list[SshHost]) -> None:
@@ -278,10 +286,8 @@ async def test_cancel_stops_the_remote_process(tmp_path: Path, hosts: list[SshHo
     try:
         execution_id = await run_nap(conductor, "29.1717", timeout_s=60)
         running = asyncio.create_task(conductor.executions.run(execution_id, worker="test"))
-        for _ in range(50):  # until the command is really running on the host
-            await asyncio.sleep(0.1)
-            if remote_sleepers("sleep 29.1717"):
-                break
+        # until the command is really running on the host
+        assert await comes_true(lambda: bool(remote_sleepers("sleep 29.1717")))
         cancelled = await conductor.executions.cancel(execution_id, "alice", "changed my mind")
         await running
     finally:
@@ -289,8 +295,7 @@ async def test_cancel_stops_the_remote_process(tmp_path: Path, hosts: list[SshHo
     assert cancelled.status == "cancelled"
     assert cancelled.step_results[0].status == "cancelled"
     assert cancelled.total_duration_seconds is not None and cancelled.total_duration_seconds < 20
-    await asyncio.sleep(0.5)
-    assert remote_sleepers("sleep 29.1717") == []
+    assert await comes_true(lambda: remote_sleepers("sleep 29.1717") == [], within_s=2)
 
 
 async def test_no_secret_in_output_logs_or_audit(

@@ -4,7 +4,6 @@ end to end through the pipeline against a named fake PowerShell host (no Windows
 from __future__ import annotations
 
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,9 +68,7 @@ class FakePowerShellHost:
 
     def invoke(self, script: str, parameters: dict[str, str | int]) -> PowerShellOutput:
         self.calls.append((script, dict(parameters)))
-        deadline = time.monotonic() + self.delay_s
-        while time.monotonic() < deadline and not self.stopped.is_set():
-            time.sleep(0.01)
+        self.stopped.wait(self.delay_s)  # works for delay_s, unless stopped first
         if "Get-PSDrive" in script:
             return PowerShellOutput(output=['[{"Name":"C","Used":60000000000,"Free":40000000000}]'])
         if "Restart-Service" in script:
