@@ -10,17 +10,17 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from sqlalchemy import ColumnElement, case, extract, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsconductor.api.deps import ConductorDep, Reader
-from opsconductor.execution.approvals import ApprovalStatus
-from opsconductor.execution.states import ExecutionState
-from opsconductor.store.tables import ApprovalRow, ExecutionRow, StepRunRow
+from opsconductor.execution.metrics_queries import (
+    StepDurations,
+    executions_by_state,
+    pending_approvals,
+    step_durations,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
 
@@ -143,59 +143,35 @@ def install_request_metrics(app: FastAPI) -> RequestCounter:
     return counter
 
 
-async def execution_family(session: AsyncSession) -> MetricFamily:
-    rows = await session.execute(
-        select(ExecutionRow.state, func.count()).group_by(ExecutionRow.state)
-    )
-    counts: dict[str, int] = {state.value: 0 for state in ExecutionState}
-    counts.update({state: int(n) for state, n in rows})
+def execution_family(counts: dict[str, int]) -> MetricFamily:
     family = MetricFamily("opsconductor_executions", "gauge", "Executions, by status.")
     for state, n in sorted(counts.items()):
         family.add(n, (("status", state),))
     return family
 
 
-async def pending_approvals_family(session: AsyncSession) -> MetricFamily:
-    pending = await session.scalar(
-        select(func.count())
-        .select_from(ApprovalRow)
-        .where(ApprovalRow.status == ApprovalStatus.PENDING.value)
-    )
+def pending_approvals_family(pending: int) -> MetricFamily:
     family = MetricFamily(
         "opsconductor_approvals_pending", "gauge", "Approval requests waiting for a decision."
     )
-    family.add(int(pending or 0))
+    family.add(pending)
     return family
 
 
-def _duration_seconds(dialect: str) -> ColumnElement[Any]:
-    if dialect == "sqlite":  # datetimes are text there; julianday reads them to the millisecond
-        days = func.julianday(StepRunRow.completed_at) - func.julianday(StepRunRow.started_at)
-        return days * 86400.0
-    return extract("epoch", StepRunRow.completed_at - StepRunRow.started_at)
-
-
-async def step_duration_family(session: AsyncSession) -> MetricFamily:
-    """A histogram per tool over finished step runs, bucketed by the database."""
-    duration = _duration_seconds(session.get_bind().dialect.name)
-    buckets = [func.sum(case((duration <= bound, 1), else_=0)) for bound in STEP_DURATION_BUCKETS]
-    query = (
-        select(StepRunRow.tool, func.count(), func.sum(duration), *buckets)
-        .where(StepRunRow.started_at.is_not(None), StepRunRow.completed_at.is_not(None))
-        .group_by(StepRunRow.tool)
-        .order_by(StepRunRow.tool)
-    )
+def step_duration_family(tools: list[StepDurations]) -> MetricFamily:
+    """A histogram per tool over finished step runs."""
     family = MetricFamily(
         "opsconductor_step_duration_seconds",
         "histogram",
         "How long finished step runs took, per tool (one run per step and target).",
     )
-    for tool, count, total, *cumulative in await session.execute(query):
-        for bound, n in zip(STEP_DURATION_BUCKETS, cumulative, strict=True):
-            family.add(int(n or 0), (("tool", tool), ("le", repr(bound))), "_bucket")
-        family.add(int(count), (("tool", tool), ("le", "+Inf")), "_bucket")
-        family.add(float(total or 0.0), (("tool", tool),), "_sum")
-        family.add(int(count), (("tool", tool),), "_count")
+    for tool in tools:
+        labels = (("tool", tool.tool),)
+        for bound, n in zip(STEP_DURATION_BUCKETS, tool.at_most, strict=True):
+            family.add(n, (*labels, ("le", repr(bound))), "_bucket")
+        family.add(tool.count, (*labels, ("le", "+Inf")), "_bucket")
+        family.add(tool.total_seconds, labels, "_sum")
+        family.add(tool.count, labels, "_count")
     return family
 
 
@@ -206,11 +182,11 @@ async def step_duration_family(session: AsyncSession) -> MetricFamily:
 )
 async def metrics(request: Request, conductor: ConductorDep, _reader: Reader) -> Response:
     """Prometheus metrics: executions by status, pending approvals, step durations, requests."""
-    async with conductor.db.session() as session:
+    async with conductor.db.reader() as session:
         families = [
-            await execution_family(session),
-            await pending_approvals_family(session),
-            await step_duration_family(session),
+            execution_family(await executions_by_state(session)),
+            pending_approvals_family(await pending_approvals(session)),
+            step_duration_family(await step_durations(session, STEP_DURATION_BUCKETS)),
         ]
     counter = getattr(request.app.state, "request_metrics", None)
     if isinstance(counter, RequestCounter):

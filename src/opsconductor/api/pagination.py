@@ -1,15 +1,11 @@
-"""Offset/limit pages over SQL queries, for the list endpoints."""
+"""The offset/limit window of the list endpoints (the query modules fetch the page)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Query
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-T = TypeVar("T")
 
 MAX_LIMIT = 500
 
@@ -28,11 +24,3 @@ def window(
 
 
 WindowDep = Annotated[Window, Depends(window)]
-
-
-async def fetch_page(session: AsyncSession, query: Select[T], page: Window) -> tuple[list[T], int]:
-    """The rows of one page of an ordered query, and how many rows match in all."""
-    total_query: Select[Any] = select(func.count()).select_from(query.order_by(None).subquery())
-    total = int(await session.scalar(total_query) or 0)
-    rows = await session.scalars(query.offset(page.offset).limit(page.limit))
-    return list(rows), total

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from opsconductor import views
+from opsconductor.cli import views
 from opsconductor.cli.common import (
     Format,
     emit,
@@ -65,7 +65,7 @@ def assets_list(
     flt = guard(lambda: _filter(os_type, device_type, environment, tag or [], search))
 
     async def work(conductor: Conductor) -> list[dict[str, Any]]:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             found = await repository.list_assets(session, flt, limit=limit)
         return [a.model_dump(mode="json") for a in found]
 
@@ -97,7 +97,7 @@ def assets_show(name: str, fmt: Format = "text") -> None:
     """Show one asset."""
 
     async def work(conductor: Conductor) -> dict[str, Any]:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             return (await repository.get_asset(session, name)).model_dump(mode="json")
 
     row = run(work)

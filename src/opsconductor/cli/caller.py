@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from opsconductor.errors import NotPermitted, OpsConductorError
 from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Permission, Principal, Role
@@ -117,12 +115,14 @@ async def prove(conductor: Conductor, claimed: str | None) -> Caller:
     NotProven for a token that is refused and for a claim nothing supports."""
     login = login_name()
     token = _read_token()
-    async with conductor.db.session() as session:
-        if token is not None:
+    caller: Caller | None
+    if token is not None:
+        # A write transaction: authenticating may note when the token was last used.
+        async with conductor.db.session() as session:
             principal = await identity.authenticate(session, token[0])
-            caller = Caller(principal.name, Proof.TOKEN, principal.role) if principal else None
-        else:
-            caller = await _by_login(session, login)
+        caller = Caller(principal.name, Proof.TOKEN, principal.role) if principal else None
+    else:
+        caller = await _by_login(conductor, login)
     if caller is None:
         assert token is not None
         reason = f"the token in {token[1]} is invalid, expired or revoked, or its user is disabled"
@@ -139,13 +139,15 @@ async def prove(conductor: Conductor, claimed: str | None) -> Caller:
     return caller
 
 
-async def _by_login(session: AsyncSession, login: str) -> Caller:
-    user = await identity.find_user(session, login)
+async def _by_login(conductor: Conductor, login: str) -> Caller:
+    async with conductor.db.reader() as session:
+        user = await identity.find_user(session, login)
+        users_exist = user is not None or await identity.has_users(session)
     if user is not None:
         if user.disabled:
             raise NotProven(f"user {login} (your OS login) is disabled; nothing was done")
         return Caller(login, Proof.LOGIN, user.role)
-    if not await identity.has_users(session):
+    if not users_exist:
         return Caller(login, Proof.SOLE_LOGIN)
     return Caller(login, Proof.NONE)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from opsconductor import views
+from opsconductor.cli import views
 from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import (
     Actor,
@@ -99,7 +99,7 @@ def credentials_list(fmt: Format = "text") -> None:
     from opsconductor.credentials.repository import list_credentials
 
     async def work(conductor: Conductor) -> list[dict[str, Any]]:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             return [c.model_dump(mode="json") for c in await list_credentials(session)]
 
     rows = run(work)

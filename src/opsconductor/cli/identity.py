@@ -4,18 +4,17 @@ A token is printed once, when it is made; listings show its id, never the token.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from opsconductor import views
+from opsconductor.cli import views
 from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import Actor, Format, emit, errors, out, run
 from opsconductor.identity.models import Role, TokenPublic, UserPublic
 from opsconductor.pipeline.orchestrator import Conductor
-from opsconductor.store.tables import utcnow
 
 users_app = typer.Typer(no_args_is_help=True, help="API users and their roles.")
 tokens_app = typer.Typer(
@@ -49,7 +48,7 @@ def users_list(fmt: Format = "text") -> None:
     from opsconductor.identity.repository import list_users
 
     async def work(conductor: Conductor) -> list[UserPublic]:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             return await list_users(session)
 
     users = run(work)
@@ -109,7 +108,7 @@ def tokens_create(
     """Make a token for a user and print it, once."""
     from opsconductor.identity.repository import create_token
 
-    expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
+    expires_at = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
 
     async def work(conductor: Conductor) -> tuple[TokenPublic, str]:
         who = await acting_name(conductor, actor)
@@ -162,7 +161,7 @@ def tokens_list(
     from opsconductor.identity.repository import list_tokens
 
     async def work(conductor: Conductor) -> list[TokenPublic]:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             return await list_tokens(session, user)
 
     tokens = run(work)
@@ -173,7 +172,7 @@ def _show_tokens(tokens: list[TokenPublic]) -> None:
     if not tokens:
         out.print("Tokens: none.")
         return
-    now = utcnow()
+    now = datetime.now(UTC)
     table = Table(title="Tokens")
     table.add_column("id", no_wrap=True)  # to be copied whole into `tokens revoke`
     for column in ("user", "label", "status", "created", "expires", "last used"):

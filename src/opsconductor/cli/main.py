@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from opsconductor import views
+from opsconductor.cli import views
 from opsconductor.cli.assets import app as assets_app
 from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
 from opsconductor.cli.common import Actor, Format, console, emit, out, run

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from opsconductor import views
+from opsconductor.cli import views
 from opsconductor.cli.caller import (
     check_may_cancel,
     claimed_name,
@@ -20,7 +20,6 @@ from opsconductor.execution.recovery import Resolution
 from opsconductor.pipeline.orchestrator import Answer, Conductor
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.store.audit import verify_chain
-from opsconductor.store.tables import ExecutionRow
 
 executions_app = typer.Typer(no_args_is_help=True, help="Executions and their results.")
 approvals_app = typer.Typer(no_args_is_help=True, help="Approvals waiting for a decision.")
@@ -36,7 +35,7 @@ def executions_list(
     """Recent executions, newest first."""
 
     async def work(conductor: Conductor) -> list[dict[str, Any]]:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             rows = await queries.list_executions(session, state=state, limit=limit)
             return [views.execution_row(r) for r in rows]
 
@@ -66,7 +65,7 @@ def executions_cancel(
 
     async def work(conductor: Conductor) -> ExecutionResultV1:
         caller = await prove(conductor, claimed)
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             requester = (await queries.get_execution(session, execution_id)).requested_by
         await check_may_cancel(conductor, caller, execution_id, requester)
         return await conductor.executions.cancel(execution_id, caller.name, reason)
@@ -118,7 +117,7 @@ def approvals_list(
     """Approvals, pending ones by default."""
 
     async def work(conductor: Conductor) -> list[dict[str, Any]]:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             rows = await queries.list_approvals(session, status=status)
             return [views.approval_row(r) for r in rows]
 
@@ -161,16 +160,17 @@ def approvals_deny(
         fail("a denial needs a comment saying why")
     claimed = claimed_name(actor)
 
-    async def work(conductor: Conductor) -> ExecutionRow:
+    async def work(conductor: Conductor) -> tuple[str, str]:
         caller = await prove(conductor, claimed)
         await require_proven(conductor, caller, approval_id, "denying")
         async with explained(caller):
-            return await conductor.executions.deny(
+            execution = await conductor.executions.deny(
                 approval_id, caller.name, comment, role=caller.role
             )
+        return execution.id, execution.state
 
-    execution = run(work)
-    out.print(f"Denied; execution {execution.id} is {execution.state}.")
+    execution_id, state = run(work)
+    out.print(f"Denied; execution {execution_id} is {state}.")
 
 
 @audit_app.command("list")
@@ -182,7 +182,7 @@ def audit_list(
     """The newest audit events, oldest first."""
 
     async def work(conductor: Conductor) -> list[dict[str, Any]]:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             rows = await queries.list_audit(session, entity_id=entity, limit=limit)
             return [views.audit_row(r) for r in rows]
 
@@ -195,7 +195,7 @@ def audit_verify() -> None:
     """Re-walk the hash chain and name the first altered, inserted or removed event."""
 
     async def work(conductor: Conductor) -> Any:
-        async with conductor.db.session() as session:
+        async with conductor.db.reader() as session:
             return await verify_chain(session)
 
     report = run(work)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from opsconductor import views
+from opsconductor.cli import views
 from opsconductor.inventory import repository
 from opsconductor.inventory.importers import read_assets_file
 from opsconductor.pipeline.orchestrator import Conductor

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from opsconductor.api.deps import ConductorDep, PrincipalDep, Reader
 from opsconductor.api.errors import error_responses
-from opsconductor.api.pagination import WindowDep, fetch_page
+from opsconductor.api.pagination import WindowDep
 from opsconductor.api.params import Name
 from opsconductor.api.schemas import (
     ApprovalPublic,
@@ -20,8 +19,8 @@ from opsconductor.api.schemas import (
     ExecutionPublic,
 )
 from opsconductor.execution.approvals import ApprovalStatus
+from opsconductor.execution.queries import ApprovalFilter, page_approvals
 from opsconductor.schemas.answer import AnswerV1
-from opsconductor.store.tables import ApprovalRow
 
 router = APIRouter(tags=["approvals"])
 
@@ -37,15 +36,13 @@ async def list_approvals(
     execution_id: Name | None = None,
 ) -> ApprovalsPublic:
     """Approvals, newest first; `status=pending` for those waiting for a decision."""
-    query = select(ApprovalRow).order_by(ApprovalRow.created_at.desc(), ApprovalRow.id)
-    if status is not None:
-        query = query.where(ApprovalRow.status == status.value)
-    if execution_id is not None:
-        query = query.where(ApprovalRow.execution_id == execution_id)
-    async with conductor.db.session() as session:
-        rows, total = await fetch_page(session, query, page)
-        data = [ApprovalPublic.model_validate(row) for row in rows]
-    return ApprovalsPublic(data=data, count=total, offset=page.offset, limit=page.limit)
+    flt = ApprovalFilter(
+        status=status.value if status is not None else None, execution_id=execution_id
+    )
+    async with conductor.db.reader() as session:
+        found = await page_approvals(session, flt, offset=page.offset, limit=page.limit)
+        data = [ApprovalPublic.model_validate(row) for row in found.rows]
+    return ApprovalsPublic(data=data, count=found.total, offset=page.offset, limit=page.limit)
 
 
 @router.post("/approvals/{approval_id}/approve", response_model=AnswerV1, responses=DECISION_ERRORS)

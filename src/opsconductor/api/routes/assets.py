@@ -53,7 +53,7 @@ async def list_assets(
         tags=tuple(tag or ()),
         text=q,
     )
-    async with conductor.db.session() as session:
+    async with conductor.db.reader() as session:
         total = (await repository.count_assets(session, flt)).total
         assets = await repository.list_assets(session, flt, limit=page.offset + page.limit)
     data = [_public(a) for a in assets[page.offset :]]
@@ -62,7 +62,7 @@ async def list_assets(
 
 @router.get(ASSET_PATH, response_model=AssetPublic, responses=error_responses(401, 403, 404, 422))
 async def show_asset(name: Name, conductor: ConductorDep, _: Reader) -> AssetPublic:
-    async with conductor.db.session() as session:
+    async with conductor.db.reader() as session:
         return _public(await repository.get_asset(session, name))
 
 

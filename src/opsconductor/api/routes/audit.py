@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from opsconductor.api.deps import ConductorDep, Reader
 from opsconductor.api.errors import error_responses
-from opsconductor.api.pagination import WindowDep, fetch_page
+from opsconductor.api.pagination import WindowDep
 from opsconductor.api.params import Name
 from opsconductor.api.schemas import AuditEventPublic, AuditEventsPublic, AuditVerifyPublic
+from opsconductor.execution.queries import AuditFilter, page_audit
 from opsconductor.store.audit import verify_chain
-from opsconductor.store.tables import AuditEventRow
 
 router = APIRouter(tags=["audit"])
 
@@ -28,24 +27,18 @@ async def list_audit(
     actor: Name | None = None,
 ) -> AuditEventsPublic:
     """Audit events, newest first."""
-    query = select(AuditEventRow).order_by(AuditEventRow.id.desc())
-    if entity:
-        query = query.where(AuditEventRow.entity_id.startswith(entity, autoescape=True))
-    if entity_type:
-        query = query.where(AuditEventRow.entity_type == entity_type)
-    if actor:
-        query = query.where(AuditEventRow.actor == actor)
-    async with conductor.db.session() as session:
-        rows, total = await fetch_page(session, query, page)
-        data = [AuditEventPublic.model_validate(row) for row in rows]
-    return AuditEventsPublic(data=data, count=total, offset=page.offset, limit=page.limit)
+    flt = AuditFilter(entity_id=entity, entity_type=entity_type, actor=actor)
+    async with conductor.db.reader() as session:
+        found = await page_audit(session, flt, offset=page.offset, limit=page.limit)
+        data = [AuditEventPublic.model_validate(row) for row in found.rows]
+    return AuditEventsPublic(data=data, count=found.total, offset=page.offset, limit=page.limit)
 
 
 @router.get("/audit/verify", response_model=AuditVerifyPublic, responses=error_responses(401, 403))
 async def verify_audit(conductor: ConductorDep, _: Reader) -> AuditVerifyPublic:
     """Re-walk the hash chain; `first_bad_id` names the first altered, inserted or removed
     event."""
-    async with conductor.db.session() as session:
+    async with conductor.db.reader() as session:
         report = await verify_chain(session)
     return AuditVerifyPublic(
         ok=report.ok,

@@ -20,7 +20,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, WebSocket
 from fastapi.responses import StreamingResponse
-from sqlalchemy import or_, select
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from opsconductor.api.deps import (
@@ -33,10 +32,16 @@ from opsconductor.api.deps import (
 from opsconductor.api.errors import error_responses
 from opsconductor.api.params import EventId, Name
 from opsconductor.execution.events import Event
-from opsconductor.execution.queries import get_execution
+from opsconductor.execution.queries import (
+    StoredEvent,
+    event_ids_between,
+    events_after,
+    execution_exists,
+    execution_state,
+    get_execution,
+)
 from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
 from opsconductor.pipeline.orchestrator import Conductor
-from opsconductor.store.tables import ExecutionEventRow, ExecutionRow
 
 router = APIRouter(tags=["executions"])
 
@@ -61,8 +66,8 @@ class StreamedEvent:
     at: datetime
 
     @classmethod
-    def from_row(cls, row: ExecutionEventRow) -> StreamedEvent:
-        return cls(row.id, row.type, row.data or {}, row.at)
+    def stored(cls, event: StoredEvent) -> StreamedEvent:
+        return cls(event.id, event.type, event.data, event.at)
 
     @classmethod
     def live(cls, event: Event) -> StreamedEvent:
@@ -85,10 +90,6 @@ class _Cursor:
         self.floor = after  # every id at or below it is settled and was sent if it was ours
         self.look_behind = look_behind
         self._recent: dict[int, float] = {}  # id above the floor → when it was sent
-
-    def condition(self, missing: list[int]) -> Any:
-        newer = ExecutionEventRow.id > self.last
-        return or_(newer, ExecutionEventRow.id.in_(missing)) if missing else newer
 
     def unsent(self, ids: list[int]) -> list[int]:
         return [i for i in ids if i not in self._recent]
@@ -149,18 +150,18 @@ class Follower:
         finally:
             bus.unsubscribe(self.execution_id, queue)
 
-    def _interleave(self, rows: list[ExecutionEventRow]) -> tuple[list[StreamedEvent], bool]:
+    def _interleave(self, rows: list[StoredEvent]) -> tuple[list[StreamedEvent], bool]:
         """`rows` with the live output that goes before each; true once `complete` is in."""
         batch: list[StreamedEvent] = []
         for row in rows:
             batch += self._live_before(row)
             self.cursor.sent(row.id)
-            batch.append(StreamedEvent.from_row(row))
+            batch.append(StreamedEvent.stored(row))
             if row.type == "complete":
                 return batch, True
         return batch + self._live_before(None), False
 
-    def _live_before(self, row: ExecutionEventRow | None) -> list[StreamedEvent]:
+    def _live_before(self, row: StoredEvent | None) -> list[StreamedEvent]:
         """The live chunks to send before `row`: a step's output before its completion,
         everything before the end of the run, and all of them when `row` is None."""
         if not self._live or (row is not None and row.type not in {"step_complete", "complete"}):
@@ -168,7 +169,7 @@ class Follower:
         if row is None or row.type == "complete":
             due, self._live = self._live, []
             return [StreamedEvent.live(event) for event in due]
-        key = (row.data or {}).get("step_id"), (row.data or {}).get("target")
+        key = row.data.get("step_id"), row.data.get("target")
         kept: list[Event] = []
         due = []
         for event in self._live:
@@ -177,7 +178,7 @@ class Follower:
         self._live = kept
         return [StreamedEvent.live(event) for event in due]
 
-    async def _read(self) -> tuple[list[ExecutionEventRow], bool]:
+    async def _read(self) -> tuple[list[StoredEvent], bool]:
         """The next stored events and whether the execution had ended before they were read."""
         gap = MIN_READ_GAP_S - (time.monotonic() - self._last_read)
         if gap > 0:
@@ -185,30 +186,20 @@ class Follower:
         self._last_read = time.monotonic()
         cursor = self.cursor
         cursor.settle()
-        mine = ExecutionEventRow.execution_id == self.execution_id
-        async with self.conductor.db.session() as session:
+        execution_id = self.execution_id
+        async with self.conductor.db.reader() as session:
             # The state first: an ending commits with its `complete` event, so when the state
             # read has ended, the event query after it sees that event.
-            state = await session.scalar(
-                select(ExecutionRow.state).where(ExecutionRow.id == self.execution_id)
-            )
+            state = await execution_state(session, execution_id)
             missing: list[int] = []
             if cursor.look_behind and cursor.last > cursor.floor:
-                ids = await session.scalars(
-                    select(ExecutionEventRow.id).where(
-                        mine,
-                        ExecutionEventRow.id > cursor.floor,
-                        ExecutionEventRow.id <= cursor.last,
-                    )
+                ids = await event_ids_between(
+                    session, execution_id, above=cursor.floor, up_to=cursor.last
                 )
-                missing = cursor.unsent(list(ids))
-            rows = await session.scalars(
-                select(ExecutionEventRow)
-                .where(mine, cursor.condition(missing))
-                .order_by(ExecutionEventRow.id)
-                .limit(BATCH)
+                missing = cursor.unsent(ids)
+            found = await events_after(
+                session, execution_id, after=cursor.last, also=missing, limit=BATCH
             )
-            found = list(rows)
         ended = state is None or ExecutionState(state) in TERMINAL_STATES
         return found, ended
 
@@ -258,7 +249,7 @@ async def stream_events(
     """Progress of one execution as Server-Sent Events: stored events first, then live ones;
     the stream ends after `complete`. Token in `Authorization: Bearer`, or a one-use
     `?ticket=` from `POST /stream-tickets` (an EventSource cannot set headers)."""
-    async with conductor.db.session() as session:
+    async with conductor.db.reader() as session:
         await get_execution(session, execution_id)  # NotFound → 404 before the stream starts
     follower = Follower(conductor, execution_id, max(after, last_event_id or 0))
     return StreamingResponse(
@@ -287,9 +278,9 @@ async def execution_socket(
     if isinstance(principal, SocketRefusal):
         await websocket.close(principal.code, principal.reason)
         return
-    async with conductor.db.session() as session:
-        found = await session.get(ExecutionRow, execution_id)
-    if found is None:
+    async with conductor.db.reader() as session:
+        found = await execution_exists(session, execution_id)
+    if not found:
         await websocket.close(WS_NOT_FOUND, "no such execution")
         return
     await _follow_on_socket(websocket, Follower(conductor, execution_id, after))

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BeforeValidator
-from sqlalchemy import select
 from starlette.requests import HTTPConnection
 
 from opsconductor.api.deps import ConductorDep, PrincipalDep, Reader, audit_refusal, forbidden
 from opsconductor.api.errors import error_responses
-from opsconductor.api.pagination import WindowDep, fetch_page
+from opsconductor.api.pagination import WindowDep
 from opsconductor.api.params import Name
 from opsconductor.api.schemas import CancelIn, ExecutionPublic, ExecutionsPublic, ResolveIn
-from opsconductor.execution.queries import get_execution
+from opsconductor.execution.queries import ExecutionFilter, get_execution, page_executions
 from opsconductor.execution.states import ExecutionState
 from opsconductor.identity.models import Permission, Principal
 from opsconductor.schemas.execution import ExecutionResultV1
-from opsconductor.store.tables import ExecutionRow
 
 router = APIRouter(tags=["executions"])
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -49,18 +47,13 @@ async def list_executions(
     ] = None,
 ) -> ExecutionsPublic:
     """Executions, newest first."""
-    query = select(ExecutionRow).order_by(ExecutionRow.created_at.desc(), ExecutionRow.id)
-    if status is not None:
-        query = query.where(ExecutionRow.state == status.value)
-    if requester is not None:
-        query = query.where(ExecutionRow.requested_by == requester)
-    if since is not None:
-        since = since if since.tzinfo else since.replace(tzinfo=UTC)
-        query = query.where(ExecutionRow.created_at >= since)
-    async with conductor.db.session() as session:
-        rows, total = await fetch_page(session, query, page)
-        data = [ExecutionPublic.model_validate(row) for row in rows]
-    return ExecutionsPublic(data=data, count=total, offset=page.offset, limit=page.limit)
+    flt = ExecutionFilter(
+        state=status.value if status is not None else None, requester=requester, since=since
+    )
+    async with conductor.db.reader() as session:
+        found = await page_executions(session, flt, offset=page.offset, limit=page.limit)
+        data = [ExecutionPublic.model_validate(row) for row in found.rows]
+    return ExecutionsPublic(data=data, count=found.total, offset=page.offset, limit=page.limit)
 
 
 @router.get(
@@ -88,7 +81,7 @@ async def cancel_execution(
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> ExecutionResultV1:
     """Stop an execution: operators their own, approvers and admins any. Waits until it ends."""
-    async with conductor.db.session() as session:
+    async with conductor.db.reader() as session:
         execution = await get_execution(session, execution_id)
     if not _may_cancel(principal, execution.requested_by):
         reason = f"{principal.name} ({principal.role}) may not cancel {execution.requested_by}'s"

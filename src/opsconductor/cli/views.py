@@ -1,15 +1,76 @@
-"""How the CLI shows things to a person (Rich); JSON output bypasses this module."""
+"""How the CLI shows things to a person (Rich); JSON output bypasses this module.
+
+The listings take any object with the fields shown (the query functions' rows), described by
+the protocols below, so that the face needs nothing of the store's tables."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.table import Table
 
 from opsconductor.pipeline.orchestrator import Answer
 from opsconductor.schemas.execution import ExecutionResultV1
-from opsconductor.store.tables import ApprovalRow, AuditEventRow, ExecutionRow
+
+
+class ExecutionListed(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def approval_level(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def requested_by(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def request_text(self) -> str: ...
+
+
+class ApprovalListed(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def execution_id(self) -> str: ...
+    @property
+    def level(self) -> int: ...
+    @property
+    def step_id(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def requested_by(self) -> str: ...
+    @property
+    def decided_by(self) -> str | None: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+class AuditListed(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def entity_id(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def from_state(self) -> str | None: ...
+    @property
+    def to_state(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+
 
 _STYLE = {
     "error": "red",
@@ -95,7 +156,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def execution_row(row: ExecutionRow) -> dict[str, Any]:
+def execution_row(row: ExecutionListed) -> dict[str, Any]:
     return {
         "id": row.id,
         "state": row.state,
@@ -107,7 +168,7 @@ def execution_row(row: ExecutionRow) -> dict[str, Any]:
     }
 
 
-def approval_row(row: ApprovalRow) -> dict[str, Any]:
+def approval_row(row: ApprovalListed) -> dict[str, Any]:
     return {
         "id": row.id,
         "execution_id": row.execution_id,
@@ -120,7 +181,7 @@ def approval_row(row: ApprovalRow) -> dict[str, Any]:
     }
 
 
-def audit_row(row: AuditEventRow) -> dict[str, Any]:
+def audit_row(row: AuditListed) -> dict[str, Any]:
     return {
         "id": row.id,
         "at": row.at.isoformat(timespec="seconds"),
