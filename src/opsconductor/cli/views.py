@@ -103,6 +103,9 @@ def show_answer(console: Console, answer: Answer) -> None:
             console.print(f"  {prefix}opsconductor approvals approve {approval_id}", markup=False)
     if answer.execution_id and answer.response.type != "approval_request":
         console.print(f"execution {answer.execution_id}: {answer.execution_state}", style="dim")
+    if answer.execution_state == "queued":
+        hint = f"follow it with: opsconductor executions show {answer.execution_id}"
+        console.print(hint, style="dim", markup=False)
 
 
 def show_result(console: Console, result: ExecutionResultV1) -> None:

@@ -324,8 +324,7 @@ class Conductor:
             if not wait:
                 answer.response = ResponseV1(
                     type=ResponseType.INFORMATION,
-                    message=f"Queued as {answer.execution_id}; follow it with "
-                    f"`opsconductor executions show {answer.execution_id}`.",
+                    message=f"Queued as {answer.execution_id}; a worker runs it.",
                 )
                 return answer
         result = await self.executions.run(answer.execution_id, worker=f"inline:{actor}")
