@@ -18,9 +18,10 @@ broken invariants and unreachable infrastructure.
     │   ├── PlanChanged             the plan's hash differs from the approved one
     │   └── ApprovalAlreadyDecided
     ├── InvalidTransition           a state change the transition table does not allow
-    ├── LeaseLost                   a worker's lease was taken over: its writes are refused
-    └── ConnectorError              infrastructure a connector could not reach
-        └── NoConnector             no connector for the asset's protocol
+    └── LeaseLost                   a worker's lease was taken over: its writes are refused
+
+A connector never raises for what happens on a host (unreachable, refused, timed out): those
+are `CommandResult` values with an `ErrorKind`.
 """
 
 from __future__ import annotations
@@ -95,10 +96,3 @@ class LeaseLost(OpsConductorError):
     """Raised inside a worker whose lease on an execution another process took over; the
     write it tried is rolled back and the worker stops that execution."""
 
-
-class ConnectorError(OpsConductorError):
-    pass
-
-
-class NoConnector(ConnectorError):
-    pass

@@ -21,7 +21,6 @@ from opsconductor.errors import (
     AssetNotFound,
     CatalogError,
     ConfigurationError,
-    ConnectorError,
     DatabaseUnavailable,
     ImportRejected,
     InvalidTransition,
@@ -55,7 +54,6 @@ STATUS_BY_ERROR: tuple[tuple[type[OpsConductorError], int], ...] = (
     (ValidationFailed, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (ImportRejected, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (CatalogError, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (ConnectorError, status.HTTP_502_BAD_GATEWAY),
     (DatabaseUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
     (ConfigurationError, status.HTTP_500_INTERNAL_SERVER_ERROR),
 )

@@ -65,6 +65,4 @@ def _policy(decision: DecisionV1, tools: list[ToolSpec], index: InventoryIndex) 
         risk_level=risk,
         risk_reasons=reasons,
         production=production,
-        parallel=True,
-        max_time_s=max((t.timeout_s for t in tools), default=30.0),
     )

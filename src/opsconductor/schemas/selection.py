@@ -22,8 +22,6 @@ class ExecutionPolicy(Contract):
     risk_level: RiskLevel
     risk_reasons: list[str] = Field(default_factory=list)
     production: bool
-    parallel: bool
-    max_time_s: float = Field(gt=0)
 
 
 class SelectionV1(Contract):
