@@ -95,4 +95,3 @@ class InvalidTransition(OpsConductorError):
 class LeaseLost(OpsConductorError):
     """Raised inside a worker whose lease on an execution another process took over; the
     write it tried is rolled back and the worker stops that execution."""
-

@@ -43,3 +43,27 @@ async def test_racing_workers_run_each_execution_once(settings: Settings) -> Non
     assert all(r.status == "succeeded" for r in results)
     assert steps == 3 * 4  # four checks per health check, none run twice
     assert len(claims) == 3
+
+
+async def test_an_approved_execution_nobody_started_is_queued_and_run(settings: Settings) -> None:
+    """The process that approved it died before claiming it: past the claim deadline (the
+    lease time) a worker's sweep queues it, and it runs once."""
+    conductor = await Conductor.open(settings.model_copy(update={"lease_s": 0.2}))
+    try:
+        await seed(conductor, FLEET)
+        asked = await conductor.ask("check disk space on ops-console", requester="alice")
+        assert asked.plan is not None and asked.plan.approval_level == 1
+        # The decision alone, as if the approving process stopped right after it.
+        approved = await conductor.executions.approve(asked.approval_ids[0], "alice")
+        assert approved.state == "approved"
+        worker = Worker(conductor.executions, name="sweeper")
+        await worker.sweep()  # the deadline has not passed: nothing to do yet
+        assert (await conductor.executions.result(approved.id)).status == "approved"
+        await asyncio.sleep(0.3)
+        await worker.sweep()
+        assert (await conductor.executions.result(approved.id)).status == "queued"
+        assert await worker.run_queued() == 1
+        result = await conductor.executions.result(approved.id)
+    finally:
+        await conductor.close()
+    assert result.status == "succeeded" and len(result.step_results) == 1

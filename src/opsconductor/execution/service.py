@@ -102,6 +102,7 @@ class ExecutionService:
                 mode=plan.mode.value,
                 state=state.value,
                 output="",
+                lease_expires_at=None if needs_approval else leases.claim_deadline(self.lease_s),
             )
             session.add(row)
             await session.flush()
@@ -235,6 +236,7 @@ class ExecutionService:
             await transition(
                 session, execution, to=ExecutionState.APPROVED, actor=actor, reason=reason
             )
+            execution.lease_expires_at = leases.claim_deadline(self.lease_s)
 
     async def _end_waiting(
         self,
@@ -276,6 +278,33 @@ class ExecutionService:
                             f"approval {approval_id} expired",
                         )
         return len(due)
+
+    @property
+    def lease_s(self) -> float:
+        return self.settings.lease_s
+
+    async def queue_unclaimed(self, actor: str) -> int:
+        """Queue approved executions nobody claimed by their deadline (the process that
+        approved them died before it started them)."""
+        async with self.db.reader() as session:
+            due = await leases.unclaimed(session, utcnow())
+        queued = 0
+        for execution_id in due:
+            async with self.db.session() as session:
+                execution = await get_execution(session, execution_id, for_update=True)
+                deadline = execution.lease_expires_at
+                if (
+                    execution.state != ExecutionState.APPROVED
+                    or not deadline
+                    or deadline > utcnow()
+                ):
+                    continue
+                reason = "approved but not started by the process that approved it"
+                await transition(
+                    session, execution, to=ExecutionState.QUEUED, actor=actor, reason=reason
+                )
+                queued += 1
+        return queued
 
     async def take_over_expired(self, worker: str) -> int:
         """Take every running execution whose lease ran out (its worker died or stalled)."""

@@ -33,8 +33,8 @@ async def transition(
     execution.state = to.value
     if to is ExecutionState.RUNNING and execution.started_at is None:
         execution.started_at = utcnow()
-    if current == ExecutionState.RUNNING and to is not ExecutionState.RUNNING:
-        execution.lease_expires_at = None
+    if to is not ExecutionState.RUNNING:
+        execution.lease_expires_at = None  # a lease (or claim deadline) ends with its state
     if to in TERMINAL_STATES:
         execution.completed_at = utcnow()
     await _record(session, execution, current, to, actor, reason, details)

@@ -36,11 +36,13 @@ class Worker:
         return ran
 
     async def sweep(self) -> None:
-        """Expire approvals past their time; take over executions whose lease ran out."""
+        """Expire approvals past their time; take over executions whose lease ran out; queue
+        approved ones nobody started."""
         expired = await self.executions.expire_due()
         if expired:
             logger.info("expired %d approvals", expired)
         await self.executions.take_over_expired(self.name)
+        await self.executions.queue_unclaimed(self.name)
 
     async def serve(
         self, *, once: bool = False, poll_s: float = 1.0, handle_signals: bool = False
