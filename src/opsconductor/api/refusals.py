@@ -24,6 +24,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 WINDOW_S = 60.0
@@ -43,6 +44,9 @@ class RefusalRecord:
     client: str
     reasons: dict[str, int]
     path: str
+    # When the guard decided this row was due; the row's own `at` is when it was written, which
+    # can lag behind by the wait for the store's write lock.
+    decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def count(self) -> int:
@@ -56,7 +60,12 @@ class RefusalRecord:
         return f"{self.count} refusals: {parts}"
 
     def details(self) -> dict[str, Any]:
-        return {"path": self.path, "client": self.client, "count": self.count}
+        return {
+            "path": self.path,
+            "client": self.client,
+            "count": self.count,
+            "decided_at": self.decided_at.isoformat(),
+        }
 
 
 @dataclass
