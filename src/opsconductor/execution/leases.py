@@ -64,11 +64,14 @@ class Lease:
             )
 
 
-async def expired(session: AsyncSession, now: datetime, limit: int = 100) -> list[str]:
-    """Running executions whose owner stopped renewing its lease."""
+async def overdue(
+    session: AsyncSession, state: ExecutionState, now: datetime, limit: int = 100
+) -> list[str]:
+    """Executions in `state` whose lease (RUNNING: its owner stopped renewing it) or claim
+    deadline (APPROVED: nobody started it) has passed."""
     rows = await session.scalars(
         select(ExecutionRow.id)
-        .where(ExecutionRow.state == ExecutionState.RUNNING.value)
+        .where(ExecutionRow.state == state.value)
         .where(ExecutionRow.lease_expires_at < now)
         .order_by(ExecutionRow.lease_expires_at)
         .limit(limit)
@@ -80,15 +83,3 @@ def claim_deadline(lease_s: float) -> datetime:
     """When an approved execution nobody has claimed is handed to a worker: the process that
     approved it normally claims it within milliseconds, unless it died in between."""
     return utcnow() + timedelta(seconds=lease_s)
-
-
-async def unclaimed(session: AsyncSession, now: datetime, limit: int = 100) -> list[str]:
-    """Approved executions whose claim deadline has passed."""
-    rows = await session.scalars(
-        select(ExecutionRow.id)
-        .where(ExecutionRow.state == ExecutionState.APPROVED.value)
-        .where(ExecutionRow.lease_expires_at < now)
-        .order_by(ExecutionRow.lease_expires_at)
-        .limit(limit)
-    )
-    return list(rows)

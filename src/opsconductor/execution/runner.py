@@ -130,7 +130,10 @@ class Runner:
 
     async def _execute(self, tx: Transactions, lease: Lease, plan: PlanV1) -> None:
         recorder = DbRecorder(tx, lease.execution_id, lease.worker)
-        settled = self._settled(await recorder.existing_rows()) if tx.shared is None else {}
+        # Only a run claimed before (epoch above 1: resumed after a step's approval, a takeover
+        # or a resolve) has rows to take over; a first run skips the query.
+        resumed = tx.shared is None and lease.epoch > 1
+        settled = self._settled(await recorder.existing_rows()) if resumed else {}
         limits = EngineLimits(
             global_concurrency=self.settings.global_concurrency,
             sequential=plan.approval_level >= 3,

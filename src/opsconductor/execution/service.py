@@ -287,7 +287,7 @@ class ExecutionService:
         """Queue approved executions nobody claimed by their deadline (the process that
         approved them died before it started them)."""
         async with self.db.reader() as session:
-            due = await leases.unclaimed(session, utcnow())
+            due = await leases.overdue(session, ExecutionState.APPROVED, utcnow())
         queued = 0
         for execution_id in due:
             async with self.db.session() as session:
@@ -309,7 +309,7 @@ class ExecutionService:
     async def take_over_expired(self, worker: str) -> int:
         """Take every running execution whose lease ran out (its worker died or stalled)."""
         async with self.db.reader() as session:
-            due = await leases.expired(session, utcnow())
+            due = await leases.overdue(session, ExecutionState.RUNNING, utcnow())
         taken = 0
         for execution_id in due:
             if execution_id in self.runner.active:
