@@ -53,15 +53,7 @@ async def take_over(session: AsyncSession, execution_id: str, worker: str) -> Ex
             note = f"{why}; read-only, so " + ("cancelled" if cancelling else "it runs again")
         await settle_step(session, execution_id, step, to, actor=worker, reason=note)
     if cancelling:
-        for step in await _steps(session, execution_id, StepState.PENDING):
-            await settle_step(
-                session,
-                execution_id,
-                step,
-                StepState.CANCELLED,
-                actor=worker,
-                reason="cancel requested",
-            )
+        await cancel_unfinished(session, execution_id, actor=worker, reason="cancel requested")
         to_state, reason = ExecutionState.CANCELLED, f"cancel requested; {why}"
     elif changes:
         where = ", ".join(f"{s.step_id} on {s.target}" for s in changes)
@@ -100,10 +92,7 @@ async def resolve(
         details={"decision": decision.value, "steps": [s.step_id for s in interrupted]},
     )
     if decision is Resolution.ABORT:
-        for step in await _steps(session, execution_id, StepState.PENDING):
-            await settle_step(
-                session, execution_id, step, StepState.CANCELLED, actor=actor, reason=reason
-            )
+        await cancel_unfinished(session, execution_id, actor=actor, reason=reason)
         await transition(
             session, execution, to=ExecutionState.CANCELLED, actor=actor, reason=reason
         )
@@ -133,6 +122,22 @@ def check_can_resolve(execution: ExecutionRow, actor: str, role: Role | None) ->
     if execution.approval_level <= 1 and own and principal.can(Permission.CONFIRM_OWN):
         return
     raise NotPermitted(f"resolving needs the approver role; {actor} is {role}")
+
+
+async def cancel_unfinished(
+    session: AsyncSession, execution_id: str, *, actor: str, reason: str
+) -> None:
+    """Settle the steps of an execution that ends here: the pending ones will never run, and
+    an interrupted one is given up (its note keeps that it may or may not have run)."""
+    for step in await _steps(session, execution_id, StepState.PENDING):
+        await settle_step(
+            session, execution_id, step, StepState.CANCELLED, actor=actor, reason=reason
+        )
+    for step in await _steps(session, execution_id, StepState.INTERRUPTED):
+        note = f"{reason}; it had been interrupted and may or may not have run"
+        await settle_step(
+            session, execution_id, step, StepState.CANCELLED, actor=actor, reason=note
+        )
 
 
 async def settle_step(

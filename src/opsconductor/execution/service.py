@@ -326,13 +326,13 @@ class ExecutionService:
         self, execution_id: str, decision: Resolution, actor: str, *, role: Role | None = None
     ) -> ExecutionRow:
         """Retry, skip or abort an interrupted execution (audited, with who decided)."""
-        refusal: ApprovalError | None = None
+        refusal: ApprovalError | InvalidTransition | None = None
         async with self.db.session() as session:
             try:
                 execution = await recovery.resolve(
                     session, execution_id, decision, actor=actor, role=role
                 )
-            except ApprovalError as refused:
+            except (ApprovalError, InvalidTransition) as refused:
                 refusal = refused
                 await _audit_refusal(
                     session,
@@ -373,6 +373,9 @@ class ExecutionService:
             if state in TERMINAL_STATES:
                 raise InvalidTransition(f"execution {execution_id} has already ended: {state}")
             if state in _NOT_STARTED:
+                await recovery.cancel_unfinished(
+                    session, execution_id, actor=actor, reason=f"cancelled: {reason}"
+                )
                 await close_pending(
                     session,
                     execution_id,

@@ -75,7 +75,8 @@ STEP_TRANSITIONS: dict[StepState, frozenset[StepState]] = {
     StepState.PENDING: frozenset({StepState.RUNNING, StepState.SKIPPED, StepState.CANCELLED}),
     # Back to pending only when a read-only step's worker stopped: it is safe to run again.
     StepState.RUNNING: (STEP_TERMINAL_STATES - {StepState.SKIPPED}) | {StepState.PENDING},
-    StepState.INTERRUPTED: frozenset({StepState.PENDING, StepState.SKIPPED}),
+    # Resolved: retried, skipped, or given up with its execution (aborted, cancelled).
+    StepState.INTERRUPTED: frozenset({StepState.PENDING, StepState.SKIPPED, StepState.CANCELLED}),
     **{state: frozenset() for state in STEP_TERMINAL_STATES - {StepState.INTERRUPTED}},
 }
 
