@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from opsconductor.catalog.loader import load_catalog
-from opsconductor.catalog.render import render_command
 from opsconductor.errors import CatalogError, ValidationFailed
+from opsconductor.kinds import command_for
 
 TOOL = """
 toolset: extra
@@ -91,7 +91,7 @@ def test_hostile_values_never_validate(value: str) -> None:
 def test_a_value_is_exactly_one_argument() -> None:
     tool = load_catalog().get("linux.tail_log")
     inputs = tool.validate_inputs({"path": "/var/log/nginx/access.log", "lines": "20"})
-    assert render_command(tool, inputs).argv == (
+    assert command_for(tool, inputs).argv == (
         "tail",
         "-n",
         "20",
@@ -106,6 +106,6 @@ def test_a_value_is_exactly_one_argument() -> None:
 
 def test_powershell_values_are_parameters_not_script_text() -> None:
     tool = load_catalog().get("windows.service_restart")
-    command = render_command(tool, tool.validate_inputs({"service": "Spooler"}))
+    command = command_for(tool, tool.validate_inputs({"service": "Spooler"}))
     assert command.parameters == {"service": "Spooler"}
     assert "Spooler" not in (command.script or "")

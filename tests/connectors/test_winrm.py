@@ -17,7 +17,6 @@ from tests.conftest import seed
 
 from opsconductor.brain.rules import RulesBrain
 from opsconductor.catalog.loader import load_catalog
-from opsconductor.catalog.render import render_command
 from opsconductor.config import load_settings
 from opsconductor.connectors.base import ErrorKind
 from opsconductor.connectors.local import LocalConnector
@@ -30,6 +29,7 @@ from opsconductor.credentials.run_secrets import OpenedCredentials, RunSecrets
 from opsconductor.credentials.vault import Vault
 from opsconductor.execution.events import InProcessEventBus
 from opsconductor.inventory.models import Asset
+from opsconductor.kinds import command_for
 from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.database import Database
 
@@ -163,7 +163,7 @@ async def test_timeout_stops_the_pipeline() -> None:
 
     login = Secret(kind=CredentialKind.PASSWORD, username="ops", password=PASSWORD)
     connector = WinRmConnector(RunSecrets.of({"ws-login": login}), fake.session)
-    command = render_command(load_catalog().get("windows.disk_usage"), {})
+    command = command_for(load_catalog().get("windows.disk_usage"), {})
     result = await connector.run(WORKSTATION, command, timeout_s=0.3)
     await connector.close()
     assert result.error_kind is ErrorKind.TIMEOUT
@@ -175,6 +175,6 @@ async def test_a_key_credential_cannot_log_in_over_winrm() -> None:
 
     login = Secret(kind=CredentialKind.PRIVATE_KEY, username="ops", private_key="k" * 40)
     connector = WinRmConnector(RunSecrets.of({"ws-login": login}), fake.session)
-    command = render_command(load_catalog().get("windows.disk_usage"), {})
+    command = command_for(load_catalog().get("windows.disk_usage"), {})
     result = await connector.run(WORKSTATION, command, timeout_s=5)
     assert result.error_kind is ErrorKind.AUTH_FAILED and fake.calls == []

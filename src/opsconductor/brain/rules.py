@@ -7,7 +7,7 @@ from opsconductor.brain.entities import Extraction, extract
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.intents import IntentMatcher, IntentScore, canonical_words
 from opsconductor.catalog.loader import Catalog
-from opsconductor.catalog.models import InventoryQuery, ToolSpec
+from opsconductor.catalog.models import ToolSpec
 from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.decision import Clarification, DecisionV1, Intent
 
@@ -155,7 +155,7 @@ class RulesBrain:
 
 
 def _needs_targets(tools: list[ToolSpec]) -> bool:
-    return any(t.runs_on_hosts or t.query is InventoryQuery.DETAILS for t in tools)
+    return any(t.needs_targets for t in tools)
 
 
 def _unknown_hosts(words: list[str], index: InventoryIndex) -> Clarification:

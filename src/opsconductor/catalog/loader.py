@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from opsconductor.catalog.models import PLACEHOLDER, ConnectorKind, Toolset, ToolSpec
+from opsconductor import kinds
+from opsconductor.catalog.models import Toolset, ToolSpec
 from opsconductor.catalog.parsers import check_parser_name
 from opsconductor.errors import CatalogError
 
@@ -75,14 +76,15 @@ def load_toolset(path: Path) -> Toolset:
 def _load_tool(path: Path, index: int, raw: Any) -> ToolSpec:
     name = raw.get("name", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
     try:
-        return ToolSpec.model_validate(raw)
+        return kinds.parse_tool(raw)
     except ValidationError as exc:
-        raise CatalogError(f"{path}: tool {name!r}: {_first_error(exc)}") from None
+        # The first part of the error's location is the kind's tag: the tool is named already.
+        raise CatalogError(f"{path}: tool {name!r}: {_first_error(exc, skip=1)}") from None
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, skip: int = 0) -> str:
     error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
+    where = ".".join(str(part) for part in error["loc"][skip:])
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
 
@@ -96,16 +98,6 @@ def _check_references(path: Path, tool: ToolSpec, tools: dict[str, ToolSpec]) ->
         raise fail(problem)
     if tool.rollback is not None and tool.rollback.tool not in tools:
         raise fail(f"rollback names unknown tool {tool.rollback.tool!r}")
-    for step in tool.steps or []:
-        inner = tools.get(step.tool)
-        if inner is None:
-            raise fail(f"step {step.id!r} names unknown tool {step.tool!r}")
-        if inner.connector is ConnectorKind.WORKFLOW:
-            raise fail(f"step {step.id!r}: workflows do not nest")
-        unknown = step.inputs.keys() - inner.parameters.keys()
-        if unknown:
-            raise fail(f"step {step.id!r} passes unknown inputs {sorted(unknown)}")
-        for value in step.inputs.values():
-            match = PLACEHOLDER.match(str(value))
-            if match and match.group(1) not in tool.parameters:
-                raise fail(f"step {step.id!r} uses undeclared parameter {match.group(1)!r}")
+    problem = kinds.kind_of(tool).check_references(tool, tools)
+    if problem is not None:
+        raise fail(problem)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -25,19 +25,6 @@ class Platform(StrEnum):
     MACOS = "macos"
     WINDOWS = "windows"
     NETWORK = "network"
-
-
-class ConnectorKind(StrEnum):
-    INVENTORY = "inventory"  # a read-only query of the asset table
-    SHELL = "shell"  # a POSIX argv, run locally or over SSH
-    POWERSHELL = "powershell"  # a fixed script with named parameters, over WinRM
-    WORKFLOW = "workflow"  # a graph of other tools
-
-
-class InventoryQuery(StrEnum):
-    COUNT = "count_assets"
-    LIST = "list_assets"
-    DETAILS = "asset_details"
 
 
 class Strict(BaseModel):
@@ -103,31 +90,27 @@ class ParameterSpec(Strict):
         return value
 
 
-class WorkflowStep(Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    tool: str = Field(pattern=TOOL_NAME)
-    depends_on: list[str] = Field(default_factory=list)
-    inputs: dict[str, str | int] = Field(
-        default_factory=dict, description="Literal values, or '{name}' of a workflow parameter."
-    )
-
-
 class RollbackSpec(Strict):
     tool: str = Field(pattern=TOOL_NAME)
     inputs: dict[str, str | int] = Field(default_factory=dict)
 
 
 class ToolSpec(Strict):
+    """What every tool declares, whatever runs it. Each kind of tool (the `connector:` key) is
+    a subclass registered by its module under `opsconductor.kinds`, with the fields that kind
+    needs (`command`, `script`, `query`, `steps`); the catalog loads a tool as the subclass its
+    `connector` names."""
+
+    # Whether the tool's steps run on the plan's target hosts (one unit per host), declared by
+    # each kind; a kind that runs on no host (an inventory query) runs once per step.
+    runs_on_hosts: ClassVar[bool] = True
+
     name: str = Field(pattern=TOOL_NAME)
     summary: str = Field(min_length=3)
     category: str = Field(pattern=r"^[a-z_]+$")
     action: str = Field(pattern=r"^[a-z_]+$")
     platforms: list[Platform] = Field(min_length=1)
-    connector: ConnectorKind
-    command: list[str] | None = None
-    script: str | None = None
-    query: InventoryQuery | None = None
-    steps: list[WorkflowStep] | None = None
+    connector: str
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
     risk: RiskLevel
     read_only: bool
@@ -144,64 +127,14 @@ class ToolSpec(Strict):
     rollback: RollbackSpec | None = None
     failure_policy: Literal["abort", "continue"] = "abort"
 
-    @model_validator(mode="after")
-    def _check_shape(self) -> ToolSpec:
-        body = {
-            ConnectorKind.INVENTORY: ("query", self.query),
-            ConnectorKind.SHELL: ("command", self.command),
-            ConnectorKind.POWERSHELL: ("script", self.script),
-            ConnectorKind.WORKFLOW: ("steps", self.steps),
-        }
-        wanted, value = body[self.connector]
-        if not value:
-            raise ValueError(f"a {self.connector.value} tool needs '{wanted}'")
-        extra = [name for name, val in body.values() if val and name != wanted]
-        if extra:
-            raise ValueError(f"a {self.connector.value} tool must not have {', '.join(extra)}")
-        if self.command:
-            self._check_command(self.command)
-        if self.steps:
-            self._check_steps(self.steps)
-        if self.script:
-            missing = [n for n in self.parameters if f"${n}" not in self.script]
-            if missing:
-                raise ValueError(f"script has no PowerShell parameter for {missing}")
-        return self
-
-    def _check_command(self, command: list[str]) -> None:
-        used = set()
-        for item in command:
-            match = PLACEHOLDER.match(item)
-            if match:
-                used.add(match.group(1))
-            elif re.search(r"(?<!%)\{[a-z_][a-z0-9_]*\}", item):
-                # A placeholder inside a longer word would splice user text into an argument.
-                raise ValueError(f"placeholder inside {item!r}: a placeholder must be a whole item")
-        undeclared = used - self.parameters.keys()
-        if undeclared:
-            raise ValueError(f"command uses undeclared parameters: {sorted(undeclared)}")
-        unused = self.parameters.keys() - used
-        if unused:
-            raise ValueError(f"parameters not used by the command: {sorted(unused)}")
-        optional = [name for name, spec in self.parameters.items() if spec.optional]
-        if optional:
-            raise ValueError(f"a command's parameters cannot be optional: {optional}")
-
-    @staticmethod
-    def _check_steps(steps: list[WorkflowStep]) -> None:
-        seen: set[str] = set()
-        for step in steps:
-            unknown = [dep for dep in step.depends_on if dep not in seen]
-            if unknown:
-                # Requiring dependencies to be declared first also rules out cycles.
-                raise ValueError(f"step {step.id!r} depends on {unknown}, not declared before it")
-            if step.id in seen:
-                raise ValueError(f"duplicate step id {step.id!r}")
-            seen.add(step.id)
-
     @property
-    def runs_on_hosts(self) -> bool:
-        return self.connector is not ConnectorKind.INVENTORY
+    def needs_targets(self) -> bool:
+        """Whether a request for this tool must name the assets it acts on (one by one)."""
+        return self.runs_on_hosts
+
+    def runs_on(self, os_type: str) -> bool:
+        """Whether the tool supports an asset of this OS type."""
+        return any(p.value == os_type for p in self.platforms)
 
     def validate_inputs(self, raw: dict[str, Any]) -> dict[str, str | int]:
         """Typed values for every parameter, defaults filled in; raises on a bad or unknown one."""
@@ -217,6 +150,15 @@ class ToolSpec(Strict):
             elif spec.required:
                 raise ValidationFailed(f"{self.name}: missing required input {name!r}")
         return values
+
+
+def substitute(template: dict[str, str | int], values: dict[str, str | int]) -> dict[str, Any]:
+    """A workflow step's or rollback's inputs, each '{name}' replaced by the caller's value."""
+    result: dict[str, Any] = {}
+    for key, value in template.items():
+        match = PLACEHOLDER.match(str(value))
+        result[key] = values[match.group(1)] if match else value
+    return result
 
 
 class Toolset(Strict):

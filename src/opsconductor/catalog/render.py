@@ -1,11 +1,9 @@
-"""Turn a tool and its validated inputs into the exact command a connector runs."""
+"""The exact command a connector runs, as a host tool's kind renders it from validated inputs."""
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-
-from opsconductor.catalog.models import PLACEHOLDER, ConnectorKind, ToolSpec
 
 
 @dataclass(frozen=True)
@@ -22,21 +20,6 @@ class Command:
             return shlex.join(self.argv)
         args = " ".join(f"-{k} {_ps_quote(v)}" for k, v in sorted(self.parameters.items()))
         return f"powershell: {self.script.strip().splitlines()[0]} … {args}".rstrip()
-
-
-def render_command(tool: ToolSpec, inputs: dict[str, str | int]) -> Command:
-    """Substitute validated inputs; each placeholder becomes exactly one argument."""
-    if tool.connector is ConnectorKind.SHELL:
-        assert tool.command is not None
-        argv = []
-        for item in tool.command:
-            match = PLACEHOLDER.match(item)
-            argv.append(str(inputs[match.group(1)]) if match else item)
-        return Command(argv=tuple(argv))
-    if tool.connector is ConnectorKind.POWERSHELL:
-        assert tool.script is not None
-        return Command(script=tool.script, parameters=dict(inputs))
-    raise ValueError(f"{tool.name} is a {tool.connector.value} tool and has no command")
 
 
 def _ps_quote(value: str | int) -> str:

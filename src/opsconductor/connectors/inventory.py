@@ -1,15 +1,19 @@
-"""The inventory connector: read-only queries of the asset table, answered as data and words."""
+"""The inventory connector: read-only queries of the asset table, answered as data and words.
+Like the host connectors it belongs to one run, and reads through that run's session."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsconductor.catalog.models import InventoryQuery, ToolSpec
 from opsconductor.catalog.parsers import Parsed
 from opsconductor.inventory import repository
 from opsconductor.inventory.models import Asset, AssetFilter, os_label
+
+T = TypeVar("T")
 
 LIST_LIMIT = 200
 _PLURALS = {"switch": "switches", "storage": "storage devices", "other": "other devices"}
@@ -38,14 +42,37 @@ def filter_from_inputs(inputs: dict[str, Any]) -> AssetFilter:
     return AssetFilter.model_validate(values)
 
 
-async def run_query(
-    session: AsyncSession, tool: ToolSpec, inputs: dict[str, Any], targets: list[str]
-) -> Parsed:
-    if tool.query is InventoryQuery.COUNT:
-        return await _count(session, filter_from_inputs(inputs))
-    if tool.query is InventoryQuery.LIST:
-        return await _list(session, filter_from_inputs(inputs))
-    return await _details(session, targets)
+class InventoryQuery(StrEnum):
+    """What an inventory tool asks (its `query:`)."""
+
+    COUNT = "count_assets"
+    LIST = "list_assets"
+    DETAILS = "asset_details"
+
+
+class SessionReads(Protocol):
+    """Runs a read in the session of the run it belongs to (see `Transactions.read`)."""
+
+    def __call__(self, work: Callable[[AsyncSession], Awaitable[T]]) -> Awaitable[T]: ...
+
+
+class InventoryConnector:
+    """Answers a query with the run's reads, so a plan that only asks the inventory records
+    its answer in the same transaction as its claim."""
+
+    def __init__(self, reads: SessionReads) -> None:
+        self.reads = reads
+
+    async def query(
+        self, query: InventoryQuery, inputs: dict[str, Any], targets: list[str]
+    ) -> Parsed:
+        if query is InventoryQuery.COUNT:
+            flt = filter_from_inputs(inputs)
+            return await self.reads(lambda session: _count(session, flt))
+        if query is InventoryQuery.LIST:
+            flt = filter_from_inputs(inputs)
+            return await self.reads(lambda session: _list(session, flt))
+        return await self.reads(lambda session: _details(session, targets))
 
 
 async def _count(session: AsyncSession, flt: AssetFilter) -> Parsed:

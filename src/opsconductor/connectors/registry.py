@@ -1,5 +1,6 @@
-"""Which connector serves an asset, by its connection protocol; connectors live for one run,
-and share that run's secrets (opened once for the run, masked in all of its output)."""
+"""The connectors of a run: which one serves an asset (by its connection protocol), and the
+inventory connector reading through the run's session. They live for one run and share its
+secrets (opened once for the run, masked in all of its output)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult, Connector, ErrorKind, OutputCallback
+from opsconductor.connectors.inventory import InventoryConnector, SessionReads
 from opsconductor.credentials.run_secrets import CredentialsLoader, RunSecrets
 from opsconductor.inventory.models import Asset
 
@@ -43,11 +45,21 @@ class Connectors:
     """The connectors of one execution, created on first use and closed together."""
 
     def __init__(
-        self, factories: dict[str, ConnectorFactory], secrets: RunSecrets | None = None
+        self,
+        factories: dict[str, ConnectorFactory],
+        secrets: RunSecrets | None = None,
+        reads: SessionReads | None = None,
     ) -> None:
         self._factories = factories
         self.secrets = secrets or RunSecrets()
+        self._reads = reads
         self._open: dict[str, Connector] = {}
+
+    @property
+    def inventory(self) -> InventoryConnector:
+        if self._reads is None:
+            raise RuntimeError("these connectors were opened without the run's session")
+        return InventoryConnector(self._reads)
 
     def for_asset(self, asset: Asset) -> Connector:
         protocol = asset.connection.protocol.value
@@ -74,9 +86,10 @@ class ConnectorRegistry:
         self.credentials = credentials
 
     @contextlib.asynccontextmanager
-    async def open(self) -> AsyncIterator[Connectors]:
-        """Connectors for one execution; their connections close when it ends."""
-        connectors = Connectors(self.factories, RunSecrets(self.credentials))
+    async def open(self, reads: SessionReads | None = None) -> AsyncIterator[Connectors]:
+        """Connectors for one execution, the inventory reading with `reads`; their connections
+        close when it ends."""
+        connectors = Connectors(self.factories, RunSecrets(self.credentials), reads)
         try:
             yield connectors
         finally:

@@ -9,18 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from opsconductor import kinds
 from opsconductor.catalog.loader import Catalog
 from opsconductor.catalog.models import ToolSpec
-from opsconductor.catalog.parsers import Parsed, parse_output
-from opsconductor.catalog.render import render_command
-from opsconductor.connectors.base import CommandResult, ErrorKind
+from opsconductor.connectors.base import ErrorKind
 from opsconductor.connectors.registry import Connectors
 from opsconductor.execution.states import STEP_TERMINAL_STATES, StepState
 from opsconductor.inventory.models import Asset
 from opsconductor.schemas.plan import PlanStep, PlanV1
 from opsconductor.store.tables import utcnow
 
-InventoryRunner = Callable[[ToolSpec, dict[str, Any], list[str]], Awaitable[Parsed]]
 # Checks a step's targets right before it starts: the assets to connect to as they are now,
 # or why the step must not run (the plan changed since it was approved).
 TargetGuard = Callable[[PlanStep], Awaitable["dict[str, Asset] | str"]]
@@ -74,7 +72,6 @@ class Engine:
         catalog: Catalog,
         connectors: Connectors,
         recorder: Recorder,
-        inventory: InventoryRunner,
         limits: EngineLimits,
         guard: TargetGuard | None = None,
     ) -> None:
@@ -83,7 +80,6 @@ class Engine:
         self.catalog = catalog
         self.connectors = connectors
         self.recorder = recorder
-        self.inventory = inventory
         self.limits = limits
         self.guard = guard
         self.outcomes: dict[tuple[str, str | None], StepOutcome] = {}
@@ -200,17 +196,25 @@ class Engine:
                 await self.recorder.step_finished(unit)
                 return
             self.assets[unit.target] = checked[unit.target]
+        kind = kinds.kind_of(tool)
         unit.state = StepState.RUNNING
         unit.started_at = utcnow()
-        if tool.runs_on_hosts:
-            unit.command = render_command(tool, step.inputs).display()
+        unit.command = kind.display(tool, step.inputs)
         await self.recorder.step_started(unit)  # written before the command starts
-        if unit.target is None:
-            answer = await self.inventory(tool, step.inputs, step.targets)
-            _finish(unit, CommandResult(exit_code=0), answer)
-        else:
-            result = await self._run_on_host(step, tool, unit)
-            _finish(unit, result, parse_output(tool.parser, result.stdout) if result.ok else None)
+
+        async def stream(chunk: str) -> None:
+            await self.recorder.step_output(unit, chunk)
+
+        call = kinds.StepCall(
+            tool=tool,
+            inputs=step.inputs,
+            targets=step.targets,
+            host=self.assets[unit.target] if unit.target is not None else None,
+            timeout_s=step.timeout_s,
+            connectors=self.connectors,
+            on_output=stream,
+        )
+        _finish(unit, await kind.run(call))
         await self.recorder.step_finished(unit)
 
     async def _check_targets(self, step: PlanStep) -> dict[str, Asset] | str:
@@ -220,24 +224,6 @@ class Engine:
             self._guarded[step.id] = asyncio.ensure_future(self.guard(step))
         return await asyncio.shield(self._guarded[step.id])
 
-    async def _run_on_host(
-        self, step: PlanStep, tool: ToolSpec, unit: StepOutcome
-    ) -> CommandResult:
-        assert unit.target is not None
-        asset = self.assets[unit.target]
-
-        async def stream(chunk: str) -> None:
-            await self.recorder.step_output(unit, chunk)
-
-        connector = self.connectors.for_asset(asset)
-        return await connector.run(
-            asset,
-            render_command(tool, step.inputs),
-            timeout_s=step.timeout_s,
-            ok_exit_codes=frozenset(tool.ok_exit_codes),
-            on_output=stream,
-        )
-
     async def _record_cancel(self, unit: StepOutcome) -> None:
         unit.state = StepState.CANCELLED
         unit.error_kind = ErrorKind.CANCELLED.value
@@ -246,7 +232,8 @@ class Engine:
         await asyncio.shield(self.recorder.step_finished(unit))
 
 
-def _finish(unit: StepOutcome, result: CommandResult, parsed: Parsed | None) -> None:
+def _finish(unit: StepOutcome, ran: kinds.StepRun) -> None:
+    result, parsed = ran.result, ran.parsed
     unit.completed_at = utcnow()
     unit.exit_code = result.exit_code
     unit.output = result.stdout

@@ -14,10 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.catalog.loader import Catalog
-from opsconductor.catalog.models import ToolSpec
-from opsconductor.catalog.parsers import Parsed, parse_output
+from opsconductor.catalog.parsers import parse_output
 from opsconductor.config import Settings
-from opsconductor.connectors import inventory as inventory_connector
 from opsconductor.connectors.registry import ConnectorRegistry
 from opsconductor.errors import LeaseLost
 from opsconductor.execution import aggregate, endpoints
@@ -141,22 +139,14 @@ class Runner:
             approved_steps=await self._approved(tx, lease) if plan.approval_level >= 3 else None,
         )
 
-        async def query_inventory(
-            tool: ToolSpec, inputs: dict[str, Any], names: list[str]
-        ) -> Parsed:
-            return await tx.read(
-                lambda session: inventory_connector.run_query(session, tool, inputs, names)
-            )
-
         watch = self._touches_hosts(plan)
-        async with self.connectors.open() as connectors:
+        async with self.connectors.open(reads=tx.read) as connectors:
             engine = Engine(
                 plan,
                 {},
                 self.catalog,
                 connectors,
                 recorder,
-                query_inventory,
                 limits,
                 guard=self._guard(tx, plan),
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.catalog.loader import Catalog
-from opsconductor.catalog.models import Platform, ToolSpec
+from opsconductor.catalog.models import ToolSpec
 from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.decision import DecisionV1
 from opsconductor.schemas.selection import ExecutionPolicy, SelectedTool, SelectionV1
@@ -47,10 +47,7 @@ def _selected(tool: ToolSpec, targets: list[str], why: str) -> SelectedTool:
 
 
 def _tool_for_platform(tools: list[ToolSpec], os_type: str) -> ToolSpec | None:
-    for tool in tools:
-        if any(p.value == os_type for p in tool.platforms if p is not Platform.INVENTORY):
-            return tool
-    return None
+    return next((t for t in tools if t.runs_on_hosts and t.runs_on(os_type)), None)
 
 
 def _policy(decision: DecisionV1, tools: list[ToolSpec], index: InventoryIndex) -> ExecutionPolicy:

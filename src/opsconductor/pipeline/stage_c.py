@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Any
 
+from opsconductor import kinds
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.catalog.loader import Catalog
-from opsconductor.catalog.models import PLACEHOLDER, ConnectorKind, ToolSpec
+from opsconductor.catalog.models import ToolSpec, substitute
 from opsconductor.errors import ValidationFailed
 from opsconductor.schemas.common import Mode
-from opsconductor.schemas.decision import Clarification, DecisionV1, EntityType
+from opsconductor.schemas.decision import Clarification, DecisionV1
 from opsconductor.schemas.plan import PlanStep, PlanV1, RollbackAction
 from opsconductor.schemas.selection import SelectedTool, SelectionV1
 
@@ -60,12 +60,10 @@ def build_plan(
     for selected in selection.tools:
         tool = catalog.get(selected.tool)
         _ground_targets(tool, selected, index)
-        if tool.connector is ConnectorKind.WORKFLOW:
-            _add_workflow(built, tool, selected, decision, catalog, concurrency)
-        else:
-            inputs = _inputs_for(tool, decision)
-            step_id = tool.name.replace(".", "_")
-            _add_step(built, step_id, tool, selected.targets, inputs, [], concurrency)
+        kind = kinds.kind_of(tool)
+        inputs = tool.validate_inputs(kind.raw_inputs(tool, decision))
+        for part in kind.parts(tool, inputs, catalog.tools):
+            _add_step(built, part, selected.targets, concurrency)
     return _assemble(decision, selection, catalog, built, immediate_threshold_s)
 
 
@@ -84,40 +82,21 @@ def _ground_targets(tool: ToolSpec, selected: SelectedTool, index: InventoryInde
         asset = index.assets.get(name)
         if asset is None:
             raise ValidationFailed(f"target {name!r} is not an asset in the inventory")
-        if tool.runs_on_hosts and not any(p.value == asset.os_type for p in tool.platforms):
+        if tool.runs_on_hosts and not tool.runs_on(asset.os_type):
             raise ValidationFailed(f"{tool.name} does not run on {asset.os_type} asset {name!r}")
 
 
-def _inputs_for(tool: ToolSpec, decision: DecisionV1) -> dict[str, str | int]:
-    if tool.connector is ConnectorKind.INVENTORY:
-        raw: dict[str, Any] = {}
-        for entity in decision.entities:
-            if entity.type is EntityType.GROUP and entity.filter is not None:
-                raw = {k: v for k, v in entity.filter.items() if k in tool.parameters}
-                break
-    else:
-        raw = {k: v for k, v in decision.inputs.items() if k in tool.parameters}
-    return tool.validate_inputs(raw)
-
-
-def _add_step(
-    built: _Steps,
-    step_id: str,
-    tool: ToolSpec,
-    targets: list[str],
-    inputs: dict[str, str | int],
-    depends_on: list[str],
-    concurrency: int,
-) -> None:
+def _add_step(built: _Steps, part: kinds.StepPart, targets: list[str], concurrency: int) -> None:
+    tool = part.tool
     waves = max(1, math.ceil(len(targets) / concurrency))
     built.steps.append(
         PlanStep(
-            id=step_id,
+            id=part.id,
             tool=tool.name,
             description=tool.summary,
             targets=targets,
-            inputs=inputs,
-            depends_on=depends_on,
+            inputs=part.inputs,
+            depends_on=part.depends_on,
             estimate_s=tool.estimate_s * waves,
             timeout_s=tool.timeout_s,
             read_only=tool.read_only,
@@ -125,36 +104,10 @@ def _add_step(
         )
     )
     if tool.rollback is not None:
-        rollback_inputs = _substitute(tool.rollback.inputs, inputs)
+        rollback_inputs = substitute(tool.rollback.inputs, part.inputs)
         built.rollback.append(
-            RollbackAction(step_id=step_id, tool=tool.rollback.tool, inputs=rollback_inputs)
+            RollbackAction(step_id=part.id, tool=tool.rollback.tool, inputs=rollback_inputs)
         )
-
-
-def _add_workflow(
-    built: _Steps,
-    workflow: ToolSpec,
-    selected: SelectedTool,
-    decision: DecisionV1,
-    catalog: Catalog,
-    concurrency: int,
-) -> None:
-    params = _inputs_for(workflow, decision)
-    prefix = workflow.name.split(".")[-1]
-    for step in workflow.steps or []:
-        inner = catalog.get(step.tool)
-        inputs = inner.validate_inputs(_substitute(step.inputs, params))
-        depends = [f"{prefix}.{d}" for d in step.depends_on]
-        step_id = f"{prefix}.{step.id}"
-        _add_step(built, step_id, inner, selected.targets, inputs, depends, concurrency)
-
-
-def _substitute(template: dict[str, str | int], values: dict[str, str | int]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in template.items():
-        match = PLACEHOLDER.match(str(value))
-        result[key] = values[match.group(1)] if match else value
-    return result
 
 
 def _critical_path(steps: list[PlanStep]) -> float:

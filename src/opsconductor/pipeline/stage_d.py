@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from opsconductor import kinds
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.catalog.loader import Catalog
-from opsconductor.catalog.models import ConnectorKind
-from opsconductor.catalog.render import render_command
 from opsconductor.schemas.common import Mode
 from opsconductor.schemas.decision import Clarification
 from opsconductor.schemas.plan import PlanStep, PlanV1
@@ -68,12 +67,7 @@ def describe_plan(plan: PlanV1, targets: list[str], environments: list[str]) -> 
 
 def _step_preview(step: PlanStep, catalog: Catalog) -> StepPreview:
     tool = catalog.get(step.tool)
-    if tool.connector is ConnectorKind.INVENTORY:
-        args = ", ".join(f"{k}={v}" for k, v in sorted(step.inputs.items()))
-        commands = [f"inventory query {tool.query.value if tool.query else ''}({args})"]
-    else:
-        command = render_command(tool, step.inputs).display()
-        commands = [f"{target}: {command}" for target in step.targets]
+    commands = kinds.kind_of(tool).preview(tool, step.inputs, step.targets)
     return StepPreview(
         step_id=step.id,
         tool=step.tool,

@@ -1,0 +1,56 @@
+"""`connector: inventory`: a read-only question answered from the asset table, on no host. Its
+`query` names what the inventory connector answers; its inputs are the request's group filter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from opsconductor.catalog.models import ToolSpec
+from opsconductor.connectors.base import CommandResult
+from opsconductor.connectors.inventory import InventoryQuery
+from opsconductor.kinds.base import StepCall, StepRun, ToolKind
+from opsconductor.kinds.registry import register
+from opsconductor.schemas.decision import EntityType
+
+if TYPE_CHECKING:
+    from opsconductor.schemas.decision import DecisionV1
+
+
+class InventoryTool(ToolSpec):
+    runs_on_hosts: ClassVar[bool] = False
+
+    connector: Literal["inventory"]
+    query: InventoryQuery
+
+    @property
+    def needs_targets(self) -> bool:
+        return self.query is InventoryQuery.DETAILS  # the record of named assets
+
+
+class InventoryKind(ToolKind):
+    name = "inventory"
+    spec = InventoryTool
+
+    def raw_inputs(self, tool: ToolSpec, decision: DecisionV1) -> dict[str, Any]:
+        for entity in decision.entities:
+            if entity.type is EntityType.GROUP and entity.filter is not None:
+                return {k: v for k, v in entity.filter.items() if k in tool.parameters}
+        return {}
+
+    def preview(
+        self, tool: ToolSpec, inputs: dict[str, str | int], targets: list[str]
+    ) -> list[str]:
+        assert isinstance(tool, InventoryTool)
+        args = ", ".join(f"{k}={v}" for k, v in sorted(inputs.items()))
+        return [f"inventory query {tool.query.value}({args})"]
+
+    def display(self, tool: ToolSpec, inputs: dict[str, str | int]) -> str | None:
+        return None
+
+    async def run(self, call: StepCall) -> StepRun:
+        assert isinstance(call.tool, InventoryTool)
+        parsed = await call.connectors.inventory.query(call.tool.query, call.inputs, call.targets)
+        return StepRun(CommandResult(exit_code=0), parsed)
+
+
+register(InventoryKind())
