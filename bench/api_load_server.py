@@ -25,10 +25,10 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.inventory import repository
 from opsconductor.inventory.models import Asset
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.audit import verify_chain
 from opsconductor.store.tables import AuditEventRow, ExecutionRow
 
@@ -86,7 +86,7 @@ async def fresh_database(admin_url: str) -> AsyncIterator[str]:
 
 async def server_version(backend: Backend) -> str:
     """The database's version, as the server reports it."""
-    conductor = await Conductor.open(backend.settings())
+    conductor = await OpsConductor.open(backend.settings())
     try:
         async with conductor.db.session() as session:
             if backend.database_url is None:
@@ -101,7 +101,7 @@ async def server_version(backend: Backend) -> str:
 async def seed(backend: Backend, assets: Sequence[Asset]) -> float:
     """Migrate a fresh store and write the assets (no users yet); returns the seconds taken."""
     started = time.perf_counter()
-    conductor = await Conductor.open(backend.settings())
+    conductor = await OpsConductor.open(backend.settings())
     try:
         async with conductor.db.session() as session:
             await repository.upsert_assets(session, assets)
@@ -232,7 +232,7 @@ class StoreCount:
 
 async def count_store(backend: Backend, requester: str) -> StoreCount:
     """Count, in the store itself, what `requester`'s requests left behind."""
-    conductor = await Conductor.open(backend.settings())
+    conductor = await OpsConductor.open(backend.settings())
     try:
         async with conductor.db.session() as session:
             rows = (

@@ -5,7 +5,7 @@
 
 Starts the test hosts of tests/sshhosts.py on loopback, then times, in one run and in turns,
 "check disk space on all servers tagged bench" through OpsConductor (the CLI as a new process,
-and `Conductor.open` + `ask` + `close` in process) against
+and `OpsConductor.open` + `ask` + `close` in process) against
 `ansible all -i INVENTORY -m command -a 'df -P' -f 50` (defaults; with pipelining; with
 pipelining over warm ControlMaster connections). Every run checks that each host answered;
 a failed run is counted, never timed. Writes docs/benchmarks-fanout.md; exits 1 when a run

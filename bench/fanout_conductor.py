@@ -18,13 +18,14 @@ from pathlib import Path
 from tests.sshhosts import SshHost
 
 from fanout_model import Outcome, failed
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.credentials.models import CredentialKind, Secret
 from opsconductor.credentials.repository import put_credential
 from opsconductor.credentials.vault import Vault
 from opsconductor.inventory import repository
 from opsconductor.inventory.models import Asset
-from opsconductor.pipeline.orchestrator import Answer, Conductor
+from opsconductor.pipeline.answer import Answer
 
 TAG = "bench"
 QUESTION = f"check disk space on all servers tagged {TAG}"
@@ -61,7 +62,7 @@ def host_asset(host: SshHost) -> Asset:
 async def seed_home(home: Path, known_hosts: Path, hosts: list[SshHost]) -> None:
     """Create the store in `home` with the key credential and one asset per host."""
     settings = settings_for(home, known_hosts)
-    conductor = await Conductor.open(settings)
+    conductor = await OpsConductor.open(settings)
     try:
         secret = Secret(
             kind=CredentialKind.PRIVATE_KEY,
@@ -86,10 +87,10 @@ def verdict(state: str | None, message: str, expected: int) -> tuple[bool, str]:
 
 async def _ask_cold(settings: Settings) -> tuple[Answer, dict[str, float]]:
     t0 = time.perf_counter()
-    conductor = await Conductor.open(settings)
+    conductor = await OpsConductor.open(settings)
     try:
         t1 = time.perf_counter()
-        answer = await conductor.ask(QUESTION, requester=REQUESTER, confirm=True)
+        answer = await conductor.pipeline.ask(QUESTION, requester=REQUESTER, confirm=True)
         t2 = time.perf_counter()
     finally:
         await conductor.close()
@@ -100,7 +101,7 @@ async def _ask_cold(settings: Settings) -> tuple[Answer, dict[str, float]]:
 
 
 def run_in_process(home: Path, known_hosts: Path, expected: int) -> Outcome:
-    """`Conductor.open` + `ask(..., confirm=True)` + `close`, on a new event loop."""
+    """`OpsConductor.open` + `ask(..., confirm=True)` + `close`, on a new event loop."""
     t0 = time.perf_counter()
     try:
         answer, parts = asyncio.run(_ask_cold(settings_for(home, known_hosts)))

@@ -13,7 +13,7 @@ CLI = "opsconductor (CLI)"
 IN_PROCESS = "opsconductor (in process)"
 CONDUCTOR_VARIANTS = (CLI, IN_PROCESS)
 PARTS = (
-    ("open", "`Conductor.open` (settings, catalog, store)"),
+    ("open", "`OpsConductor.open` (settings, catalog, store)"),
     ("ask", "`ask`: plan, approval, execution, answer, persistence"),
     ("execution", "of which the execution (stage E, as recorded in its result)"),
     ("close", "`close`"),
@@ -79,7 +79,7 @@ def _setup(results: Results) -> list[str]:
         f"the {n} servers and the remote commands share its cores.",
         "- **Both sides** log in with the same ed25519 client key, check every host key strictly "
         f"against the same known_hosts file of {n} lines, and start cold for each run: a new "
-        "process or `Conductor`, no connection left open by an earlier run (except the variant "
+        "process or `OpsConductor`, no connection left open by an earlier run (except the variant "
         "marked warm). The SSH logins column counts the `Accepted` lines the run added to the "
         "sshd logs.",
         f"- **{CLI}**: `{results.cli}` as a new process (interpreter start-up and imports "
@@ -89,7 +89,7 @@ def _setup(results: Results) -> list[str]:
         f"requester (`--yes`), `df -P -k` over SSH on every host, parsing, the answer, and the "
         f"execution with its audit trail persisted. A run counts when it exits 0, the execution "
         f'succeeded and the answer begins "{n}/{n} hosts OK".',
-        f"- **{IN_PROCESS}**: the same through `Conductor.open` + `ask(..., confirm=True)` + "
+        f"- **{IN_PROCESS}**: the same through `OpsConductor.open` + `ask(..., confirm=True)` + "
         "`close`, on a new event loop and a fresh home, in the benchmark's own process (so "
         "without interpreter start-up and imports).",
         f"- **Ansible**: `ansible all -i inventory.ini -m command -a '{MODULE_ARGS}' -f {n}` "

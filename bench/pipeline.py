@@ -1,5 +1,5 @@
 """The in-process half of the benchmark: a deterministic 10,000-asset inventory, and timed
-requests through `Conductor.ask` (stages A to E) and `Conductor.plan` (stages A to D)."""
+requests through `OpsConductor.ask` (stages A to E) and `OpsConductor.plan` (stages A to D)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.inventory import repository
 from opsconductor.inventory.models import Asset
-from opsconductor.pipeline.orchestrator import Answer, Conductor
+from opsconductor.pipeline.answer import Answer
 
 QUESTIONS = (
     "How many assets do we have?",
@@ -178,7 +179,7 @@ def expected_answers(assets: Sequence[Asset]) -> dict[str, str]:
 async def seed(home: Path, assets: Sequence[Asset]) -> float:
     """Write the assets into a fresh store in `home`; returns the seconds it took."""
     started = time.perf_counter()
-    conductor = await Conductor.open(_settings(home))
+    conductor = await OpsConductor.open(_settings(home))
     try:
         async with conductor.db.session() as session:
             await repository.upsert_assets(session, assets)
@@ -272,23 +273,23 @@ FIRST_QUESTION = QUESTIONS[3]
 
 
 async def cold_start(home: Path) -> tuple[float, float, float]:
-    """Seconds to open a Conductor, to build its inventory index alone, and for the first
-    request of another fresh Conductor (which builds the index on the way)."""
+    """Seconds to open a OpsConductor, to build its inventory index alone, and for the first
+    request of another fresh OpsConductor (which builds the index on the way)."""
     gc.collect()  # so that the previous run's garbage is not collected inside a timing
     t0 = time.perf_counter()
-    conductor = await Conductor.open(_settings(home))
+    conductor = await OpsConductor.open(_settings(home))
     open_s = time.perf_counter() - t0
     try:
         t0 = time.perf_counter()
-        await conductor.index()
+        await conductor.pipeline.index()
         index_s = time.perf_counter() - t0
     finally:
         await conductor.close()
-    conductor = await Conductor.open(_settings(home))
+    conductor = await OpsConductor.open(_settings(home))
     gc.collect()
     try:
         t0 = time.perf_counter()
-        first = await conductor.ask(FIRST_QUESTION, requester="bench")
+        first = await conductor.pipeline.ask(FIRST_QUESTION, requester="bench")
         first_request_s = time.perf_counter() - t0
     finally:
         await conductor.close()
@@ -298,14 +299,14 @@ async def cold_start(home: Path) -> tuple[float, float, float]:
 
 
 async def run_once(home: Path, total: int, warmup: int) -> RunResult:
-    """Time a cold start, then `ask` and `plan` over the question mix on one warm Conductor
+    """Time a cold start, then `ask` and `plan` over the question mix on one warm OpsConductor
     (`ask` warms the paths `plan` takes, so only `ask` gets warm-up requests)."""
     open_s, index_s, first_request_s = await cold_start(home)
-    conductor = await Conductor.open(_settings(home))
+    conductor = await OpsConductor.open(_settings(home))
     try:
 
         async def ask(text: str) -> Answer:
-            return await conductor.ask(text, requester="bench")
+            return await conductor.pipeline.ask(text, requester="bench")
 
         await measure(ask, ask_failure, warmup)
         ask_timings = await measure(ask, ask_failure, total)
@@ -333,11 +334,11 @@ class Sample:
 async def sample_answers(home: Path, assets: Sequence[Asset]) -> list[Sample]:
     """One answer per question, with the number of assets its plan targets."""
     expected = expected_answers(assets)
-    conductor = await Conductor.open(_settings(home))
+    conductor = await OpsConductor.open(_settings(home))
     try:
         samples = []
         for question in QUESTIONS:
-            answer = await conductor.ask(question, requester="bench")
+            answer = await conductor.pipeline.ask(question, requester="bench")
             steps = answer.plan.steps if answer.plan else []
             samples.append(
                 Sample(

@@ -117,7 +117,7 @@ def _start_up(r: Results) -> list[str]:
         "|---|---:|",
         f"| generate {r.assets:,} assets (pydantic models) | {ms(r.generate_s)} |",
         f"| write them to a fresh SQLite store (one transaction) | {ms(r.seed_s)} |",
-        f"| `Conductor.open` (catalog, engine, migration check) | {ms(r.median(_open))} |",
+        f"| `OpsConductor.open` (catalog, engine, migration check) | {ms(r.median(_open))} |",
         f"| inventory index build over {r.assets:,} assets, alone | {ms(r.median(_index))} |",
         f"| first request after opening ({_cell(QUESTIONS[3])!r}, builds the index) "
         f"| {ms(r.median(_first))} |",
@@ -227,7 +227,7 @@ def render(r: Results, notes: str) -> str:
         "servers named like `web-prod-0042` and `db-staging-0042`, workstations like "
         "`ws-finance-0100`, switches, routers, firewalls and storage, across production, "
         "staging and development.",
-        f"- Each of {len(r.runs)} run(s) opens a fresh `Conductor`, asks each question once to "
+        f"- Each of {len(r.runs)} run(s) opens a fresh `OpsConductor`, asks each question once to "
         f"warm up, then times {r.requests} requests one after another ({per_run} per question, "
         "in turn) through `ask` — all five stages, the execution and the audit trail "
         "persisted — and as many through `plan` (stages A-D, nothing written).",

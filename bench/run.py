@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/run.py            # or: make bench
 
-Seeds a fresh embedded store in a temporary folder, times `Conductor.ask` (stages A to E, with
-the execution and audit trail persisted) and `Conductor.plan` (stages A to D) in process, times
+Seeds a fresh embedded store in a temporary folder, times `OpsConductor.ask` (stages A to E, with
+the execution and audit trail persisted) and `OpsConductor.plan` (stages A to D) in process, times
 the CLI end to end, and writes docs/benchmarks.md. Failed requests are counted, never timed as
 successes; the exit code is 1 when any request failed.
 """

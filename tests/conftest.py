@@ -11,10 +11,10 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.inventory import repository
 from opsconductor.inventory.models import Asset
-from opsconductor.pipeline.orchestrator import Conductor
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -67,15 +67,15 @@ def sqlite_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def conductor(settings: Settings) -> AsyncIterator[Conductor]:
-    opened = await Conductor.open(settings)
+async def conductor(settings: Settings) -> AsyncIterator[OpsConductor]:
+    opened = await OpsConductor.open(settings)
     try:
         yield opened
     finally:
         await opened.close()
 
 
-async def seed(conductor: Conductor, assets: list[dict[str, object]]) -> None:
+async def seed(conductor: OpsConductor, assets: list[dict[str, object]]) -> None:
     async with conductor.db.session() as session:
         await repository.upsert_assets(session, [Asset.model_validate(a) for a in assets])
 

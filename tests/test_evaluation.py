@@ -20,7 +20,7 @@ from opsconductor.evaluation import (
     upstream_assets,
 )
 from opsconductor.inventory.models import DeviceType, Protocol
-from opsconductor.pipeline.orchestrator import Answer
+from opsconductor.pipeline.answer import Answer
 
 
 def upstream_asset(name: str, **fields: Any) -> dict[str, Any]:

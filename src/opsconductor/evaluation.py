@@ -22,10 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType, Protocol
 from opsconductor.inventory.repository import upsert_assets
-from opsconductor.pipeline.orchestrator import Answer, Conductor
+from opsconductor.pipeline.answer import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -180,13 +181,13 @@ async def run_eval(corpus: Path, inventory: Path, settings: Settings) -> EvalRep
     """Import the inventory into the (fresh) store of `settings`, then dry-run every request."""
     requests = load_corpus(corpus)
     assets = upstream_assets(inventory)
-    conductor = await Conductor.open(settings)
+    conductor = await OpsConductor.open(settings)
     try:
         async with conductor.db.session() as session:
             summary = await upsert_assets(session, assets)
         if summary.updated or summary.unchanged:
             raise ValueError(f"the store of {settings.home} is not fresh: it already had assets")
-        results = [await evaluate(conductor, request) for request in requests]
+        results = [await evaluate(conductor.pipeline, request) for request in requests]
     finally:
         await conductor.close()
     return EvalReport(corpus=str(corpus), asset_count=len(assets), results=results)

@@ -14,11 +14,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from opsconductor.api import create_app
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
 from opsconductor.execution.states import TERMINAL_STATES
 from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Role
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import AuditEventRow
 
 USERS: dict[Role, str] = {
@@ -33,7 +33,7 @@ USERS: dict[Role, str] = {
 class Api:
     app: FastAPI
     client: httpx.AsyncClient
-    conductor: Conductor
+    conductor: OpsConductor
     tokens: dict[str, str]  # user name -> plaintext token
 
     def token(self, role: Role | str) -> str:
@@ -80,11 +80,11 @@ class Api:
 
 @asynccontextmanager
 async def serve_api(settings: Settings) -> AsyncIterator[Api]:
-    """Run the application's lifespan (Conductor, and the worker if the settings ask for it)
+    """Run the application's lifespan (OpsConductor, and the worker if the settings ask for it)
     around an in-process client; users alice, bob, victor and root exist with tokens."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        conductor: Conductor = app.state.conductor
+        conductor: OpsConductor = app.state.conductor
         tokens: dict[str, str] = {}
         async with conductor.db.session() as session:
             for role, name in USERS.items():

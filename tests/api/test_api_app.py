@@ -34,7 +34,7 @@ from opsconductor.schemas.answer import AnswerV1
 async def test_the_answer_document_is_passed_on_unchanged(
     api: Api, text: str, options: dict[str, bool]
 ) -> None:
-    direct = await api.conductor.ask(text, requester="alice", wait=False, **options)
+    direct = await api.conductor.pipeline.ask(text, requester="alice", wait=False, **options)
     document = direct.to_document()
     assert AnswerV1.model_validate(document).model_dump(mode="json") == document
     through_api = await api.ask("operator", text, **options)

@@ -19,10 +19,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from opsconductor.api.routes.events import Follower
+from opsconductor.app import OpsConductor
 from opsconductor.config import load_settings
 from opsconductor.execution.events import Event, EventBus
 from opsconductor.identity.models import Role
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import ExecutionEventRow
 
 STORED_RUN = [
@@ -303,9 +303,9 @@ async def test_rows_committed_out_of_id_order_are_still_sent(
     """PostgreSQL hands out ids at insert but commits in any order (parallel steps write
     concurrently): a row that shows up below an id already sent must still be sent."""
     settings = load_settings(home=tmp_path / "home", database_url=pg_database_url)
-    conductor = await Conductor.open(settings)
+    conductor = await OpsConductor.open(settings)
     await seed(conductor, FLEET)
-    answer = await conductor.ask(REQUEST, requester="olga")
+    answer = await conductor.pipeline.ask(REQUEST, requester="olga")
     assert answer.execution_id is not None
     execution_id = answer.execution_id
 

@@ -106,7 +106,7 @@ async def test_metrics_need_a_token(api: Api) -> None:
 @pytest.fixture
 async def small_app(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     """An application with a route of its own, the metrics router and the request counter,
-    over the `api` fixture's Conductor: the wiring create_app is asked to do."""
+    over the `api` fixture's OpsConductor: the wiring create_app is asked to do."""
     app = FastAPI()
     install_error_handlers(app)
     install_request_metrics(app)

@@ -36,10 +36,10 @@ from schemathesis.checks import (
 from tests.conftest import FLEET, seed
 
 from opsconductor.api import create_app
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Role
-from opsconductor.pipeline.orchestrator import Conductor
 
 EXAMPLES_PER_OPERATION = 15
 CHECKS = [
@@ -82,7 +82,7 @@ class Target:
 
 async def prepare(settings: Settings) -> tuple[str, list[str]]:
     """Seed the store; return an admin's token and the ids of the reboots' approvals."""
-    conductor = await Conductor.open(settings)
+    conductor = await OpsConductor.open(settings)
     try:
         await seed(conductor, [{**asset, **UNREACHABLE} for asset in FLEET])
         async with conductor.db.session() as session:
@@ -90,10 +90,12 @@ async def prepare(settings: Settings) -> tuple[str, list[str]]:
             await identity.create_user(session, OPERATOR, Role.OPERATOR, actor="test")
             _, token = await identity.create_token(session, "fuzz-admin", actor="test")
         for text in SEED_QUESTIONS:
-            await conductor.ask(text, requester=OPERATOR, role=Role.OPERATOR, confirm=True)
+            await conductor.pipeline.ask(text, requester=OPERATOR, role=Role.OPERATOR, confirm=True)
         approvals = []
         for _ in range(SEED_REBOOTS):
-            answer = await conductor.ask("reboot web-prod-01", requester=OPERATOR, wait=False)
+            answer = await conductor.pipeline.ask(
+                "reboot web-prod-01", requester=OPERATOR, wait=False
+            )
             approvals.extend(answer.to_document()["approval"]["ids"])
     finally:
         await conductor.close()

@@ -17,17 +17,17 @@ from tests.conftest import FLEET, seed
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import load_settings
 from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Role
 from opsconductor.identity.tokens import parse_token
-from opsconductor.pipeline.orchestrator import Conductor
 
 
 async def prepare(home: Path) -> str:
     """A store with the fleet and user vera (so that serve makes and prints no first token);
     vera's token."""
-    conductor = await Conductor.open(load_settings(home=home))
+    conductor = await OpsConductor.open(load_settings(home=home))
     try:
         await seed(conductor, FLEET)
         async with conductor.db.session() as session:

@@ -10,13 +10,13 @@ from typing import ClassVar, Literal
 import pytest
 
 from opsconductor import kinds
+from opsconductor.app import OpsConductor
 from opsconductor.catalog.loader import load_catalog
 from opsconductor.catalog.models import ToolSpec
 from opsconductor.catalog.parsers import Parsed
 from opsconductor.config import Settings
 from opsconductor.connectors.base import CommandResult
 from opsconductor.errors import CatalogError
-from opsconductor.pipeline.orchestrator import Conductor
 
 
 class BulletinTool(ToolSpec):
@@ -70,12 +70,12 @@ tools:
 
 
 @pytest.fixture
-async def with_bulletin(tmp_path: Path, settings: Settings) -> AsyncIterator[Conductor]:
+async def with_bulletin(tmp_path: Path, settings: Settings) -> AsyncIterator[OpsConductor]:
     folder = tmp_path / "catalog"
     folder.mkdir()
     (folder / "notices.yaml").write_text(TOOLSET, encoding="utf-8")
     extended = settings.model_copy(update={"catalog_dirs": [folder]})
-    conductor = await Conductor.open(extended)
+    conductor = await OpsConductor.open(extended)
     try:
         yield conductor
     finally:
@@ -89,16 +89,16 @@ def test_the_builtin_kinds_are_registered() -> None:
     assert not catalog.get("inventory.count_assets").runs_on_hosts
 
 
-async def test_a_new_kind_is_loaded_planned_previewed_and_run(with_bulletin: Conductor) -> None:
+async def test_a_new_kind_is_loaded_planned_previewed_and_run(with_bulletin: OpsConductor) -> None:
     tool = with_bulletin.catalog.get("notices.read_bulletin")
     assert isinstance(tool, BulletinTool)
     before = BulletinKind.runs
-    answer = await with_bulletin.ask("what does the ops bulletin say?", requester="alice")
+    answer = await with_bulletin.pipeline.ask("what does the ops bulletin say?", requester="alice")
     assert answer.plan is not None and [s.tool for s in answer.plan.steps] == [tool.name]
     assert answer.execution_state == "succeeded"
     assert answer.response.message == "Change freeze until Friday."
     assert BulletinKind.runs == before + 1
-    preview = await with_bulletin.plan("read the operations bulletin")
+    preview = await with_bulletin.pipeline.plan("read the operations bulletin")
     assert preview.response.preview is not None
     assert preview.response.preview.steps[0].commands == ["read out the bulletin"]
 

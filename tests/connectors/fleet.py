@@ -7,11 +7,11 @@ from pathlib import Path
 from tests.conftest import seed
 from tests.sshhosts import SshHost
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.credentials.models import CredentialKind, Secret
 from opsconductor.credentials.repository import put_credential
 from opsconductor.credentials.vault import Vault
-from opsconductor.pipeline.orchestrator import Conductor
 
 CREDENTIAL = "fleet-key"
 
@@ -41,7 +41,7 @@ def host_asset(host: SshHost, *, credential: str = CREDENTIAL) -> dict[str, obje
     }
 
 
-async def add_key_credential(conductor: Conductor, name: str, key_path: Path, user: str) -> None:
+async def add_key_credential(conductor: OpsConductor, name: str, key_path: Path, user: str) -> None:
     secret = Secret(
         kind=CredentialKind.PRIVATE_KEY,
         username=user,
@@ -52,8 +52,8 @@ async def add_key_credential(conductor: Conductor, name: str, key_path: Path, us
         await put_credential(session, vault, name=name, secret=secret, actor="test")
 
 
-async def open_fleet(settings: Settings, hosts: list[SshHost]) -> Conductor:
-    conductor = await Conductor.open(settings)
+async def open_fleet(settings: Settings, hosts: list[SshHost]) -> OpsConductor:
+    conductor = await OpsConductor.open(settings)
     await add_key_credential(conductor, CREDENTIAL, hosts[0].client_key_path, hosts[0].username)
     await seed(conductor, [host_asset(h) for h in hosts])
     return conductor

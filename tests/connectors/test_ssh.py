@@ -14,7 +14,7 @@ from tests.conftest import seed
 from tests.connectors.fleet import add_key_credential, fleet_settings, host_asset, open_fleet
 from tests.sshhosts import SshHost, rotate_host_key, start_hosts, stop_host, stop_hosts
 
-from opsconductor.pipeline.orchestrator import Conductor
+from opsconductor.app import OpsConductor
 from opsconductor.store.tables import AuditEventRow, StepRunRow
 
 
@@ -28,7 +28,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[SshHost]]:
 
 
 @pytest.fixture
-async def fleet(tmp_path: Path, hosts: list[SshHost]) -> AsyncIterator[Conductor]:
+async def fleet(tmp_path: Path, hosts: list[SshHost]) -> AsyncIterator[OpsConductor]:
     for host in hosts:
         host.clear_received()
     conductor = await open_fleet(fleet_settings(tmp_path, hosts), hosts)
@@ -38,8 +38,10 @@ async def fleet(tmp_path: Path, hosts: list[SshHost]) -> AsyncIterator[Conductor
         await conductor.close()
 
 
-async def test_disk_check_runs_on_the_host_and_is_answered_from_df(fleet: Conductor) -> None:
-    answer = await fleet.ask("check disk space on host-01", requester="alice", confirm=True)
+async def test_disk_check_runs_on_the_host_and_is_answered_from_df(fleet: OpsConductor) -> None:
+    answer = await fleet.pipeline.ask(
+        "check disk space on host-01", requester="alice", confirm=True
+    )
     assert answer.execution_state == "succeeded", answer.response.message
     assert answer.response.message.startswith("host-01: / is ")
     assert "GB free" in answer.response.message
@@ -50,16 +52,16 @@ async def test_disk_check_runs_on_the_host_and_is_answered_from_df(fleet: Conduc
 
 
 async def test_restart_reaches_the_host_as_exact_arguments(
-    fleet: Conductor, hosts: list[SshHost]
+    fleet: OpsConductor, hosts: list[SshHost]
 ) -> None:
-    answer = await fleet.ask("restart nginx on host-02", requester="alice", confirm=True)
+    answer = await fleet.pipeline.ask("restart nginx on host-02", requester="alice", confirm=True)
     assert answer.execution_state == "succeeded", answer.response.message
     assert hosts[1].received("systemctl") == [["restart", "--", "nginx"]]
     assert hosts[0].received("systemctl") == []
 
 
-async def test_fan_out_over_twenty_hosts_runs_in_parallel(fleet: Conductor) -> None:
-    answer = await fleet.ask(
+async def test_fan_out_over_twenty_hosts_runs_in_parallel(fleet: OpsConductor) -> None:
+    answer = await fleet.pipeline.ask(
         "check disk space on all lab servers tagged sshtest", requester="alice", confirm=True
     )
     assert answer.execution_state == "succeeded", answer.response.message
@@ -73,10 +75,10 @@ async def test_fan_out_over_twenty_hosts_runs_in_parallel(fleet: Conductor) -> N
 
 
 async def test_one_connection_per_host_serves_every_step(
-    fleet: Conductor, hosts: list[SshHost]
+    fleet: OpsConductor, hosts: list[SshHost]
 ) -> None:
     before = hosts[2].log_path.read_text().count("Accepted publickey")
-    answer = await fleet.ask("run a full health check on host-03", requester="alice")
+    answer = await fleet.pipeline.ask("run a full health check on host-03", requester="alice")
     assert answer.execution_state == "succeeded", answer.response.message
     for part in ("up ", "/ is ", "memory", "load"):
         assert part in answer.response.message
@@ -98,7 +100,7 @@ async def test_hostile_values_arrive_as_one_inert_argument(
     settings = fleet_settings(tmp_path, hosts, catalog_dirs=[catalog])
     conductor = await open_fleet(settings, hosts)
     try:
-        answer = await conductor.ask(
+        answer = await conductor.pipeline.ask(
             "show the state of my unit on host-04", requester="a", dry_run=True
         )
         assert answer.plan is not None
@@ -148,7 +150,7 @@ async def test_unreachable_host_fails_alone(tmp_path: Path, hosts: list[SshHost]
             ],
         )
         stop_host(spare[0])
-        answer = await conductor.ask(
+        answer = await conductor.pipeline.ask(
             "check disk space on all servers tagged pair", requester="alice", confirm=True
         )
     finally:
@@ -168,7 +170,9 @@ async def test_wrong_key_is_an_authentication_failure(tmp_path: Path, hosts: lis
     try:
         await add_key_credential(conductor, "wrong-key", others[0].client_key_path, "root")
         await seed(conductor, [host_asset(hosts[5], credential="wrong-key")])
-        answer = await conductor.ask("check disk space on host-06", requester="a", confirm=True)
+        answer = await conductor.pipeline.ask(
+            "check disk space on host-06", requester="a", confirm=True
+        )
     finally:
         await conductor.close()
     assert answer.result is not None
@@ -183,7 +187,9 @@ async def test_changed_host_key_is_refused(tmp_path: Path) -> None:
         rotate_host_key(host)
         conductor = await open_fleet(settings, [host])
         try:
-            answer = await conductor.ask("check disk space on rot-01", requester="a", confirm=True)
+            answer = await conductor.pipeline.ask(
+                "check disk space on rot-01", requester="a", confirm=True
+            )
         finally:
             await conductor.close()
     finally:
@@ -199,7 +205,9 @@ async def test_trust_on_first_use_records_the_key(tmp_path: Path, hosts: list[Ss
     settings = fleet_settings(tmp_path, [], ssh_trust_on_first_use=True)
     conductor = await open_fleet(settings, hosts)
     try:
-        answer = await conductor.ask("check disk space on host-07", requester="a", confirm=True)
+        answer = await conductor.pipeline.ask(
+            "check disk space on host-07", requester="a", confirm=True
+        )
         async with conductor.db.session() as session:
             trusted = list(
                 await session.scalars(
@@ -249,15 +257,15 @@ tools:
 """
 
 
-async def sleepy_conductor(tmp_path: Path, hosts: list[SshHost]) -> Conductor:
+async def sleepy_conductor(tmp_path: Path, hosts: list[SshHost]) -> OpsConductor:
     catalog = tmp_path / "catalog"
     catalog.mkdir()
     (catalog / "sleepy.yaml").write_text(SLEEPY_TOOLSET, encoding="utf-8")
     return await open_fleet(fleet_settings(tmp_path, hosts, catalog_dirs=[catalog]), hosts)
 
 
-async def run_nap(conductor: Conductor, seconds: str, timeout_s: float = 1) -> str:
-    answer = await conductor.ask("take a nap on host-08", requester="a", dry_run=True)
+async def run_nap(conductor: OpsConductor, seconds: str, timeout_s: float = 1) -> str:
+    answer = await conductor.pipeline.ask("take a nap on host-08", requester="a", dry_run=True)
     assert answer.plan is not None and answer.decision is not None
     step = answer.plan.steps[0].model_copy(
         update={"inputs": {"seconds": seconds}, "timeout_s": timeout_s}
@@ -299,12 +307,12 @@ async def test_cancel_stops_the_remote_process(tmp_path: Path, hosts: list[SshHo
 
 
 async def test_no_secret_in_output_logs_or_audit(
-    fleet: Conductor, hosts: list[SshHost], caplog: pytest.LogCaptureFixture
+    fleet: OpsConductor, hosts: list[SshHost], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     key_text = hosts[0].client_key_path.read_text()
     key_body = next(line for line in key_text.splitlines() if not line.startswith("-----"))
-    await fleet.ask("check disk space on host-09", requester="a", confirm=True)
+    await fleet.pipeline.ask("check disk space on host-09", requester="a", confirm=True)
     async with fleet.db.session() as session:
         audit = [
             str(r.details) + (r.reason or "") for r in await session.scalars(select(AuditEventRow))

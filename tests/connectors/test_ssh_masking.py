@@ -15,6 +15,7 @@ import pytest
 from tests.connectors.fleet import fleet_settings, host_asset, open_fleet
 from tests.sshhosts import SshHost, start_hosts, stop_hosts
 
+from opsconductor.app import OpsConductor
 from opsconductor.catalog.render import Command
 from opsconductor.connectors.base import CommandResult
 from opsconductor.connectors.registry import Connectors
@@ -24,7 +25,6 @@ from opsconductor.credentials.models import CredentialKind, Secret
 from opsconductor.credentials.repository import load_secret, put_credential
 from opsconductor.credentials.vault import Vault
 from opsconductor.inventory.models import Asset
-from opsconductor.pipeline.orchestrator import Conductor
 
 DB_PASSWORD = "Db-admin-pw/2026+zebra"  # of credential "db-admin", which no asset uses
 TOKEN = "tok-7f3a9c21-ops-live-9d8e"  # of credential "api-token", also unused by the run
@@ -52,7 +52,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[SshHost]]:
 
 
 @pytest.fixture
-async def conductor(tmp_path: Path, hosts: list[SshHost]) -> AsyncIterator[Conductor]:
+async def conductor(tmp_path: Path, hosts: list[SshHost]) -> AsyncIterator[OpsConductor]:
     conductor = await open_fleet(fleet_settings(tmp_path, hosts), hosts)
     vault = Vault.from_settings(conductor.settings)
     other_key = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
@@ -95,7 +95,7 @@ async def run(
 
 
 async def test_a_secret_printed_in_pieces_never_reaches_followers(
-    conductor: Conductor, hosts: list[SshHost], tmp_path: Path
+    conductor: OpsConductor, hosts: list[SshHost], tmp_path: Path
 ) -> None:
     text = f"line one\ntoken={TOKEN}\n✓ done\n".encode()
     start = text.index(TOKEN.encode())
@@ -120,7 +120,7 @@ async def test_a_secret_printed_in_pieces_never_reaches_followers(
 
 
 async def test_keys_rewrapped_at_64_columns_are_masked(
-    conductor: Conductor, hosts: list[SshHost], tmp_path: Path
+    conductor: OpsConductor, hosts: list[SshHost], tmp_path: Path
 ) -> None:
     login_key = hosts[0].client_key_path  # the key the run logs in with
     async with conductor.db.session() as session:
@@ -144,7 +144,7 @@ async def test_keys_rewrapped_at_64_columns_are_masked(
 
 
 async def test_passwords_of_credentials_the_run_did_not_open_are_masked(
-    conductor: Conductor, hosts: list[SshHost], tmp_path: Path
+    conductor: OpsConductor, hosts: list[SshHost], tmp_path: Path
 ) -> None:
     config = tmp_path / "app.conf"
     config.write_text(f"db: {DB_PASSWORD}\n", encoding="utf-8")
@@ -165,7 +165,7 @@ async def test_passwords_of_credentials_the_run_did_not_open_are_masked(
 
 
 async def test_the_vault_is_opened_once_for_a_run_over_many_hosts(
-    conductor: Conductor, hosts: list[SshHost], caplog: pytest.LogCaptureFixture
+    conductor: OpsConductor, hosts: list[SshHost], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="opsconductor")
     follower = Follower()

@@ -15,6 +15,7 @@ from pypsrp.serializer import Serializer
 from pypsrp.wsman import WSMan
 from tests.conftest import seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.brain.rules import RulesBrain
 from opsconductor.catalog.loader import load_catalog
 from opsconductor.config import load_settings
@@ -30,7 +31,6 @@ from opsconductor.credentials.vault import Vault
 from opsconductor.execution.events import InProcessEventBus
 from opsconductor.inventory.models import Asset
 from opsconductor.kinds import command_for
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.database import Database
 
 HOSTILE = "Spooler'; Remove-Item C:\\ -Recurse -Force; '"
@@ -83,12 +83,12 @@ class FakePowerShellHost:
 
 
 @pytest.fixture
-async def windows(tmp_path: Path) -> AsyncIterator[tuple[Conductor, FakePowerShellHost]]:
+async def windows(tmp_path: Path) -> AsyncIterator[tuple[OpsConductor, FakePowerShellHost]]:
     settings = load_settings(home=tmp_path / "home")
     catalog = load_catalog()
     db = await Database.connect(settings)
     fake = FakePowerShellHost()
-    conductor: Conductor
+    conductor: OpsConductor
 
     async def open_all() -> OpenedCredentials:
         async with db.session() as session:
@@ -101,7 +101,9 @@ async def windows(tmp_path: Path) -> AsyncIterator[tuple[Conductor, FakePowerShe
         },
         open_all,
     )
-    conductor = Conductor(settings, db, catalog, RulesBrain(catalog), InProcessEventBus(), registry)
+    conductor = OpsConductor(
+        settings, db, catalog, RulesBrain(catalog), InProcessEventBus(), registry
+    )
     vault = Vault.from_settings(settings)
     async with db.session() as session:
         secret = Secret(kind=CredentialKind.PASSWORD, username="ops", password=PASSWORD)
@@ -125,20 +127,22 @@ async def windows(tmp_path: Path) -> AsyncIterator[tuple[Conductor, FakePowerShe
 
 
 async def test_disk_check_is_answered_from_powershell_json(
-    windows: tuple[Conductor, FakePowerShellHost],
+    windows: tuple[OpsConductor, FakePowerShellHost],
 ) -> None:
     conductor, fake = windows
-    answer = await conductor.ask("check disk space on ws-01", requester="a", confirm=True)
+    answer = await conductor.pipeline.ask("check disk space on ws-01", requester="a", confirm=True)
     assert answer.execution_state == "succeeded", answer.response.message
     assert answer.response.message == "ws-01: C: is 60% full, 37.3 GB free"
     assert fake.calls[0][1] == {}
 
 
 async def test_service_name_is_a_parameter_and_secrets_are_masked(
-    windows: tuple[Conductor, FakePowerShellHost],
+    windows: tuple[OpsConductor, FakePowerShellHost],
 ) -> None:
     conductor, fake = windows
-    answer = await conductor.ask("restart service Spooler on ws-01", requester="a", confirm=True)
+    answer = await conductor.pipeline.ask(
+        "restart service Spooler on ws-01", requester="a", confirm=True
+    )
     assert answer.execution_state == "succeeded", answer.response.message
     script, parameters = fake.calls[0]
     assert parameters == {"service": "Spooler"} and "Spooler" not in script

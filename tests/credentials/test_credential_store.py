@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import text
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.credentials.errors import (
     CredentialError,
     CredentialInUse,
@@ -29,7 +30,6 @@ from opsconductor.credentials.repository import (
 from opsconductor.credentials.vault import Vault
 from opsconductor.inventory import repository
 from opsconductor.inventory.importers import read_assets_file
-from opsconductor.pipeline.orchestrator import Conductor
 
 PASSWORD = "s3cret-Pa55word-for-tests"
 PASSPHRASE = "locked-key-passphrase"
@@ -44,14 +44,14 @@ def locked_key() -> str:
     ).decode()
 
 
-async def add(conductor: Conductor, vault: Vault, name: str, secret: Secret) -> bool:
+async def add(conductor: OpsConductor, vault: Vault, name: str, secret: Secret) -> bool:
     async with conductor.db.session() as session:
         return await put_credential(
             session, vault, name=name, secret=secret, actor="alice", description="for tests"
         )
 
 
-async def dump_tables(conductor: Conductor) -> str:
+async def dump_tables(conductor: OpsConductor) -> str:
     """Every value of the credentials and audit tables, as text."""
     async with conductor.db.session() as session:
         rows = [
@@ -61,7 +61,7 @@ async def dump_tables(conductor: Conductor) -> str:
     return json.dumps([list(row) for row in rows], default=str)
 
 
-async def test_round_trip_sealed_at_rest(conductor: Conductor) -> None:
+async def test_round_trip_sealed_at_rest(conductor: OpsConductor) -> None:
     vault = Vault.from_settings(conductor.settings)
     password = Secret(CredentialKind.PASSWORD, "deploy", password=PASSWORD)
     key = locked_key()
@@ -83,7 +83,7 @@ async def test_round_trip_sealed_at_rest(conductor: Conductor) -> None:
     assert "web-login" in stored and '"added"' in stored  # the audit trail names what happened
 
 
-async def test_re_adding_replaces_and_says_so(conductor: Conductor) -> None:
+async def test_re_adding_replaces_and_says_so(conductor: OpsConductor) -> None:
     vault = Vault.from_settings(conductor.settings)
     await add(
         conductor, vault, "web-login", Secret(CredentialKind.PASSWORD, "a", password="old-one")
@@ -96,7 +96,7 @@ async def test_re_adding_replaces_and_says_so(conductor: Conductor) -> None:
     assert actions == ["added", "replaced"]
 
 
-async def test_wrong_key_and_missing_credential_are_clear_errors(conductor: Conductor) -> None:
+async def test_wrong_key_and_missing_credential_are_clear_errors(conductor: OpsConductor) -> None:
     vault = Vault.from_settings(conductor.settings)
     await add(
         conductor, vault, "web-login", Secret(CredentialKind.PASSWORD, "u", password=PASSWORD)
@@ -108,7 +108,7 @@ async def test_wrong_key_and_missing_credential_are_clear_errors(conductor: Cond
             await load_secret(session, "nope", vault)
 
 
-async def test_bad_keys_and_passphrases_are_refused(conductor: Conductor) -> None:
+async def test_bad_keys_and_passphrases_are_refused(conductor: OpsConductor) -> None:
     vault = Vault.from_settings(conductor.settings)
     cases = [
         (Secret(CredentialKind.PRIVATE_KEY, "u", private_key="not a key"), "not a usable"),
@@ -125,7 +125,9 @@ async def test_bad_keys_and_passphrases_are_refused(conductor: Conductor) -> Non
         await add(conductor, vault, "-bad", Secret(CredentialKind.PASSWORD, "u", password=PASSWORD))
 
 
-async def test_asset_refers_by_name_and_removal_waits_for_its_users(conductor: Conductor) -> None:
+async def test_asset_refers_by_name_and_removal_waits_for_its_users(
+    conductor: OpsConductor,
+) -> None:
     vault = Vault.from_settings(conductor.settings)
     await add(conductor, vault, "ops-key", Secret(CredentialKind.PASSWORD, "u", password=PASSWORD))
     fleet = [dict(a) for a in FLEET]

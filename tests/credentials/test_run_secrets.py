@@ -7,20 +7,20 @@ import asyncio
 
 import pytest
 
+from opsconductor.app import OpsConductor
 from opsconductor.credentials.errors import CredentialNotFound, CredentialUnreadable
 from opsconductor.credentials.masking import MASK
 from opsconductor.credentials.models import CredentialKind, Secret
 from opsconductor.credentials.repository import open_credentials, put_credential
 from opsconductor.credentials.run_secrets import OpenedCredentials, RunSecrets
 from opsconductor.credentials.vault import Vault
-from opsconductor.pipeline.orchestrator import Conductor
 
 WEB = Secret(CredentialKind.PASSWORD, "deploy", password="web-Password-2026")
 DB = Secret(CredentialKind.PASSWORD, "postgres", password="db-Password-2026")
 FOREIGN = Secret(CredentialKind.PASSWORD, "old", password="sealed-under-another-key")
 
 
-async def test_every_credential_opened_once_and_masked(conductor: Conductor) -> None:
+async def test_every_credential_opened_once_and_masked(conductor: OpsConductor) -> None:
     vault = Vault.from_settings(conductor.settings)
     async with conductor.db.session() as session:
         await put_credential(session, vault, name="web", secret=WEB, actor="t")
@@ -48,7 +48,7 @@ async def test_every_credential_opened_once_and_masked(conductor: Conductor) -> 
     assert "Password" not in repr(secrets) and "Password" not in repr(await load())
 
 
-async def test_a_store_without_credentials_never_needs_the_key(conductor: Conductor) -> None:
+async def test_a_store_without_credentials_never_needs_the_key(conductor: OpsConductor) -> None:
     def no_vault() -> Vault:
         raise AssertionError("the key was asked for")
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.errors import (
     ApprovalAlreadyDecided,
     ApprovalExpired,
@@ -17,15 +18,16 @@ from opsconductor.errors import (
     SelfApprovalForbidden,
 )
 from opsconductor.identity.models import Role
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import ApprovalRow, AuditEventRow, ExecutionRow, utcnow
 
 
 async def test_confirmed_disk_check_runs_locally_and_answers_from_data(
-    conductor: Conductor,
+    conductor: OpsConductor,
 ) -> None:
     await seed(conductor, FLEET)
-    answer = await conductor.ask("check disk space on ops-console", requester="alice", confirm=True)
+    answer = await conductor.pipeline.ask(
+        "check disk space on ops-console", requester="alice", confirm=True
+    )
     assert answer.execution_state == "succeeded", answer.response.message
     assert answer.response.type == "execution_result"
     assert answer.response.message.startswith("ops-console: / is ")
@@ -36,13 +38,13 @@ async def test_confirmed_disk_check_runs_locally_and_answers_from_data(
     assert answer.result.approved_by == ["alice"]
 
 
-async def test_level_two_refuses_the_requester_and_accepts_another(conductor: Conductor) -> None:
+async def test_level_two_refuses_the_requester_and_accepts_another(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("reboot web-prod-01", requester="alice")
+    asked = await conductor.pipeline.ask("reboot web-prod-01", requester="alice")
     assert asked.plan is not None and asked.plan.approval_level == 2
     with pytest.raises(SelfApprovalForbidden):
-        await conductor.approve(asked.approval_ids[0], "alice")
-    approved = await conductor.approve(asked.approval_ids[0], "bob")
+        await conductor.pipeline.approve(asked.approval_ids[0], "alice")
+    approved = await conductor.pipeline.approve(asked.approval_ids[0], "bob")
     # web-prod-01 (ssh) has no trusted host key here: refused before any connection is made.
     assert approved.execution_state == "failed"
     assert approved.result is not None
@@ -55,9 +57,9 @@ async def test_level_two_refuses_the_requester_and_accepts_another(conductor: Co
         assert [r.actor for r in refused] == ["alice"]
 
 
-async def test_changed_plan_voids_the_approval(conductor: Conductor) -> None:
+async def test_changed_plan_voids_the_approval(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    asked = await conductor.pipeline.ask("restart service nginx on ops-console", requester="alice")
     async with conductor.db.session() as session:
         execution = await session.get(ExecutionRow, asked.execution_id)
         assert execution is not None
@@ -65,39 +67,41 @@ async def test_changed_plan_voids_the_approval(conductor: Conductor) -> None:
         tampered["steps"] = [{**tampered["steps"][0], "targets": ["web-prod-01"]}]
         execution.plan = tampered
     with pytest.raises(PlanChanged):
-        await conductor.approve(asked.approval_ids[0], "alice")
+        await conductor.pipeline.approve(asked.approval_ids[0], "alice")
 
 
-async def test_expired_approval_expires_the_execution(conductor: Conductor) -> None:
+async def test_expired_approval_expires_the_execution(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    asked = await conductor.pipeline.ask("restart service nginx on ops-console", requester="alice")
     async with conductor.db.session() as session:
         await session.execute(
             update(ApprovalRow).values(expires_at=utcnow() - timedelta(seconds=1))
         )
     with pytest.raises(ApprovalExpired):
-        await conductor.approve(asked.approval_ids[0], "alice")
+        await conductor.pipeline.approve(asked.approval_ids[0], "alice")
     result = await conductor.executions.result(asked.execution_id or "")
     assert result.status == "expired" and result.step_results == []
 
 
-async def test_denial_rejects_and_nothing_runs(conductor: Conductor) -> None:
+async def test_denial_rejects_and_nothing_runs(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    asked = await conductor.pipeline.ask("restart service nginx on ops-console", requester="alice")
     await conductor.executions.deny(asked.approval_ids[0], "bob", "not during business hours")
     result = await conductor.executions.result(asked.execution_id or "")
     assert result.status == "rejected" and result.step_results == []
     with pytest.raises(ApprovalAlreadyDecided):
-        await conductor.approve(asked.approval_ids[0], "alice")
+        await conductor.pipeline.approve(asked.approval_ids[0], "alice")
 
 
-async def test_level_three_needs_each_step_approved_by_someone_else(conductor: Conductor) -> None:
+async def test_level_three_needs_each_step_approved_by_someone_else(
+    conductor: OpsConductor,
+) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("drop database billing on ops-console", requester="alice")
+    asked = await conductor.pipeline.ask("drop database billing on ops-console", requester="alice")
     assert asked.plan is not None and asked.plan.approval_level == 3
     assert asked.plan.approval_points == [s.id for s in asked.plan.steps]
     with pytest.raises(SelfApprovalForbidden):
-        await conductor.approve(asked.approval_ids[0], "alice")
+        await conductor.pipeline.approve(asked.approval_ids[0], "alice")
     async with conductor.db.session() as session:
         rows = list(await session.scalars(select(ApprovalRow)))
     assert len(rows) == len(asked.plan.steps)
@@ -109,10 +113,10 @@ async def test_level_three_needs_each_step_approved_by_someone_else(conductor: C
     [(Role.VIEWER, False), (Role.OPERATOR, False), (Role.APPROVER, True), (Role.ADMIN, True)],
 )
 async def test_level_two_needs_the_approver_role(
-    conductor: Conductor, role: Role, allowed: bool
+    conductor: OpsConductor, role: Role, allowed: bool
 ) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("reboot ops-console", requester="alice", dry_run=False)
+    asked = await conductor.pipeline.ask("reboot ops-console", requester="alice", dry_run=False)
     assert asked.plan is not None and asked.plan.approval_level == 2
     approval_id = asked.approval_ids[0]
     if not allowed:
@@ -123,9 +127,9 @@ async def test_level_two_needs_the_approver_role(
     assert execution.state == "approved"
 
 
-async def test_operator_confirms_only_own_level_one(conductor: Conductor) -> None:
+async def test_operator_confirms_only_own_level_one(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    asked = await conductor.pipeline.ask("restart service nginx on ops-console", requester="alice")
     with pytest.raises(NotPermitted):
         await conductor.executions.approve(asked.approval_ids[0], "dave", role=Role.OPERATOR)
     execution = await conductor.executions.approve(
@@ -134,9 +138,9 @@ async def test_operator_confirms_only_own_level_one(conductor: Conductor) -> Non
     assert execution.state == "approved"
 
 
-async def test_the_sweeper_expires_what_nobody_decided(conductor: Conductor) -> None:
+async def test_the_sweeper_expires_what_nobody_decided(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("restart service nginx on ops-console", requester="alice")
+    asked = await conductor.pipeline.ask("restart service nginx on ops-console", requester="alice")
     async with conductor.db.session() as session:
         await session.execute(
             update(ApprovalRow).values(expires_at=utcnow() - timedelta(seconds=1))
@@ -147,10 +151,10 @@ async def test_the_sweeper_expires_what_nobody_decided(conductor: Conductor) -> 
     assert await conductor.executions.expire_due() == 0
 
 
-async def test_approvals_of_an_ended_execution_are_withdrawn(conductor: Conductor) -> None:
+async def test_approvals_of_an_ended_execution_are_withdrawn(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
-    cancelled = await conductor.ask("reboot web-prod-01", requester="alice")
-    denied = await conductor.ask("reboot web-prod-02", requester="alice")
+    cancelled = await conductor.pipeline.ask("reboot web-prod-01", requester="alice")
+    denied = await conductor.pipeline.ask("reboot web-prod-02", requester="alice")
     assert cancelled.execution_id and denied.execution_id
     await conductor.executions.cancel(cancelled.execution_id, "alice", "not today")
     await conductor.executions.deny(denied.approval_ids[0], "bob", "no")
@@ -160,4 +164,4 @@ async def test_approvals_of_an_ended_execution_are_withdrawn(conductor: Conducto
         }
     assert statuses == {cancelled.execution_id: "withdrawn", denied.execution_id: "denied"}
     with pytest.raises(ApprovalAlreadyDecided):
-        await conductor.approve(cancelled.approval_ids[0], "bob")
+        await conductor.pipeline.approve(cancelled.approval_ids[0], "bob")

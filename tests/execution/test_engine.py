@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.brain.rules import RulesBrain
 from opsconductor.catalog.loader import load_catalog
 from opsconductor.config import load_settings
@@ -25,7 +26,6 @@ from opsconductor.connectors.registry import ConnectorRegistry
 from opsconductor.credentials.run_secrets import RunSecrets
 from opsconductor.execution.events import Event, InProcessEventBus
 from opsconductor.execution.states import ExecutionState
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.schemas.common import Mode, RiskLevel
 from opsconductor.schemas.decision import DecisionV1
 from opsconductor.schemas.execution import ExecutionResultV1
@@ -135,16 +135,16 @@ class Hosts:
 
 
 @pytest.fixture
-async def opened(tmp_path: Path) -> AsyncIterator[tuple[Path, list[Conductor]]]:
-    conductors: list[Conductor] = []
+async def opened(tmp_path: Path) -> AsyncIterator[tuple[Path, list[OpsConductor]]]:
+    conductors: list[OpsConductor] = []
     yield tmp_path, conductors
     for conductor in conductors:
         await conductor.close()
 
 
 async def fleet(
-    opened: tuple[Path, list[Conductor]], handler: Handler, calls: list[FakeCall] | None = None
-) -> Conductor:
+    opened: tuple[Path, list[OpsConductor]], handler: Handler, calls: list[FakeCall] | None = None
+) -> OpsConductor:
     """A conductor whose ssh hosts are `handler`; `ops-console` runs real local processes."""
     tmp_path, conductors = opened
     (tmp_path / "cat").mkdir()
@@ -159,13 +159,15 @@ async def fleet(
 
     registry = ConnectorRegistry({"ssh": FakeConnector.factory(handler, calls), "local": local})
     db = await Database.connect(settings)
-    conductor = Conductor(settings, db, catalog, RulesBrain(catalog), InProcessEventBus(), registry)
+    conductor = OpsConductor(
+        settings, db, catalog, RulesBrain(catalog), InProcessEventBus(), registry
+    )
     conductors.append(conductor)
     await seed(conductor, FLEET)
     return conductor
 
 
-async def create(conductor: Conductor, steps: list[PlanStep]) -> str:
+async def create(conductor: OpsConductor, steps: list[PlanStep]) -> str:
     plan = PlanV1(
         id="p1",
         request_id="r1",
@@ -184,7 +186,7 @@ async def create(conductor: Conductor, steps: list[PlanStep]) -> str:
     return row.id
 
 
-async def run(conductor: Conductor, steps: list[PlanStep]) -> ExecutionResultV1:
+async def run(conductor: OpsConductor, steps: list[PlanStep]) -> ExecutionResultV1:
     return await conductor.executions.run(await create(conductor, steps), worker="test")
 
 
@@ -193,7 +195,7 @@ def by_unit(result: ExecutionResultV1) -> dict[tuple[str, str | None], str]:
 
 
 async def test_independent_steps_overlap_and_dependents_wait(
-    opened: tuple[Path, list[Conductor]],
+    opened: tuple[Path, list[OpsConductor]],
 ) -> None:
     hosts = Hosts()
 
@@ -213,7 +215,7 @@ async def test_independent_steps_overlap_and_dependents_wait(
 
 
 async def test_a_step_fans_out_and_each_host_follows_only_its_own_dependency(
-    opened: tuple[Path, list[Conductor]],
+    opened: tuple[Path, list[OpsConductor]],
 ) -> None:
     hosts = Hosts()
 
@@ -244,7 +246,7 @@ async def test_a_step_fans_out_and_each_host_follows_only_its_own_dependency(
 
 
 async def test_changes_on_one_host_never_overlap_while_reads_do(
-    opened: tuple[Path, list[Conductor]],
+    opened: tuple[Path, list[OpsConductor]],
 ) -> None:
     hosts = Hosts()
 
@@ -279,7 +281,7 @@ async def test_changes_on_one_host_never_overlap_while_reads_do(
 
 
 async def test_a_timeout_stops_the_command_and_skips_its_dependents(
-    opened: tuple[Path, list[Conductor]],
+    opened: tuple[Path, list[OpsConductor]],
 ) -> None:
     calls: list[FakeCall] = []
 
@@ -298,7 +300,7 @@ async def test_a_timeout_stops_the_command_and_skips_its_dependents(
 
 
 async def test_cancel_while_running_stops_the_command(
-    opened: tuple[Path, list[Conductor]],
+    opened: tuple[Path, list[OpsConductor]],
 ) -> None:
     hosts = Hosts()
     saw: list[str] = []
@@ -340,7 +342,7 @@ async def test_cancel_while_running_stops_the_command(
     ],
 )
 async def test_each_error_kind_becomes_the_steps_state_and_kind(
-    opened: tuple[Path, list[Conductor]], kind: ErrorKind, state: str
+    opened: tuple[Path, list[OpsConductor]], kind: ErrorKind, state: str
 ) -> None:
     def handler(call: FakeCall) -> CommandResult:
         if call.asset.name == "web-prod-02":
@@ -357,7 +359,7 @@ async def test_each_error_kind_becomes_the_steps_state_and_kind(
 
 
 async def test_a_protocol_nothing_serves_is_no_connector(
-    opened: tuple[Path, list[Conductor]],
+    opened: tuple[Path, list[OpsConductor]],
 ) -> None:
     calls: list[FakeCall] = []
     conductor = await fleet(opened, lambda call: call.exit(0), calls)
@@ -368,7 +370,7 @@ async def test_a_protocol_nothing_serves_is_no_connector(
 
 
 async def test_output_streams_to_followers_as_it_arrives(
-    opened: tuple[Path, list[Conductor]],
+    opened: tuple[Path, list[OpsConductor]],
 ) -> None:
     first_seen = asyncio.Event()
 
@@ -400,7 +402,7 @@ async def test_output_streams_to_followers_as_it_arrives(
 
 
 async def test_output_is_capped_with_a_visible_marker(
-    opened: tuple[Path, list[Conductor]],
+    opened: tuple[Path, list[OpsConductor]],
 ) -> None:
     conductor = await fleet(opened, lambda call: call.exit(0))
     flood = step("f", tool="testing.flood", targets=["ops-console"])

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
 from opsconductor.errors import SelfApprovalForbidden
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import ApprovalRow, ExecutionEventRow
 
 TOOLSET = """
@@ -64,13 +64,13 @@ tools:
 
 
 @pytest.fixture
-async def marks(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[Conductor, Path]]:
+async def marks(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[OpsConductor, Path]]:
     catalog = tmp_path / "catalog"
     catalog.mkdir()
     first, second = tmp_path / "first", tmp_path / "second"
     (catalog / "marks.yaml").write_text(TOOLSET.format(first=first, second=second))
     update = {"catalog_dirs": [catalog], "level3_one_approver_may_approve_all": False}
-    conductor = await Conductor.open(settings.model_copy(update=update))
+    conductor = await OpsConductor.open(settings.model_copy(update=update))
     await seed(conductor, FLEET)
     try:
         yield conductor, tmp_path
@@ -78,15 +78,15 @@ async def marks(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[Condu
         await conductor.close()
 
 
-async def test_each_step_is_approved_when_it_is_next(marks: tuple[Conductor, Path]) -> None:
+async def test_each_step_is_approved_when_it_is_next(marks: tuple[OpsConductor, Path]) -> None:
     conductor, folder = marks
-    asked = await conductor.ask("purge the marker files on ops-console", requester="alice")
+    asked = await conductor.pipeline.ask("purge the marker files on ops-console", requester="alice")
     assert asked.plan is not None and asked.plan.approval_level == 3, asked.response.message
     [first_approval] = asked.approval_ids  # the second step's does not exist yet
     with pytest.raises(SelfApprovalForbidden):
-        await conductor.approve(first_approval, "alice")
+        await conductor.pipeline.approve(first_approval, "alice")
 
-    after_first = await conductor.approve(first_approval, "bob")
+    after_first = await conductor.pipeline.approve(first_approval, "bob")
     assert after_first.execution_state == "pending_approval"
     assert (folder / "first").exists() and not (folder / "second").exists()
     async with conductor.db.reader() as session:
@@ -101,9 +101,9 @@ async def test_each_step_is_approved_when_it_is_next(marks: tuple[Conductor, Pat
     assert shown["step_id"] == "both_marks.first" and shown["state"] == "succeeded"
 
     with pytest.raises(SelfApprovalForbidden, match="approved an earlier step"):
-        await conductor.approve(second.id, "bob")  # the setting asks for another approver
+        await conductor.pipeline.approve(second.id, "bob")  # the setting asks for another approver
     assert not (folder / "second").exists()
-    done = await conductor.approve(second.id, "carol")
+    done = await conductor.pipeline.approve(second.id, "carol")
     assert done.execution_state == "succeeded", done.response.message
     assert (folder / "second").exists()
     assert done.result is not None and done.result.approved_by == ["bob", "carol"]

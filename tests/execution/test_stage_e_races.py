@@ -10,10 +10,10 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
 from opsconductor.errors import ApprovalError
 from opsconductor.execution.recovery import Resolution
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.queue.inprocess import Worker
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.tables import (
@@ -25,15 +25,15 @@ from opsconductor.store.tables import (
 )
 
 
-async def _pair(settings: Settings) -> tuple[Conductor, Conductor]:
-    first = await Conductor.open(settings)
-    second = await Conductor.open(settings)
+async def _pair(settings: Settings) -> tuple[OpsConductor, OpsConductor]:
+    first = await OpsConductor.open(settings)
+    second = await OpsConductor.open(settings)
     await seed(first, FLEET)
     return first, second
 
 
-async def _approved(conductor: Conductor, text: str) -> str:
-    asked = await conductor.ask(text, requester="alice")
+async def _approved(conductor: OpsConductor, text: str) -> str:
+    asked = await conductor.pipeline.ask(text, requester="alice")
     assert asked.plan is not None and asked.approval_ids, asked
     for approval_id in asked.approval_ids:
         await conductor.executions.approve(approval_id, "bob")
@@ -41,7 +41,7 @@ async def _approved(conductor: Conductor, text: str) -> str:
     return asked.execution_id
 
 
-async def _dead_mid_change(conductor: Conductor) -> str:
+async def _dead_mid_change(conductor: OpsConductor) -> str:
     """An approved restart whose worker died while the change ran: running, lease expired, its
     step row running. Nothing is ever run on the host."""
     execution_id = await _approved(conductor, "restart nginx on ops-console")
@@ -69,14 +69,14 @@ async def _dead_mid_change(conductor: Conductor) -> str:
     return execution_id
 
 
-async def _interrupted(first: Conductor) -> str:
+async def _interrupted(first: OpsConductor) -> str:
     execution_id = await _dead_mid_change(first)
     assert await first.executions.take_over_expired("taker") == 1
     assert (await first.executions.result(execution_id)).status == "interrupted"
     return execution_id
 
 
-async def _audit(conductor: Conductor, entity_id: str, action: str) -> list[AuditEventRow]:
+async def _audit(conductor: OpsConductor, entity_id: str, action: str) -> list[AuditEventRow]:
     async with conductor.db.reader() as session:
         rows = await session.scalars(
             select(AuditEventRow)
@@ -193,7 +193,7 @@ async def test_sweep_racing_an_inline_claim_runs_once(settings: Settings) -> Non
     settings = settings.model_copy(update={"lease_s": 0.2})
     first, second = await _pair(settings)
     try:
-        asked = await first.ask("check disk space on ops-console", requester="alice")
+        asked = await first.pipeline.ask("check disk space on ops-console", requester="alice")
         assert asked.approval_ids and asked.execution_id
         execution_id = asked.execution_id
         await first.executions.approve(asked.approval_ids[0], "alice")
@@ -226,7 +226,7 @@ async def test_sweep_racing_an_inline_claim_runs_once(settings: Settings) -> Non
 async def test_expiry_racing_approve_one_wins(settings: Settings) -> None:
     first, second = await _pair(settings)
     try:
-        asked = await first.ask("restart nginx on ops-console", requester="alice")
+        asked = await first.pipeline.ask("restart nginx on ops-console", requester="alice")
         assert asked.approval_ids and asked.execution_id
         execution_id = asked.execution_id
         async with first.db.session() as session:

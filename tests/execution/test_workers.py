@@ -8,20 +8,20 @@ import asyncio
 from sqlalchemy import func, select
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.queue.inprocess import Worker
 from opsconductor.store.tables import AuditEventRow, StepRunRow
 
 
 async def test_racing_workers_run_each_execution_once(settings: Settings) -> None:
-    conductors = [await Conductor.open(settings) for _ in range(3)]
+    conductors = [await OpsConductor.open(settings) for _ in range(3)]
     try:
         first = conductors[0]
         await seed(first, FLEET)
         queued = []
         for _ in range(3):
-            answer = await first.ask(
+            answer = await first.pipeline.ask(
                 "run a full health check on ops-console", requester="alice", wait=False
             )
             assert answer.execution_state == "queued"
@@ -48,10 +48,10 @@ async def test_racing_workers_run_each_execution_once(settings: Settings) -> Non
 async def test_an_approved_execution_nobody_started_is_queued_and_run(settings: Settings) -> None:
     """The process that approved it died before claiming it: past the claim deadline (the
     lease time) a worker's sweep queues it, and it runs once."""
-    conductor = await Conductor.open(settings.model_copy(update={"lease_s": 0.2}))
+    conductor = await OpsConductor.open(settings.model_copy(update={"lease_s": 0.2}))
     try:
         await seed(conductor, FLEET)
-        asked = await conductor.ask("check disk space on ops-console", requester="alice")
+        asked = await conductor.pipeline.ask("check disk space on ops-console", requester="alice")
         assert asked.plan is not None and asked.plan.approval_level == 1
         # The decision alone, as if the approving process stopped right after it.
         approved = await conductor.executions.approve(asked.approval_ids[0], "alice")

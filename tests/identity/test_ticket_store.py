@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
+from opsconductor.app import OpsConductor
 from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Principal, Role
 from opsconductor.identity.tickets import issue_ticket, redeem_ticket
-from opsconductor.pipeline.orchestrator import Conductor
 
 USES = 8
 
 
 async def test_concurrent_uses_of_one_ticket_give_exactly_one_success(
-    conductor: Conductor,
+    conductor: OpsConductor,
 ) -> None:
     async with conductor.db.session() as session:
         await identity.create_user(session, "vera", Role.VIEWER, actor="test")
@@ -39,7 +39,7 @@ async def test_concurrent_uses_of_one_ticket_give_exactly_one_success(
     assert results.count(None) == USES - 1
 
 
-async def test_a_ticket_reads_its_user_at_use_time(conductor: Conductor) -> None:
+async def test_a_ticket_reads_its_user_at_use_time(conductor: OpsConductor) -> None:
     async with conductor.db.session() as session:
         await identity.create_user(session, "olga", Role.OPERATOR, actor="test")
         _, token = await identity.create_token(session, "olga", actor="test")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from opsconductor.app import OpsConductor
 from opsconductor.errors import ImportRejected
 from opsconductor.inventory import repository
 from opsconductor.inventory.importers import read_assets_file
 from opsconductor.inventory.models import Asset
-from opsconductor.pipeline.orchestrator import Conductor
 
 INI = """
 # the web tier
@@ -198,7 +198,7 @@ def test_opsconductor_yaml_is_not_mistaken_for_ansible(tmp_path: Path) -> None:
 
 
 async def test_an_ansible_inventory_imports_into_the_store(
-    conductor: Conductor, tmp_path: Path
+    conductor: OpsConductor, tmp_path: Path
 ) -> None:
     assets = read_assets_file(write(tmp_path, "hosts", INI))
     async with conductor.db.session() as session:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from opsconductor.app import OpsConductor
 from opsconductor.errors import ImportRejected
 from opsconductor.inventory import repository
 from opsconductor.inventory.importers import read_assets_file
-from opsconductor.pipeline.orchestrator import Conductor
 
 GOOD_YAML = """
 assets:
@@ -25,7 +25,7 @@ def write(tmp_path: Path, name: str, content: str) -> Path:
 
 
 async def test_yaml_import_then_reimport_updates_in_place(
-    conductor: Conductor, tmp_path: Path
+    conductor: OpsConductor, tmp_path: Path
 ) -> None:
     assets = read_assets_file(write(tmp_path, "a.yaml", GOOD_YAML))
     async with conductor.db.session() as session:
@@ -71,7 +71,7 @@ def test_csv_import_reads_the_same_columns(tmp_path: Path) -> None:
     ],
 )
 async def test_a_bad_row_rejects_the_whole_file(
-    conductor: Conductor, tmp_path: Path, row: str, message: str
+    conductor: OpsConductor, tmp_path: Path, row: str, message: str
 ) -> None:
     content = (
         "assets:\n  - {name: web-prod-01, os_type: linux, device_type: server}\n  - " + row + "\n"

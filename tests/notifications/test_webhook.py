@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import select
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import load_settings
 from opsconductor.notifications.webhook import (
     ApprovalNotice,
     WebhookNotifier,
     approval_message,
 )
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.tables import AuditEventRow
 
 SECRET_PATH = "/hooks/T000/B000/s3cr3t-part"
@@ -89,19 +89,19 @@ async def receiver() -> AsyncIterator[Receiver]:
         await server.wait_closed()
 
 
-async def open_conductor(tmp_path: Path, url: str | None) -> Conductor:
+async def open_conductor(tmp_path: Path, url: str | None) -> OpsConductor:
     settings = load_settings(
         home=tmp_path / "home",
         approval_webhook_url=url,
         public_url="https://ops.example.com/",
         embedded_worker=False,
     )
-    conductor = await Conductor.open(settings)
+    conductor = await OpsConductor.open(settings)
     await seed(conductor, FLEET)
     return conductor
 
 
-async def webhook_audit(conductor: Conductor) -> list[AuditEventRow]:
+async def webhook_audit(conductor: OpsConductor) -> list[AuditEventRow]:
     async with conductor.db.session() as session:
         rows = await session.scalars(
             select(AuditEventRow)
@@ -114,7 +114,9 @@ async def webhook_audit(conductor: Conductor) -> list[AuditEventRow]:
 async def test_pending_approval_posts_a_slack_message(tmp_path: Path, receiver: Receiver) -> None:
     conductor = await open_conductor(tmp_path, receiver.url)
     try:
-        answer = await conductor.ask("restart service nginx on web-prod-02", requester="olga")
+        answer = await conductor.pipeline.ask(
+            "restart service nginx on web-prod-02", requester="olga"
+        )
         assert conductor.notifier is not None
         await conductor.notifier.wait()
         audit = await webhook_audit(conductor)
@@ -150,8 +152,8 @@ async def test_pending_approval_posts_a_slack_message(tmp_path: Path, receiver: 
 async def test_nothing_is_sent_without_pending_approval(tmp_path: Path, receiver: Receiver) -> None:
     conductor = await open_conductor(tmp_path, receiver.url)
     try:
-        counted = await conductor.ask("how many assets do we have", requester="olga")
-        confirmed = await conductor.ask(
+        counted = await conductor.pipeline.ask("how many assets do we have", requester="olga")
+        confirmed = await conductor.pipeline.ask(
             "check disk space on ops-console", requester="olga", confirm=True
         )
         assert conductor.notifier is not None
@@ -172,7 +174,9 @@ async def test_failing_webhook_is_retried_audited_and_never_breaks_asking(
     conductor.notifier.backoff_s = 0.01
     try:
         with caplog.at_level(logging.WARNING, logger="opsconductor.notifications.webhook"):
-            answer = await conductor.ask("restart service nginx on web-prod-02", requester="olga")
+            answer = await conductor.pipeline.ask(
+                "restart service nginx on web-prod-02", requester="olga"
+            )
             await conductor.notifier.wait()
         audit = await webhook_audit(conductor)
     finally:
@@ -191,7 +195,7 @@ async def test_client_errors_are_not_retried(tmp_path: Path, receiver: Receiver)
     conductor = await open_conductor(tmp_path, receiver.url)
     try:
         assert conductor.notifier is not None
-        await conductor.ask("restart service nginx on web-prod-02", requester="olga")
+        await conductor.pipeline.ask("restart service nginx on web-prod-02", requester="olga")
         await conductor.notifier.wait()
         audit = await webhook_audit(conductor)
     finally:
@@ -208,7 +212,9 @@ async def test_a_slow_receiver_does_not_hold_up_the_asker(
     assert conductor.notifier is not None
     try:
         async with asyncio.timeout(30):  # were the asker waiting for the receiver: stuck
-            answer = await conductor.ask("restart service nginx on web-prod-02", requester="olga")
+            answer = await conductor.pipeline.ask(
+                "restart service nginx on web-prod-02", requester="olga"
+            )
         audit_while_held = await webhook_audit(conductor)
         receiver.held.set()
         await conductor.notifier.wait()
@@ -227,7 +233,9 @@ async def test_a_receiver_that_never_answers_times_out(tmp_path: Path, receiver:
     conductor.notifier.timeout_s = 0.3
     conductor.notifier.backoff_s = 0.01
     try:
-        answer = await conductor.ask("restart service nginx on web-prod-02", requester="olga")
+        answer = await conductor.pipeline.ask(
+            "restart service nginx on web-prod-02", requester="olga"
+        )
         await conductor.notifier.wait()
         audit = await webhook_audit(conductor)
     finally:
@@ -243,9 +251,9 @@ async def test_unreachable_receiver_is_audited_when_the_conductor_closes(tmp_pat
     conductor = await open_conductor(tmp_path, f"http://127.0.0.1:1{SECRET_PATH}")
     assert conductor.notifier is not None
     conductor.notifier.backoff_s = 0.01
-    answer = await conductor.ask("restart service nginx on web-prod-02", requester="olga")
+    answer = await conductor.pipeline.ask("restart service nginx on web-prod-02", requester="olga")
     await conductor.close()  # waits for the notice in flight
-    reopened = await Conductor.open(conductor.settings)
+    reopened = await OpsConductor.open(conductor.settings)
     try:
         audit = await webhook_audit(reopened)
     finally:
@@ -258,7 +266,9 @@ async def test_no_url_means_no_notifier(tmp_path: Path) -> None:
     conductor = await open_conductor(tmp_path, None)
     try:
         assert conductor.notifier is None
-        answer = await conductor.ask("restart service nginx on web-prod-02", requester="olga")
+        answer = await conductor.pipeline.ask(
+            "restart service nginx on web-prod-02", requester="olga"
+        )
     finally:
         await conductor.close()
     assert answer.approval_status == "pending"

@@ -9,10 +9,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text, update
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
 from opsconductor.execution.states import ExecutionState
 from opsconductor.execution.transitions import claim
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store import migrate
 from opsconductor.store.audit import record_event, verify_chain
 from opsconductor.store.database import Database
@@ -65,9 +65,9 @@ async def test_audit_chain_names_the_altered_event(settings: Settings) -> None:
         await db.close()
 
 
-async def test_only_one_of_many_claimers_wins(conductor: Conductor) -> None:
+async def test_only_one_of_many_claimers_wins(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
-    asked = await conductor.ask("How many assets do we have?", requester="a", dry_run=True)
+    asked = await conductor.pipeline.ask("How many assets do we have?", requester="a", dry_run=True)
     assert asked.plan is not None and asked.decision is not None
     row, _ = await conductor.executions.create(
         text="x", decision=asked.decision, plan=asked.plan, requester="a"

@@ -16,10 +16,10 @@ from tests.connectors.fleet import CREDENTIAL, add_key_credential, fleet_setting
 from tests.sshhosts import SshHost, start_hosts, stop_hosts
 from tests.trust.processes import make_slow, process_env, set_delay
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
 from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Role
-from opsconductor.pipeline.orchestrator import Conductor
 
 USERS = {"alice": Role.OPERATOR, "bob": Role.APPROVER, "carol": Role.APPROVER, "root": Role.ADMIN}
 
@@ -51,8 +51,8 @@ class Store:
     def client(self, base_url: str, user: str, timeout: float = 60) -> httpx.Client:
         return httpx.Client(base_url=base_url, headers=self.headers(user), timeout=timeout)
 
-    async def conductor(self) -> Conductor:
-        return await Conductor.open(self.settings)
+    async def conductor(self) -> OpsConductor:
+        return await OpsConductor.open(self.settings)
 
     async def rows(self, query: Select[Any]) -> list[Any]:
         """What `query` finds in the shared store now, read from this test process."""
@@ -81,7 +81,7 @@ async def store(database_url: str | None, tmp_path: Path, hosts: list[SshHost]) 
         host.clear_received()
         (host.directory / "finished.jsonl").unlink(missing_ok=True)
         set_delay(host, 0)
-    conductor = await Conductor.open(settings)
+    conductor = await OpsConductor.open(settings)
     tokens: dict[str, str] = {}
     try:
         async with conductor.db.session() as session:

@@ -1,5 +1,5 @@
 """The HTTP API: `create_app(settings)` builds the application; its lifespan opens the
-Conductor and, when the settings ask for it, runs the embedded background worker."""
+OpsConductor and, when the settings ask for it, runs the embedded background worker."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from opsconductor.api.routes import (
     tickets,
     tools,
 )
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.queue.inprocess import Worker
 
 logger = logging.getLogger(__name__)
@@ -39,13 +39,13 @@ WORKER_POLL_S = 0.5
 REFUSAL_FLUSH_S = 5.0
 
 
-def create_app(settings: Settings, *, conductor: Conductor | None = None) -> FastAPI:
+def create_app(settings: Settings, *, conductor: OpsConductor | None = None) -> FastAPI:
     """The application for `settings`. A given `conductor` is used as is and left open (its
     owner closes it); otherwise the lifespan opens one and closes it on shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = conductor or await Conductor.open(settings)
+        opened = conductor or await OpsConductor.open(settings)
         app.state.conductor = opened
         install_log_redaction()  # again: the server may have configured logging since
         worker = EmbeddedWorker(opened) if settings.embedded_worker else None
@@ -88,7 +88,7 @@ def create_app(settings: Settings, *, conductor: Conductor | None = None) -> Fas
     return app
 
 
-async def _flush_refusals(app: FastAPI, conductor: Conductor) -> None:
+async def _flush_refusals(app: FastAPI, conductor: OpsConductor) -> None:
     """Write the aggregated records of refused credentials as their windows pass."""
     while True:
         await asyncio.sleep(REFUSAL_FLUSH_S)
@@ -109,7 +109,7 @@ class EmbeddedWorker:
     :meth:`Worker.drain`): running steps get `shutdown_grace_s` to finish, then what is left
     is handed to the next live process through its lease."""
 
-    def __init__(self, conductor: Conductor) -> None:
+    def __init__(self, conductor: OpsConductor) -> None:
         self.worker = Worker(conductor.executions, name=f"api:{os.getpid()}")
         self._task: asyncio.Task[None] | None = None
 

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the process's Conductor, the authenticated principal, and permission
+"""FastAPI dependencies: the process's OpsConductor, the authenticated principal, and permission
 checks. Route modules (and the events and metrics routers) use the typed aliases below."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from starlette.requests import HTTPConnection
 
 from opsconductor.api.errors import ErrorPublic
 from opsconductor.api.refusals import RefusalGuard, RefusalRecord
+from opsconductor.app import OpsConductor
 from opsconductor.identity import repository as identity
 from opsconductor.identity import tickets
 from opsconductor.identity.models import Permission, Principal
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.audit import record_event
 
 logger = logging.getLogger(__name__)
@@ -28,13 +28,13 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_conductor(connection: HTTPConnection) -> Conductor:
-    """The Conductor the application's lifespan opened (works for HTTP and WebSocket)."""
-    conductor: Conductor = connection.app.state.conductor
+def get_conductor(connection: HTTPConnection) -> OpsConductor:
+    """The OpsConductor the application's lifespan opened (works for HTTP and WebSocket)."""
+    conductor: OpsConductor = connection.app.state.conductor
     return conductor
 
 
-ConductorDep = Annotated[Conductor, Depends(get_conductor)]
+ConductorDep = Annotated[OpsConductor, Depends(get_conductor)]
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
@@ -57,7 +57,7 @@ def refusal_guard(connection: HTTPConnection) -> RefusalGuard:
 
 
 async def audit_refusal(
-    conductor: Conductor,
+    conductor: OpsConductor,
     *,
     actor: str,
     entity_id: str,
@@ -78,7 +78,7 @@ async def audit_refusal(
         )
 
 
-async def record_refusals(conductor: Conductor, records: list[RefusalRecord]) -> None:
+async def record_refusals(conductor: OpsConductor, records: list[RefusalRecord]) -> None:
     """Append the aggregated records of refused credentials (see `api.refusals`)."""
     for record in records:
         await audit_refusal(
@@ -92,7 +92,7 @@ async def record_refusals(conductor: Conductor, records: list[RefusalRecord]) ->
 
 
 async def refuse_credentials(
-    conductor: Conductor, connection: HTTPConnection, reason: str, *, presented: bool = True
+    conductor: OpsConductor, connection: HTTPConnection, reason: str, *, presented: bool = True
 ) -> None:
     """Count one refusal (see `api.refusals`); the audit trail gets it now or with the next
     record of the caller's address."""
@@ -145,7 +145,7 @@ def unauthorized(detail: str) -> HTTPException:
 
 
 async def authenticate_token(
-    conductor: Conductor, token: str | None, connection: HTTPConnection
+    conductor: OpsConductor, token: str | None, connection: HTTPConnection
 ) -> Principal | None:
     """The principal a bearer token stands for; a missing or refused token is counted (and
     audited, aggregated per address) and gives None. The caller checks the rate limit first."""
@@ -178,7 +178,10 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 async def permitted(
-    connection: HTTPConnection, conductor: Conductor, principal: Principal, permission: Permission
+    connection: HTTPConnection,
+    conductor: OpsConductor,
+    principal: Principal,
+    permission: Permission,
 ) -> bool:
     """Whether `principal` holds `permission`; a refusal is audited."""
     if principal.can(permission):
@@ -235,7 +238,9 @@ def bearer_token(connection: HTTPConnection) -> str | None:
     return credentials.strip() or None
 
 
-async def redeem(conductor: Conductor, connection: HTTPConnection, ticket: str) -> Principal | None:
+async def redeem(
+    conductor: OpsConductor, connection: HTTPConnection, ticket: str
+) -> Principal | None:
     """Spend a stream ticket on the execution in the path; a refusal is counted and audited."""
     execution_id = str(connection.path_params.get("execution_id", ""))
     async with conductor.db.session() as session:
@@ -280,7 +285,7 @@ class SocketRefusal:
 
 
 async def socket_principal(
-    connection: HTTPConnection, conductor: Conductor, ticket: str | None
+    connection: HTTPConnection, conductor: OpsConductor, ticket: str | None
 ) -> Principal | SocketRefusal:
     """`stream_reader` for a WebSocket, whose refusals are close codes: 1013 after too many
     refusals from its address, 1008 when unauthenticated or not permitted."""

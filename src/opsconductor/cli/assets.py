@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.common import (
     Format,
@@ -19,7 +20,6 @@ from opsconductor.errors import OpsConductorError
 from opsconductor.inventory import repository
 from opsconductor.inventory.importers import read_assets_file
 from opsconductor.inventory.models import AssetFilter
-from opsconductor.pipeline.orchestrator import Conductor
 
 app = typer.Typer(no_args_is_help=True, help="The asset inventory.")
 
@@ -31,7 +31,7 @@ def assets_import(
     """Import assets, all or nothing; re-importing updates in place."""
     assets = guard(lambda: read_assets_file(file))
 
-    async def work(conductor: Conductor) -> repository.ImportSummary:
+    async def work(conductor: OpsConductor) -> repository.ImportSummary:
         async with conductor.db.session() as session:
             return await repository.upsert_assets(session, assets)
 
@@ -64,7 +64,7 @@ def assets_list(
     """List assets, filtered."""
     flt = guard(lambda: _filter(os_type, device_type, environment, tag or [], search))
 
-    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+    async def work(conductor: OpsConductor) -> list[dict[str, Any]]:
         async with conductor.db.reader() as session:
             found = await repository.list_assets(session, flt, limit=limit)
         return [a.model_dump(mode="json") for a in found]
@@ -96,7 +96,7 @@ def _filter(
 def assets_show(name: str, fmt: Format = "text") -> None:
     """Show one asset."""
 
-    async def work(conductor: Conductor) -> dict[str, Any]:
+    async def work(conductor: OpsConductor) -> dict[str, Any]:
         async with conductor.db.reader() as session:
             return (await repository.get_asset(session, name)).model_dump(mode="json")
 

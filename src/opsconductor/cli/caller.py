@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from opsconductor.app import OpsConductor
 from opsconductor.errors import NotPermitted, OpsConductorError
 from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Permission, Principal, Role
-from opsconductor.pipeline.orchestrator import Conductor
 from opsconductor.store.audit import record_event
 
 # Names of environment variables, not secrets.
@@ -110,7 +110,7 @@ def claimed_name(explicit: str | None) -> str | None:
     return explicit or os.environ.get(USER_ENV) or None
 
 
-async def prove(conductor: Conductor, claimed: str | None) -> Caller:
+async def prove(conductor: OpsConductor, claimed: str | None) -> Caller:
     """Who the caller is proven to be, and that `claimed` (if given) is that caller.
     NotProven for a token that is refused and for a claim nothing supports."""
     login = login_name()
@@ -139,7 +139,7 @@ async def prove(conductor: Conductor, claimed: str | None) -> Caller:
     return caller
 
 
-async def _by_login(conductor: Conductor, login: str) -> Caller:
+async def _by_login(conductor: OpsConductor, login: str) -> Caller:
     async with conductor.db.reader() as session:
         user = await identity.find_user(session, login)
         users_exist = user is not None or await identity.has_users(session)
@@ -171,13 +171,15 @@ def _read_token() -> tuple[str, str] | None:
     return content.decode("ascii", "replace").strip(), f"{TOKEN_FILE_ENV} {path}"
 
 
-async def acting_name(conductor: Conductor, explicit: str | None) -> str:
+async def acting_name(conductor: OpsConductor, explicit: str | None) -> str:
     """The name to record as the actor of a command that decides nothing: the proven caller's,
     else the login's; a `--as` naming anyone else is refused."""
     return (await prove(conductor, claimed_name(explicit))).name
 
 
-async def require_proven(conductor: Conductor, caller: Caller, entity_id: str, doing: str) -> None:
+async def require_proven(
+    conductor: OpsConductor, caller: Caller, entity_id: str, doing: str
+) -> None:
     """NotProven (audited) unless the store knows the caller, or the caller is the login
     alone on a store without users."""
     if caller.proven:
@@ -188,7 +190,7 @@ async def require_proven(conductor: Conductor, caller: Caller, entity_id: str, d
 
 
 async def check_may_cancel(
-    conductor: Conductor, caller: Caller, execution_id: str, requester: str
+    conductor: OpsConductor, caller: Caller, execution_id: str, requester: str
 ) -> None:
     """Refuse (audited) what the API refuses: operators cancel their own executions, approvers
     and admins anyone's; unproven, only what was asked under the same login."""
@@ -211,12 +213,12 @@ async def check_may_cancel(
     raise NotPermitted(f"your role ({caller.role}) may not cancel executions")
 
 
-async def check_may_request(conductor: Conductor, caller: Caller, text: str) -> None:
+async def check_may_request(conductor: OpsConductor, caller: Caller, text: str) -> None:
     """A caller who may not ask (unproven, or a viewer) may still have answered what needs no
     approval; a plan that needs one is refused before anything is recorded."""
     if caller.can(Permission.ASK):
         return
-    preview = await conductor.plan(text)
+    preview = await conductor.pipeline.plan(text)
     level = preview.plan.approval_level if preview.plan is not None else 0
     if level == 0:
         return
@@ -245,7 +247,7 @@ async def explained(caller: Caller) -> AsyncIterator[None]:
 
 
 async def audit_refusal(
-    conductor: Conductor, actor: str, entity_id: str, action: str, reason: str
+    conductor: OpsConductor, actor: str, entity_id: str, action: str, reason: str
 ) -> None:
     """Append one refused command-line attempt to the audit trail, as the API does for its
     refusals (never any token content)."""

@@ -18,9 +18,9 @@ from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.errors import DatabaseUnavailable, OpsConductorError
-from opsconductor.pipeline.orchestrator import Conductor
 
 # soft_wrap: long answers and errors stay whole lines, whatever the terminal width.
 # markup=False: what `out` and `errors` print comes from users and data (names, ids, file
@@ -49,7 +49,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def run(work: Callable[[Conductor], Awaitable[T]]) -> T:
+def run(work: Callable[[OpsConductor], Awaitable[T]]) -> T:
     """Open the conductor, do the work, close it; errors become a message and exit code 2."""
     settings = _settings()
 
@@ -69,9 +69,9 @@ def run(work: Callable[[Conductor], Awaitable[T]]) -> T:
         fail(f"cannot reach {describe_database(settings)}: {_first_line(exc)}")
 
 
-async def _open(settings: Settings) -> Conductor:
+async def _open(settings: Settings) -> OpsConductor:
     try:
-        return await Conductor.open(settings)
+        return await OpsConductor.open(settings)
     except (DBAPIError, OSError) as exc:
         # Before the store raises DatabaseUnavailable itself for every way a connection can
         # fail, and for those it does not know: a refused port, an unknown host or database, a

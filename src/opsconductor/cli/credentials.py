@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import (
@@ -21,7 +22,6 @@ from opsconductor.cli.common import (
 )
 from opsconductor.credentials.models import MAX_PRIVATE_KEY_CHARS, CredentialKind, Secret
 from opsconductor.errors import OpsConductorError
-from opsconductor.pipeline.orchestrator import Conductor
 
 credentials_app = typer.Typer(
     no_args_is_help=True, help="Logins for assets, encrypted at rest; secrets are never shown."
@@ -50,7 +50,7 @@ def credentials_add(
 
     secret = guard(lambda: _read_secret(username, password_stdin, key_file, passphrase_stdin))
 
-    async def work(conductor: Conductor) -> bool:
+    async def work(conductor: OpsConductor) -> bool:
         who = await acting_name(conductor, actor)
         vault = Vault.from_settings(conductor.settings)
         async with conductor.db.session() as session:
@@ -98,7 +98,7 @@ def credentials_list(fmt: Format = "text") -> None:
     """Credentials: kind, username and the assets using each. Never a secret."""
     from opsconductor.credentials.repository import list_credentials
 
-    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+    async def work(conductor: OpsConductor) -> list[dict[str, Any]]:
         async with conductor.db.reader() as session:
             return [c.model_dump(mode="json") for c in await list_credentials(session)]
 
@@ -122,7 +122,7 @@ def credentials_remove(name: str, actor: Actor = None) -> None:
     """Remove a credential; refused while any asset uses it."""
     from opsconductor.credentials.repository import remove_credential
 
-    async def work(conductor: Conductor) -> None:
+    async def work(conductor: OpsConductor) -> None:
         who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             await remove_credential(session, name, actor=who)

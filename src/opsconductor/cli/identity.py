@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import Actor, Format, emit, errors, out, run
 from opsconductor.identity.models import Role, TokenPublic, UserPublic
-from opsconductor.pipeline.orchestrator import Conductor
 
 users_app = typer.Typer(no_args_is_help=True, help="API users and their roles.")
 tokens_app = typer.Typer(
@@ -33,7 +33,7 @@ def users_add(
     """Add a user with a role; make them a token with `opsconductor tokens create`."""
     from opsconductor.identity.repository import create_user
 
-    async def work(conductor: Conductor) -> UserPublic:
+    async def work(conductor: OpsConductor) -> UserPublic:
         who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await create_user(session, name, role, actor=who)
@@ -47,7 +47,7 @@ def users_list(fmt: Format = "text") -> None:
     """Users, their roles, and whether they are disabled."""
     from opsconductor.identity.repository import list_users
 
-    async def work(conductor: Conductor) -> list[UserPublic]:
+    async def work(conductor: OpsConductor) -> list[UserPublic]:
         async with conductor.db.reader() as session:
             return await list_users(session)
 
@@ -83,7 +83,7 @@ def users_enable(name: str, actor: Actor = None) -> None:
 def _set_disabled(name: str, disabled: bool, actor: str | None) -> None:
     from opsconductor.identity.repository import set_user_disabled
 
-    async def work(conductor: Conductor) -> UserPublic:
+    async def work(conductor: OpsConductor) -> UserPublic:
         who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await set_user_disabled(session, name, disabled, actor=who)
@@ -110,7 +110,7 @@ def tokens_create(
 
     expires_at = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
 
-    async def work(conductor: Conductor) -> tuple[TokenPublic, str]:
+    async def work(conductor: OpsConductor) -> tuple[TokenPublic, str]:
         who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await create_token(session, user, actor=who, label=label, expires_at=expires_at)
@@ -138,7 +138,7 @@ def tokens_revoke(
     """Revoke a token: it is refused from now on."""
     from opsconductor.identity.repository import revoke_token
 
-    async def work(conductor: Conductor) -> TokenPublic:
+    async def work(conductor: OpsConductor) -> TokenPublic:
         who = await acting_name(conductor, actor)
         async with conductor.db.session() as session:
             return await revoke_token(session, token_id, actor=who)
@@ -160,7 +160,7 @@ def tokens_list(
     """Tokens by id, with their user, label, dates and status; never a token or its hash."""
     from opsconductor.identity.repository import list_tokens
 
-    async def work(conductor: Conductor) -> list[TokenPublic]:
+    async def work(conductor: OpsConductor) -> list[TokenPublic]:
         async with conductor.db.reader() as session:
             return await list_tokens(session, user)
 

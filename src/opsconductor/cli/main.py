@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.assets import app as assets_app
 from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
@@ -19,7 +20,7 @@ from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
 from opsconductor.cli.serve import serve
-from opsconductor.pipeline.orchestrator import Answer, Conductor
+from opsconductor.pipeline.answer import Answer
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="OpsConductor: ask, approve, run."
@@ -56,12 +57,12 @@ def ask(
     claimed = claimed_name(actor)
     interactive = fmt == "text" and sys.stdin.isatty() and not yes and not dry_run
 
-    async def work(conductor: Conductor) -> Answer:
+    async def work(conductor: OpsConductor) -> Answer:
         caller = await prove(conductor, claimed)
         if not dry_run:
             await check_may_request(conductor, caller, text)
         async with explained(caller):
-            answer = await conductor.ask(
+            answer = await conductor.pipeline.ask(
                 text,
                 requester=caller.name,
                 dry_run=dry_run,
@@ -73,7 +74,7 @@ def ask(
             if interactive and answer.approval_status == "pending" and level == 1:
                 views.show_answer(out, answer)
                 if typer.confirm("Run it?", default=False):
-                    return await conductor.approve(
+                    return await conductor.pipeline.approve(
                         answer.approval_ids[0], caller.name, wait=not detach, role=caller.role
                     )
         return answer
@@ -87,7 +88,7 @@ def ask(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest revision."""
-    run(lambda c: asyncio.sleep(0))  # Conductor.open migrates
+    run(lambda c: asyncio.sleep(0))  # OpsConductor.open migrates
     out.print("Database schema is up to date.")
 
 

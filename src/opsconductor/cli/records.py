@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.caller import (
     check_may_cancel,
@@ -17,7 +18,7 @@ from opsconductor.cli.caller import (
 from opsconductor.cli.common import Actor, Format, emit, errors, fail, out, run
 from opsconductor.execution import queries
 from opsconductor.execution.recovery import Resolution
-from opsconductor.pipeline.orchestrator import Answer, Conductor
+from opsconductor.pipeline.answer import Answer
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.store.audit import verify_chain
 
@@ -34,7 +35,7 @@ def executions_list(
 ) -> None:
     """Recent executions, newest first."""
 
-    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+    async def work(conductor: OpsConductor) -> list[dict[str, Any]]:
         async with conductor.db.reader() as session:
             rows = await queries.list_executions(session, state=state, limit=limit)
             return [views.execution_row(r) for r in rows]
@@ -63,7 +64,7 @@ def executions_cancel(
     Your own, or (as an approver or admin) anyone's."""
     claimed = claimed_name(actor)
 
-    async def work(conductor: Conductor) -> ExecutionResultV1:
+    async def work(conductor: OpsConductor) -> ExecutionResultV1:
         caller = await prove(conductor, claimed)
         async with conductor.db.reader() as session:
             requester = (await queries.get_execution(session, execution_id)).requested_by
@@ -99,11 +100,13 @@ def executions_resolve(
         fail("say exactly one of --retry, --skip or --abort")
     claimed = claimed_name(actor)
 
-    async def work(conductor: Conductor) -> ExecutionResultV1:
+    async def work(conductor: OpsConductor) -> ExecutionResultV1:
         caller = await prove(conductor, claimed)
         await require_proven(conductor, caller, execution_id, "resolving")
         async with explained(caller):
-            return await conductor.resolve(execution_id, chosen[0], caller.name, role=caller.role)
+            return await conductor.pipeline.resolve(
+                execution_id, chosen[0], caller.name, role=caller.role
+            )
 
     result = run(work)
     emit(result.model_dump(mode="json"), fmt, lambda: views.show_result(out, result))
@@ -116,7 +119,7 @@ def approvals_list(
 ) -> None:
     """Approvals, pending ones by default."""
 
-    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+    async def work(conductor: OpsConductor) -> list[dict[str, Any]]:
         async with conductor.db.reader() as session:
             rows = await queries.list_approvals(session, status=status)
             return [views.approval_row(r) for r in rows]
@@ -137,11 +140,11 @@ def approvals_approve(
     it needs."""
     claimed = claimed_name(actor)
 
-    async def work(conductor: Conductor) -> Answer:
+    async def work(conductor: OpsConductor) -> Answer:
         caller = await prove(conductor, claimed)
         await require_proven(conductor, caller, approval_id, "approving")
         async with explained(caller):
-            return await conductor.approve(
+            return await conductor.pipeline.approve(
                 approval_id, caller.name, comment=comment, wait=not detach, role=caller.role
             )
 
@@ -160,7 +163,7 @@ def approvals_deny(
         fail("a denial needs a comment saying why")
     claimed = claimed_name(actor)
 
-    async def work(conductor: Conductor) -> tuple[str, str]:
+    async def work(conductor: OpsConductor) -> tuple[str, str]:
         caller = await prove(conductor, claimed)
         await require_proven(conductor, caller, approval_id, "denying")
         async with explained(caller):
@@ -181,7 +184,7 @@ def audit_list(
 ) -> None:
     """The newest audit events, oldest first."""
 
-    async def work(conductor: Conductor) -> list[dict[str, Any]]:
+    async def work(conductor: OpsConductor) -> list[dict[str, Any]]:
         async with conductor.db.reader() as session:
             rows = await queries.list_audit(session, entity_id=entity, limit=limit)
             return [views.audit_row(r) for r in rows]
@@ -194,7 +197,7 @@ def audit_list(
 def audit_verify() -> None:
     """Re-walk the hash chain and name the first altered, inserted or removed event."""
 
-    async def work(conductor: Conductor) -> Any:
+    async def work(conductor: OpsConductor) -> Any:
         async with conductor.db.reader() as session:
             return await verify_chain(session)
 

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
+from opsconductor.app import OpsConductor
 from opsconductor.cli.common import console, run
 from opsconductor.config import load_settings
 from opsconductor.identity import repository as identity
-from opsconductor.pipeline.orchestrator import Conductor
 
 
-async def _first_admin(conductor: Conductor) -> str | None:
+async def _first_admin(conductor: OpsConductor) -> str | None:
     async with conductor.db.session() as session:
         return await identity.ensure_admin(session)
 

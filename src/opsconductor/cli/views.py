@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from rich.console import Console
 from rich.table import Table
 
-from opsconductor.pipeline.orchestrator import Answer
+from opsconductor.pipeline.answer import Answer
 from opsconductor.schemas.execution import ExecutionResultV1
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.inventory import repository
 from opsconductor.inventory.importers import read_assets_file
-from opsconductor.pipeline.orchestrator import Conductor
 
 QUESTIONS: list[tuple[str, bool]] = [
     ("How many assets do we have?", False),
@@ -25,7 +25,7 @@ QUESTIONS: list[tuple[str, bool]] = [
 ]
 
 
-async def run_demo(conductor: Conductor, console: Console) -> None:
+async def run_demo(conductor: OpsConductor, console: Console) -> None:
     path = Path(str(resources.files("opsconductor.demo") / "inventory.yaml"))
     assets = read_assets_file(path)
     async with conductor.db.session() as session:
@@ -35,6 +35,6 @@ async def run_demo(conductor: Conductor, console: Console) -> None:
     )
     for text, confirm in QUESTIONS:
         console.print(f"[bold]> {text}[/bold]" + ("  (confirmed with --yes)" if confirm else ""))
-        answer = await conductor.ask(text, requester="demo", confirm=confirm)
+        answer = await conductor.pipeline.ask(text, requester="demo", confirm=confirm)
         views.show_answer(console, answer)
         console.print()

@@ -49,7 +49,8 @@ class _Active:
 
 class Runner:
     """Claims an execution (compare-and-set, under a lease), runs or resumes it, and records
-    its end. While it runs, one keeper task renews the lease and watches for a cancel."""
+    its end. While it runs, one keeper task renews the lease and watches for a cancel. It
+    decides nothing about approvals: :class:`ExecutionService` owns it and is its only caller."""
 
     def __init__(
         self,

@@ -65,7 +65,10 @@ _NOT_STARTED = {
 
 
 class ExecutionService:
-    """Decisions on executions, and their runs through one :class:`Runner`."""
+    """Stage E's one entry point for faces, the pipeline and workers: every decision on an
+    execution (create, approve, deny, cancel, resolve, expire, take over, queue) is made here,
+    each in one transaction. Running a claimed execution is the :class:`Runner`'s job, and only
+    this service calls it (`run`, `try_run`, `result` hand over to it)."""
 
     def __init__(
         self,

@@ -54,7 +54,7 @@ async def approve(
 ) -> AnswerV1:
     """Approve. After the last approval an execution needs, it starts: an immediate plan is
     answered with its result, a background one is queued for the worker."""
-    answer = await conductor.approve(
+    answer = await conductor.pipeline.approve(
         approval_id,
         principal.name,
         comment=body.comment if body else None,

@@ -31,6 +31,7 @@ from opsconductor.api.deps import (
 )
 from opsconductor.api.errors import error_responses
 from opsconductor.api.params import EventId, Name
+from opsconductor.app import OpsConductor
 from opsconductor.execution.events import Event
 from opsconductor.execution.queries import (
     StoredEvent,
@@ -41,7 +42,6 @@ from opsconductor.execution.queries import (
     get_execution,
 )
 from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
-from opsconductor.pipeline.orchestrator import Conductor
 
 router = APIRouter(tags=["executions"])
 
@@ -116,7 +116,7 @@ class _Cursor:
 class Follower:
     """Stored events of one execution after a given id, then new ones as they are stored."""
 
-    def __init__(self, conductor: Conductor, execution_id: str, after: int = 0) -> None:
+    def __init__(self, conductor: OpsConductor, execution_id: str, after: int = 0) -> None:
         self.conductor = conductor
         self.execution_id = execution_id
         self.cursor = _Cursor(after, look_behind=not conductor.db.is_sqlite)

@@ -116,7 +116,7 @@ async def resolve_execution(
     """Decide how an interrupted execution goes on (audited with who decided): an approver, or
     for a level-1 plan its requester; never the requester of a level 2 or 3 plan. Retry and
     skip queue it for a worker."""
-    return await conductor.resolve(
+    return await conductor.pipeline.resolve(
         execution_id, body.decision, principal.name, role=principal.role, wait=False
     )
 

@@ -24,7 +24,7 @@ async def ask(body: RequestIn, conductor: ConductorDep, principal: Asker) -> Ans
     Level 0 runs at once; level 1 runs when `confirm` is set (the requester's own plan only);
     levels 2 and 3 wait for an approver (`approval.ids`). Immediate plans are answered with
     their result; background plans come back at once, queued for the worker."""
-    answer = await conductor.ask(
+    answer = await conductor.pipeline.ask(
         body.text,
         requester=principal.name,
         dry_run=body.dry_run,

@@ -1,22 +1,17 @@
-"""Runs a request through stages A to E: the one entry point every face calls."""
+"""The pipeline: a request's text in, its answer out. Stages A to D understand, select, plan
+and preview it; stage E (through the execution service) records, approves and runs it."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from opsconductor.brain.base import Brain
 from opsconductor.brain.index import AssetKey, InventoryIndex
-from opsconductor.brain.rules import RulesBrain
-from opsconductor.catalog.loader import Catalog, load_catalog
+from opsconductor.catalog.loader import Catalog
 from opsconductor.config import Settings
-from opsconductor.connectors.registry import ConnectorRegistry
-from opsconductor.connectors.wiring import connector_registry
 from opsconductor.errors import ValidationFailed
 from opsconductor.execution import endpoints
-from opsconductor.execution.events import EventBus, InProcessEventBus
 from opsconductor.execution.recovery import Resolution
 from opsconductor.execution.service import ExecutionService
 from opsconductor.execution.states import ExecutionState
@@ -24,94 +19,19 @@ from opsconductor.identity.models import Role
 from opsconductor.inventory import repository
 from opsconductor.notifications.webhook import ApprovalNotice, WebhookNotifier
 from opsconductor.pipeline import stage_a, stage_b, stage_c, stage_d
-from opsconductor.schemas.answer import (
-    AnswerApproval,
-    AnswerApprovalStatus,
-    AnswerDecision,
-    AnswerEntity,
-    AnswerExecution,
-    AnswerPlan,
-    AnswerResponse,
-    AnswerStep,
-    AnswerV1,
-    NoResult,
-)
+from opsconductor.pipeline.answer import Answer
+from opsconductor.schemas.answer import AnswerApprovalStatus
 from opsconductor.schemas.common import Mode
-from opsconductor.schemas.decision import Clarification, DecisionV1
+from opsconductor.schemas.decision import Clarification
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.schemas.response import ResponseType, ResponseV1
 from opsconductor.store.database import Database
 
 
-@dataclass
-class Answer:
-    """Everything one request produced, stage by stage, as the pipeline holds it;
-    :meth:`to_answer` is the reply contract (`AnswerV1`)."""
-
-    request: str
-    response: ResponseV1
-    decision: DecisionV1 | None = None
-    plan: PlanV1 | None = None
-    execution_id: str | None = None
-    execution_state: str | None = None
-    result: ExecutionResultV1 | None = None
-    approval_ids: list[str] = field(default_factory=list)
-    approval_status: AnswerApprovalStatus = AnswerApprovalStatus.NOT_REQUIRED
-
-    def to_answer(self) -> AnswerV1:
-        """The reply contract every face returns."""
-        level = self.plan.approval_level if self.plan else 0
-        execution = None
-        if self.execution_id:
-            result = self.result if self.result is not None else NoResult()
-            execution = AnswerExecution(
-                id=self.execution_id, status=self.execution_state, result=result
-            )
-        return AnswerV1(
-            request=self.request,
-            decision=_answer_decision(self.decision) if self.decision else None,
-            plan=_answer_plan(self.plan) if self.plan else None,
-            approval=AnswerApproval(
-                level=level,
-                required=level > 0,
-                status=self.approval_status,
-                ids=self.approval_ids,
-            ),
-            mode=self.plan.mode if self.plan else Mode.IMMEDIATE,
-            execution=execution,
-            response=AnswerResponse(type=self.response.type, message=self.response.message),
-        )
-
-    def to_document(self) -> dict[str, Any]:
-        """`to_answer()` as JSON-ready data."""
-        return self.to_answer().model_dump(mode="json")
-
-
-def _answer_decision(decision: DecisionV1) -> AnswerDecision:
-    return AnswerDecision(
-        intent=decision.intent,
-        entities=[AnswerEntity(type=e.type, value=e.value) for e in decision.entities],
-        risk_level=decision.risk_level,
-        confidence=decision.confidence,
-        kind=decision.kind,
-        clarification=decision.clarification,
-        reasons=decision.reasons,
-    )
-
-
-def _answer_plan(plan: PlanV1) -> AnswerPlan:
-    steps = [
-        AnswerStep(
-            id=s.id, tool=s.tool, targets=s.targets, inputs=s.inputs, depends_on=s.depends_on
-        )
-        for s in plan.steps
-    ]
-    return AnswerPlan(id=plan.id, hash=plan.content_hash(), steps=steps, estimate_s=plan.estimate_s)
-
-
-class Conductor:
-    """Holds the catalog, the brain, the store and the execution service of one process."""
+class Pipeline:
+    """Answers requests against the live inventory and catalog. Every answer's public form is
+    :meth:`Answer.to_answer` (`AnswerV1`)."""
 
     def __init__(
         self,
@@ -119,46 +39,17 @@ class Conductor:
         db: Database,
         catalog: Catalog,
         brain: Brain,
-        events: EventBus,
-        connectors: ConnectorRegistry,
+        executions: ExecutionService,
         notifier: WebhookNotifier | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.catalog = catalog
         self.brain = brain
-        self.events = events
-        self.executions = ExecutionService(
-            db,
-            catalog,
-            connectors,
-            events,
-            settings,
-            endpoints.known_host_keys(settings.known_hosts_file),
-        )
+        self.executions = executions
         self.notifier = notifier
         self._index: InventoryIndex | None = None
         self._index_key: tuple[int, datetime | None] | None = None
-
-    @classmethod
-    async def open(cls, settings: Settings, events: EventBus | None = None) -> Conductor:
-        catalog = load_catalog(settings.catalog_dirs)
-        db = await Database.connect(settings)
-        connectors = connector_registry(settings, db)
-        return cls(
-            settings,
-            db,
-            catalog,
-            RulesBrain(catalog),
-            events or InProcessEventBus(),
-            connectors,
-            WebhookNotifier.from_settings(settings, db),
-        )
-
-    async def close(self) -> None:
-        if self.notifier is not None:
-            await self.notifier.aclose()  # notices in flight still need the store to audit
-        await self.db.close()
 
     async def index(self) -> InventoryIndex:
         """The inventory index, rebuilt only when the inventory changed."""

@@ -1,0 +1,68 @@
+"""The composition root: one object per process that opens settings, store, catalog,
+connectors, brain, event bus and notifier, and wires the pipeline and the execution service
+from them. Faces (CLI, API, worker) open one, call its services and close it."""
+
+from __future__ import annotations
+
+from opsconductor.brain.base import Brain
+from opsconductor.brain.rules import RulesBrain
+from opsconductor.catalog.loader import Catalog, load_catalog
+from opsconductor.config import Settings
+from opsconductor.connectors.registry import ConnectorRegistry
+from opsconductor.connectors.wiring import connector_registry
+from opsconductor.execution import endpoints
+from opsconductor.execution.events import EventBus, InProcessEventBus
+from opsconductor.execution.service import ExecutionService
+from opsconductor.notifications.webhook import WebhookNotifier
+from opsconductor.pipeline.pipeline import Pipeline
+from opsconductor.store.database import Database
+
+
+class OpsConductor:
+    """The parts of one process. `pipeline` answers requests (stages A to E); `executions`
+    decides, runs and reports executions (stage E's service)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        catalog: Catalog,
+        brain: Brain,
+        events: EventBus,
+        connectors: ConnectorRegistry,
+        notifier: WebhookNotifier | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.catalog = catalog
+        self.brain = brain
+        self.events = events
+        self.notifier = notifier
+        self.executions = ExecutionService(
+            db,
+            catalog,
+            connectors,
+            events,
+            settings,
+            endpoints.known_host_keys(settings.known_hosts_file),
+        )
+        self.pipeline = Pipeline(settings, db, catalog, brain, self.executions, notifier)
+
+    @classmethod
+    async def open(cls, settings: Settings, events: EventBus | None = None) -> OpsConductor:
+        catalog = load_catalog(settings.catalog_dirs)
+        db = await Database.connect(settings)
+        return cls(
+            settings,
+            db,
+            catalog,
+            RulesBrain(catalog),
+            events or InProcessEventBus(),
+            connector_registry(settings, db),
+            WebhookNotifier.from_settings(settings, db),
+        )
+
+    async def close(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.aclose()  # notices in flight still need the store to audit
+        await self.db.close()
