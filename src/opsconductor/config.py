@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         default=True,
         description="`opsconductor serve` also runs queued background executions in-process.",
     )
+    conversation_ttl_s: float = Field(
+        default=1800, gt=0, description="A conversation idle this long starts afresh."
+    )
     approval_ttl_s: dict[int, int] = Field(
         default_factory=lambda: {1: 15 * 60, 2: 4 * 3600, 3: 3600},
         description="How long an approval request stays open, by level.",

@@ -12,6 +12,7 @@ from opsconductor.api.params import MAX_COMMENT_CHARS, FreeText
 from opsconductor.catalog.models import Platform, ToolSpec
 from opsconductor.execution.recovery import Resolution
 from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType
+from opsconductor.pipeline import conversations
 from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.text import Prose
 
@@ -45,6 +46,12 @@ class RequestIn(Public):
     )
     confirm: StrictBool = Field(
         default=False, description="Confirm one's own level-1 plan at once."
+    )
+    conversation_id: str | None = Field(
+        default=None,
+        pattern=conversations.ID_PATTERN,
+        description="Read the request in the context of your earlier turns of this "
+        "conversation ('restart it', 'and on web-02?'); any id of your choosing.",
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from opsconductor.brain import lexicon
+from opsconductor.brain.base import BrainRequest
+from opsconductor.brain.context import ContextReader, clause_verbs
 from opsconductor.brain.entities import Extraction, extract
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.intents import IntentMatcher, IntentScore, canonical_words
@@ -26,8 +28,15 @@ class RulesBrain:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.matcher = IntentMatcher(catalog)
+        examples = (e for t in catalog.tools.values() for e in t.examples)
+        self.context = ContextReader(self.read, clause_verbs(examples))
 
-    def understand(self, request_id: str, text: str, index: InventoryIndex) -> DecisionV1:
+    async def understand(self, request: BrainRequest) -> DecisionV1:
+        """Clause by clause, with the conversation's context (see `brain.context`)."""
+        return self.context.understand(request)
+
+    def read(self, request_id: str, text: str, index: InventoryIndex) -> DecisionV1:
+        """One sentence on its own."""
         found = extract(text, index)
         words = canonical_words(found.tokens)
         ranking = self._eligible(self.matcher.rank(words), text)
@@ -102,6 +111,7 @@ class RulesBrain:
                 reason="ambiguous",
                 question=f"'{word}' names several assets: which one?",
                 options=names,
+                about=word,
             )
         if best is None:
             return _out_of_scope(ranking, self.catalog)
@@ -169,6 +179,7 @@ def _unknown_hosts(words: list[str], index: InventoryIndex) -> Clarification:
         reason="unknown_host",
         question=f"I don't know {noun} called {quoted} in the inventory.{hint}",
         options=options,
+        about=words[0] if len(words) == 1 else None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,11 +16,12 @@ from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.assets import app as assets_app
 from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
-from opsconductor.cli.common import Actor, Format, console, emit, out, run
+from opsconductor.cli.common import Actor, Format, console, emit, fail, out, run
 from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
 from opsconductor.cli.serve import serve
+from opsconductor.pipeline import conversations
 from opsconductor.pipeline.answer import Answer
 
 app = typer.Typer(
@@ -50,10 +52,20 @@ def ask(
     detach: Annotated[
         bool, typer.Option("--detach", help="Queue background work; don't wait.")
     ] = False,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session",
+            help="Read the request in the context of your earlier requests of this session "
+            "('restart it', 'and on web-02?'); any name.",
+        ),
+    ] = None,
     fmt: Format = "text",
     actor: Actor = None,
 ) -> None:
     """Ask a question or request an action, recorded as asked by who you are proven to be."""
+    if session is not None and not re.fullmatch(conversations.ID_PATTERN, session):
+        fail("--session: use letters, digits, '.', '_' or '-' (at most 64), starting with one")
     claimed = claimed_name(actor)
     interactive = fmt == "text" and sys.stdin.isatty() and not yes and not dry_run
 
@@ -69,6 +81,7 @@ def ask(
                 confirm=yes,
                 wait=not detach,
                 role=caller.role,
+                conversation_id=session,
             )
             level = answer.plan.approval_level if answer.plan else 0
             if interactive and answer.approval_status == "pending" and level == 1:

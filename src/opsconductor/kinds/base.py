@@ -16,7 +16,7 @@ from opsconductor.connectors.base import CommandResult, OutputCallback
 if TYPE_CHECKING:
     from opsconductor.connectors.registry import Connectors
     from opsconductor.inventory.models import Asset
-    from opsconductor.schemas.decision import DecisionV1
+    from opsconductor.schemas.decision import Clause
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,9 @@ class ToolKind:
         """What is wrong with the tool's references to other tools, once all are loaded."""
         return None
 
-    def raw_inputs(self, tool: ToolSpec, decision: DecisionV1) -> dict[str, Any]:
-        """The values the request gave for this tool's parameters, before validation."""
-        return {k: v for k, v in decision.inputs.items() if k in tool.parameters}
+    def raw_inputs(self, tool: ToolSpec, clause: Clause) -> dict[str, Any]:
+        """The values the request's clause gave for this tool's parameters, not yet validated."""
+        return {k: v for k, v in clause.inputs.items() if k in tool.parameters}
 
     def parts(
         self, tool: ToolSpec, inputs: dict[str, str | int], lookup: Mapping[str, ToolSpec]

@@ -13,7 +13,7 @@ from opsconductor.kinds.registry import register
 from opsconductor.schemas.decision import EntityType
 
 if TYPE_CHECKING:
-    from opsconductor.schemas.decision import DecisionV1
+    from opsconductor.schemas.decision import Clause
 
 
 class InventoryTool(ToolSpec):
@@ -31,8 +31,8 @@ class InventoryKind(ToolKind):
     name = "inventory"
     spec = InventoryTool
 
-    def raw_inputs(self, tool: ToolSpec, decision: DecisionV1) -> dict[str, Any]:
-        for entity in decision.entities:
+    def raw_inputs(self, tool: ToolSpec, clause: Clause) -> dict[str, Any]:
+        for entity in clause.entities:
             if entity.type is EntityType.GROUP and entity.filter is not None:
                 return {k: v for k, v in entity.filter.items() if k in tool.parameters}
         return {}

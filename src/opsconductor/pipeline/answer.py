@@ -39,6 +39,7 @@ class Answer:
     result: ExecutionResultV1 | None = None
     approval_ids: list[str] = field(default_factory=list)
     approval_status: AnswerApprovalStatus = AnswerApprovalStatus.NOT_REQUIRED
+    conversation_id: str | None = None
 
     def to_answer(self) -> AnswerV1:
         """The reply contract every face returns."""
@@ -62,6 +63,7 @@ class Answer:
             mode=self.plan.mode if self.plan else Mode.IMMEDIATE,
             execution=execution,
             response=AnswerResponse(type=self.response.type, message=self.response.message),
+            conversation_id=self.conversation_id,
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -72,12 +74,16 @@ class Answer:
 def _answer_decision(decision: DecisionV1) -> AnswerDecision:
     return AnswerDecision(
         intent=decision.intent,
-        entities=[AnswerEntity(type=e.type, value=e.value) for e in decision.entities],
+        entities=[
+            AnswerEntity(type=e.type, value=e.value, filter=e.filter) for e in decision.entities
+        ],
         risk_level=decision.risk_level,
         confidence=decision.confidence,
         kind=decision.kind,
         clarification=decision.clarification,
         reasons=decision.reasons,
+        read_as=decision.read_as,
+        clauses=[c.text for c in decision.clauses],
     )
 
 

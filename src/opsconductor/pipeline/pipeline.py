@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from opsconductor.brain.base import Brain
+from opsconductor.brain.base import Brain, Context
 from opsconductor.brain.index import AssetKey, InventoryIndex
 from opsconductor.catalog.loader import Catalog
 from opsconductor.config import Settings
@@ -18,7 +18,7 @@ from opsconductor.execution.states import ExecutionState
 from opsconductor.identity.models import Role
 from opsconductor.inventory import repository
 from opsconductor.notifications.webhook import ApprovalNotice, WebhookNotifier
-from opsconductor.pipeline import stage_a, stage_b, stage_c, stage_d
+from opsconductor.pipeline import conversations, stage_a, stage_b, stage_c, stage_d
 from opsconductor.pipeline.answer import Answer
 from opsconductor.schemas.answer import AnswerApprovalStatus
 from opsconductor.schemas.common import Mode
@@ -64,13 +64,26 @@ class Pipeline:
                 self._index_key = key
         return self._index
 
-    async def plan(self, text: str) -> Answer:
-        """Stages A to D: understand, select, plan and preview, with nothing recorded or run."""
+    async def plan(self, text: str, context: Context | None = None) -> Answer:
+        """Stages A to D: understand (with the conversation's `context`), select, plan and
+        preview, with nothing recorded or run."""
+        answer = await self._plan(text, context)
+        if answer.decision is not None and answer.decision.read_as:
+            # Said first, so the person sees what the context filled in before anything else.
+            answer.response = answer.response.model_copy(
+                update={
+                    "message": f"I read this as: {answer.decision.read_as} "
+                    + answer.response.message
+                }
+            )
+        return answer
+
+    async def _plan(self, text: str, context: Context | None) -> Answer:
         problem = stage_a.check_request(text, self.settings.max_request_chars)
         if problem:
             return Answer(request=str(text)[:200], response=stage_d.error(problem))
         index = await self.index()
-        decision = stage_a.understand(self.brain, str(uuid.uuid4()), text, index)
+        decision = await stage_a.understand(self.brain, str(uuid.uuid4()), text, index, context)
         if decision.clarification is not None:
             return Answer(text, stage_d.clarify(decision.clarification), decision)
         selection = stage_b.select_tools(decision, self.catalog, index)
@@ -122,11 +135,13 @@ class Pipeline:
         confirm: bool = False,
         wait: bool = True,
         role: Role | None = None,
+        conversation_id: str | None = None,
     ) -> Answer:
         """The whole pipeline. Level 0 runs at once; level 1 runs when `confirm` is given by the
         requester; level 2 and 3 wait for somebody else's approval. `role` is the authenticated
-        requester's (None for a trusted local actor)."""
-        answer = await self.plan(text)
+        requester's (None for a trusted local actor). With a `conversation_id` the request is
+        read in the context of the requester's earlier turns of that conversation."""
+        answer = await self._in_conversation(text, requester, conversation_id)
         if answer.plan is None or dry_run:
             return answer
         assert answer.decision is not None
@@ -146,6 +161,21 @@ class Pipeline:
             )
             answer.approval_status = AnswerApprovalStatus.APPROVED
         return await self._start(answer, requester, wait=wait)
+
+    async def _in_conversation(
+        self, text: str, requester: str, conversation_id: str | None
+    ) -> Answer:
+        if conversation_id is None:
+            return await self.plan(text)
+        ttl = self.settings.conversation_ttl_s
+        async with self.db.reader() as session:
+            before = await conversations.load(session, requester, conversation_id, ttl)
+        answer = await self.plan(text, before)
+        answer.conversation_id = conversation_id
+        after = conversations.after_turn(before, text, answer.decision)
+        async with self.db.session() as session:
+            await conversations.save(session, requester, conversation_id, after)
+        return answer
 
     def _notify_approvers(self, answer: Answer, requester: str) -> None:
         """Tell the approvers (webhook, in the background) that a plan waits for them."""

@@ -5,13 +5,30 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from opsconductor.brain.base import Brain
+from opsconductor.brain.base import Brain, BrainRequest, Context
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.schemas.decision import DecisionV1
 
 # Shell syntax has no place in a request: OpsConductor runs catalog commands only, so these
 # are refused with a clear word rather than quietly dropped.
 _SHELL_SYNTAX = re.compile(r"(;|`|\$\(|\$\{|&&|\|\||\s\|\s|>\s*/|<\s*/)")
+# Text addressed to the assistant's own rules rather than to the fleet. It is refused here,
+# before any brain reads it, so the refusal holds whichever brain (rules or a model) is used.
+_ADDRESSED_TO_RULES = re.compile(
+    r"\b("
+    r"(ignore|disregard|forget|override|bypass|skip)\s+(all\s+|any\s+|the\s+|your\s+|my\s+)?"
+    r"(previous\s+|prior\s+|earlier\s+|above\s+|safety\s+|approval\s+|system\s+)*"
+    r"(instructions?|rules?|prompts?|guardrails?|approvals?|polic(y|ies)|checks?|restrictions?)"
+    r"|approval\s+level\s*(=|:|to|is|of)?\s*[0-3]\b"
+    r"|set\s+(the\s+)?(risk|approval)(\s+level)?\s+to"
+    r"|(risk|risk\s+level)\s*(=|:)\s*(low|none|0)"
+    r"|you\s+are\s+now\b|from\s+now\s+on\s+you\b|act\s+as\s+(an?\s+)?(admin|root|unrestricted)"
+    r"|pretend\s+(that\s+)?(you|i)\b|system\s+prompt|developer\s+mode|jailbreak"
+    r"|without\s+(any\s+)?(approval|confirmation|review)|no\s+approval\s+(needed|required)"
+    r"|(already|pre-?)\s*approved|i\s+am\s+(an?\s+)?(admin|approver)\b"
+    r")",
+    re.IGNORECASE,
+)
 
 
 def check_request(text: object, max_chars: int) -> str | None:
@@ -27,6 +44,13 @@ def check_request(text: object, max_chars: int) -> str | None:
     control = [c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\t\r"]
     if control:
         return f"The request contains control characters ({len(control)}); send plain text."
+    rules = _ADDRESSED_TO_RULES.search(text)
+    if rules:
+        return (
+            f"The request speaks to my rules ({rules.group().strip()!r}), and those are not "
+            "changed by a request: the catalog, the inventory and the approval policy decide "
+            "what runs and who approves it. Ask for the task alone, in words."
+        )
     shell = _SHELL_SYNTAX.search(text)
     if shell:
         return (
@@ -36,6 +60,13 @@ def check_request(text: object, max_chars: int) -> str | None:
     return None
 
 
-def understand(brain: Brain, request_id: str, text: str, index: InventoryIndex) -> DecisionV1:
+async def understand(
+    brain: Brain,
+    request_id: str,
+    text: str,
+    index: InventoryIndex,
+    context: Context | None = None,
+) -> DecisionV1:
     """Text in, decision out; the text has passed :func:`check_request`."""
-    return brain.understand(request_id, " ".join(text.split()), index)
+    folded = " ".join(text.split())
+    return await brain.understand(BrainRequest(request_id, folded, index, context or Context()))

@@ -56,23 +56,41 @@ def build_plan(
             question=" ".join(_QUESTIONS.get(name, f"Which {name}?") for name in missing),
             options=[],
         )
+    clauses = decision.all_clauses()
     built = _Steps()
-    for selected in selection.tools:
-        tool = catalog.get(selected.tool)
-        _ground_targets(tool, selected, index)
-        kind = kinds.kind_of(tool)
-        inputs = tool.validate_inputs(kind.raw_inputs(tool, decision))
-        for part in kind.parts(tool, inputs, catalog.tools):
-            _add_step(built, part, selected.targets, concurrency)
+    before: list[str] = []  # the step ids of the clause before: the next clause waits for them
+    for number, clause in enumerate(clauses):
+        ids: list[str] = []
+        for selected in (s for s in selection.tools if s.clause == number):
+            tool = catalog.get(selected.tool)
+            _ground_targets(tool, selected, index)
+            kind = kinds.kind_of(tool)
+            inputs = tool.validate_inputs(kind.raw_inputs(tool, clause))
+            for part in kind.parts(tool, inputs, catalog.tools):
+                if len(clauses) > 1:
+                    part = _in_clause(part, number, before)
+                _add_step(built, part, selected.targets, concurrency)
+                ids.append(part.id)
+        before = ids
     return _assemble(decision, selection, catalog, built, immediate_threshold_s)
+
+
+def _in_clause(part: kinds.StepPart, number: int, before: list[str]) -> kinds.StepPart:
+    """A step of the `number`-th clause: its id says so, and a step that waits for nothing in
+    its own clause waits for the clause before."""
+    prefix = f"{number + 1}."
+    depends = [prefix + d for d in part.depends_on] or list(before)
+    return kinds.StepPart(prefix + part.id, part.tool, part.inputs, depends)
 
 
 def _missing_inputs(decision: DecisionV1, selection: SelectionV1, catalog: Catalog) -> list[str]:
     missing: list[str] = []
+    clauses = decision.all_clauses()
     for selected in selection.tools:
         tool = catalog.get(selected.tool)
+        given = clauses[selected.clause].inputs
         for name, spec in tool.parameters.items():
-            if spec.required and name not in decision.inputs and name not in missing:
+            if spec.required and name not in given and name not in missing:
                 missing.append(name)
     return missing
 

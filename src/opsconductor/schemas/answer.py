@@ -27,6 +27,9 @@ class AnswerApprovalStatus(StrEnum):
 class AnswerEntity(Contract):
     type: EntityType
     value: str
+    filter: dict[str, str] | None = Field(
+        default=None, description="For a group: the inventory filter that was applied."
+    )
 
 
 class AnswerDecision(Contract):
@@ -37,6 +40,12 @@ class AnswerDecision(Contract):
     kind: Literal["information", "action", "clarification"]
     clarification: Clarification | None
     reasons: list[str]
+    read_as: str | None = Field(
+        default=None, description="How the request was read when context filled in a part."
+    )
+    clauses: list[str] = Field(
+        default_factory=list, description="The actions of a request of several, in order."
+    )
 
 
 class AnswerStep(Contract):
@@ -87,3 +96,6 @@ class AnswerV1(Contract):
     mode: Mode
     execution: AnswerExecution | None
     response: AnswerResponse
+    conversation_id: str | None = Field(
+        default=None, description="The conversation this turn belongs to, when one was given."
+    )

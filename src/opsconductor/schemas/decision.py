@@ -42,6 +42,20 @@ class Clarification(Contract):
     reason: Literal["unknown_host", "ambiguous", "out_of_scope", "missing_input", "no_target"]
     question: str
     options: list[str] = Field(default_factory=list)
+    about: str | None = Field(
+        default=None, description="The request's word the options stand for ('web' → web-01)."
+    )
+
+
+class Clause(Contract):
+    """One action of a request that asks for several ("stop postgres on db-01 and start it
+    again"), in the request's order: each becomes steps that wait for the clause before it."""
+
+    intent: Intent
+    entities: list[Entity] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list, description="Resolved asset names.")
+    inputs: dict[str, str] = Field(default_factory=dict)
+    text: str = Field(default="", description="The words of the request this clause stands for.")
 
 
 class DecisionV1(Contract):
@@ -59,3 +73,29 @@ class DecisionV1(Contract):
     confidence: float = Field(ge=0.0, le=1.0)
     clarification: Clarification | None = None
     reasons: list[str] = Field(default_factory=list, description="Which words matched what.")
+    clauses: list[Clause] = Field(
+        default_factory=list,
+        description="Set when the request asks for several actions, in order; the intent, "
+        "targets and inputs above are then the first clause's.",
+    )
+    read_as: str | None = Field(
+        default=None,
+        description="How the request was read when earlier turns of the conversation filled "
+        "in what it left out ('restart nginx on web-prod-02').",
+    )
+
+    def all_clauses(self) -> list[Clause]:
+        """The actions asked for, in order: one for a request that asks for one thing."""
+        if self.clauses:
+            return self.clauses
+        if self.intent is None:
+            return []
+        return [
+            Clause(
+                intent=self.intent,
+                entities=self.entities,
+                targets=self.targets,
+                inputs=self.inputs,
+                text=self.text,
+            )
+        ]

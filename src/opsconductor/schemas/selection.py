@@ -14,6 +14,7 @@ class SelectedTool(Contract):
     targets: list[str] = Field(default_factory=list, description="Asset names it runs on.")
     why: str
     score: float = Field(ge=0.0)
+    clause: int = Field(default=0, ge=0, description="Which of the decision's clauses it serves.")
 
 
 class ExecutionPolicy(Contract):

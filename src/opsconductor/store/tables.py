@@ -230,3 +230,15 @@ class StreamTicketRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+
+
+class ConversationRow(Base):
+    """What one user's conversation was last about (`brain.base.Context` as JSON); a row older
+    than the conversation TTL is read as a fresh start."""
+
+    __tablename__ = "conversations"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

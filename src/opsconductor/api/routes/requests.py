@@ -32,5 +32,6 @@ async def ask(body: RequestIn, conductor: ConductorDep, principal: Asker) -> Ans
         # Immediate plans run inline whatever `wait` says; background ones only get queued.
         wait=False,
         role=principal.role,
+        conversation_id=body.conversation_id,
     )
     return answer.to_answer()

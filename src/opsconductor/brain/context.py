@@ -1,0 +1,273 @@
+"""What a rules-style brain does around reading one sentence: a request of several clauses is
+read clause by clause, and what a clause (or a follow-up turn) leaves out — its hosts, the
+service "it" stands for, the intent of "and on web-02?" — comes from the clause or turn before.
+Whatever was filled in is said back (`DecisionV1.read_as`), so the person sees how it was read.
+
+The sentence reader is given (`Read`); this module never guesses an intent or a host itself,
+it only re-reads the request with the words the context supplies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from opsconductor.brain.base import BrainRequest, Context
+from opsconductor.brain.index import InventoryIndex
+from opsconductor.schemas.common import RiskLevel
+from opsconductor.schemas.decision import Clarification, Clause, DecisionV1, EntityType
+
+Read = Callable[[str, str, InventoryIndex], DecisionV1]  # request id, text, index
+
+# Words that open a question rather than an order: "and is nginx running" is not a new clause.
+_NOT_ORDERS = frozenset({"what", "how", "is", "are", "which", "who", "when", "where", "number"})
+_JOINERS = r"(?:,\s*)?(?:\band\s+then\b|\bthen\b|\band\s+afterwards\b|\bafter\s+that\b|\band\b)"
+_PRONOUN = re.compile(r"\b(it|its|that one|that service|the service)\b", re.IGNORECASE)
+_HOST_PRONOUN = re.compile(
+    r"\s*\b(on\s+)?(their|them|those|these|they)(\s+(hosts|servers|boxes))?\b", re.I
+)
+_AGAIN = re.compile(r"\s*\b(again|back up|back)\b", re.IGNORECASE)
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+_OPTION_REPLY = re.compile(
+    r"^(?:the\s+)?(?P<ordinal>first|second|third|fourth|fifth|last)(?:\s+one)?$"
+    r"|^(?:number\s+|#)?(?P<number>[1-9])$",
+    re.IGNORECASE,
+)
+_FOLLOW_UP = re.compile(
+    r"^(?:and|also|now|ok|okay|what about|how about|same for|same on|the same for|and for)\b",
+    re.IGNORECASE,
+)
+
+
+def clause_verbs(examples: Iterable[str]) -> frozenset[str]:
+    """The words that start an order in the catalog's own examples ("restart", "show")."""
+    firsts = {example.split()[0].lower() for example in examples if example.split()}
+    return frozenset(firsts - _NOT_ORDERS)
+
+
+def split_clauses(text: str, verbs: frozenset[str]) -> list[str]:
+    """The request's clauses: split where "and" / "then" is followed by an order's verb."""
+    if not verbs:
+        return [text]
+    alternatives = "|".join(re.escape(v) for v in sorted(verbs))
+    pattern = re.compile(rf"\s*{_JOINERS}\s+(?=(?:{alternatives})\b)", re.IGNORECASE)
+    clauses = [part.strip(" ,") for part in pattern.split(text) if part.strip(" ,")]
+    return clauses or [text]
+
+
+@dataclass(frozen=True)
+class _Said:
+    """A clause or turn as it was finally read: its text and what it resolved."""
+
+    text: str
+    decision: DecisionV1
+
+
+class ContextReader:
+    """Reads requests of one or several clauses, with the conversation's context."""
+
+    def __init__(self, read: Read, verbs: frozenset[str]) -> None:
+        self.read = read
+        self.verbs = verbs
+
+    def understand(self, request: BrainRequest) -> DecisionV1:
+        text = _answer_to_options(request.text, request.context)
+        clauses = split_clauses(text, self.verbs) if text == request.text else [text]
+        previous = _from_context(request.context)
+        said: list[_Said] = []
+        for clause in clauses:
+            readings = self._distributed(request, clause) or [
+                self._read_one(request, clause, previous)
+            ]
+            for reading in readings:
+                if reading.decision.clarification is not None or reading.decision.intent is None:
+                    return _whole_request_clarified(request, reading, said, len(clauses))
+                said.append(reading)
+                previous = reading
+        if len(said) == 1:
+            return _one(request, said[0])
+        return _merged(request, said)
+
+    def _distributed(self, request: BrainRequest, text: str) -> list[_Said] | None:
+        """ "check disk and memory on web-01": one verb over two objects is two clauses, each
+        on the hosts named once at the end. None when the "and" joins something else (two
+        hosts, two filters) — that is, when both halves do not read as different actions."""
+        match = re.match(r"^(?P<verb>\S+)\s+(?P<left>.+?)\s+and\s+(?P<right>.+)$", text, re.I)
+        if match is None or match.group("verb").lower() not in self.verbs:
+            return None
+        verb, right = match.group("verb"), match.group("right")
+        second = self._read_one(
+            request, right if right.split()[0].lower() in self.verbs else f"{verb} {right}", None
+        )
+        if second.decision.intent is None or second.decision.clarification is not None:
+            return None
+        first = self._read_one(request, f"{verb} {match.group('left')}", second)
+        if first.decision.intent is None or first.decision.clarification is not None:
+            return None
+        if first.decision.intent == second.decision.intent:
+            return None  # one action over two things: the sentence reader's to read whole
+        return [first, second]
+
+    def _read_one(self, request: BrainRequest, text: str, previous: _Said | None) -> _Said:
+        first = self.read(request.request_id, text, request.index)
+        if previous is None:
+            return _Said(text, first)
+        for candidate in _with_context(text, first, previous):
+            again = self.read(request.request_id, candidate, request.index)
+            if again.clarification is None and again.intent is not None:
+                return _Said(candidate, again)
+        return _Said(text, first)
+
+
+def _from_context(context: Context) -> _Said | None:
+    if context.intent is None or not context.turns:
+        return None
+    said = context.turns[-1]
+    decision = DecisionV1(
+        request_id="context",
+        text=said,
+        kind="action",
+        intent=context.intent,
+        targets=list(context.targets),
+        inputs=dict(context.inputs),
+        confidence=1.0,
+    )
+    return _Said(said, decision)
+
+
+def _with_context(text: str, first: DecisionV1, previous: _Said) -> list[str]:
+    """Re-readings of `text` with what the clause or turn before supplies, most specific
+    first; empty when the text stands on its own."""
+    lacks_targets = first.clarification is not None and first.clarification.reason in {
+        "no_target",
+        "missing_input",
+    }
+    out_of_scope = first.intent is None
+    candidates: list[str] = []
+    service = previous.decision.inputs.get("service") or previous.decision.inputs.get("app")
+    base = _AGAIN.sub("", text).strip()
+    if service and _PRONOUN.search(base):
+        base = _PRONOUN.sub(service, base)
+    base = _HOST_PRONOUN.sub("", base).strip()
+    where = previous.decision.targets or _target_words(previous.decision)
+    names_targets = any(e.type in {EntityType.ASSET, EntityType.GROUP} for e in first.entities)
+    if (lacks_targets or base != text) and where and not names_targets:
+        candidates.append(f"{base} on {' '.join(where)}")
+    if base != text:
+        candidates.append(base)
+    if out_of_scope and names_targets and _FOLLOW_UP.match(text):
+        # "and on web-02?", "same for staging": the turn before, on other hosts.
+        named = " ".join(_target_words(first))
+        verb_phrase = _without_targets(previous)
+        if named and verb_phrase:
+            candidates.append(f"{verb_phrase} on {named}")
+    return candidates
+
+
+def _target_words(decision: DecisionV1) -> list[str]:
+    return [
+        e.matched or e.value
+        for e in decision.entities
+        if e.type in {EntityType.ASSET, EntityType.GROUP}
+    ]
+
+
+def _without_targets(said: _Said) -> str:
+    """The clause or turn before with the words that named its targets taken out."""
+    text = said.text
+    for words in _target_words(said.decision) or said.decision.targets:
+        text = re.sub(rf"\s*\b(on|in|for|at|to)?\s*{re.escape(words)}\b", "", text, flags=re.I)
+    return text.strip(" ?.,")
+
+
+def _answer_to_options(text: str, context: Context) -> str:
+    """A reply that picks one of the last clarification's options ("the first one",
+    "web-prod-01"), as the request that was being clarified, with that option in it."""
+    if not context.options or not context.turns:
+        return text
+    choice = _chosen_option(text, context.options)
+    if choice is None:
+        return text
+    asked = context.turns[-1]
+    if context.about and re.search(rf"\b{re.escape(context.about)}\b", asked, re.I):
+        return re.sub(rf"\b{re.escape(context.about)}\b", choice, asked, count=1, flags=re.I)
+    return f"{asked} on {choice}"
+
+
+def _chosen_option(text: str, options: tuple[str, ...]) -> str | None:
+    reply = text.strip(" .!?").lower()
+    for option in options:
+        if reply == option.lower():
+            return option
+    match = _OPTION_REPLY.match(reply)
+    if match is None:
+        return None
+    position = (
+        _ORDINALS[match.group("ordinal").lower()]
+        if match.group("ordinal")
+        else int(match.group("number")) - 1
+    )
+    if position >= len(options):
+        return None
+    return options[position]
+
+
+def _one(request: BrainRequest, said: _Said) -> DecisionV1:
+    decision = said.decision.model_copy(update={"request_id": request.request_id})
+    if said.text != request.text:
+        decision = decision.model_copy(update={"read_as": _sentence(said.text)})
+    return decision.model_copy(update={"text": request.text})
+
+
+def _merged(request: BrainRequest, said: list[_Said]) -> DecisionV1:
+    decisions = [s.decision for s in said]
+    first = decisions[0]
+    clauses = [
+        Clause(
+            intent=d.intent,
+            entities=d.entities,
+            targets=d.targets,
+            inputs=d.inputs,
+            text=s.text,
+        )
+        for s, d in zip(said, decisions, strict=True)
+        if d.intent is not None
+    ]
+    reasons = [f"clause {n}: {r}" for n, d in enumerate(decisions, 1) for r in d.reasons]
+    used = " then ".join(s.text for s in said)
+    kinds = {d.kind for d in decisions}
+    return first.model_copy(
+        update={
+            "request_id": request.request_id,
+            "text": request.text,
+            "kind": "action" if "action" in kinds else "information",
+            "risk_level": RiskLevel.highest(*(d.risk_level for d in decisions)),
+            "confidence": min(d.confidence for d in decisions),
+            "reasons": reasons,
+            "clauses": clauses,
+            "read_as": _sentence(used) if used != request.text else None,
+        }
+    )
+
+
+def _whole_request_clarified(
+    request: BrainRequest, reading: _Said, understood: list[_Said], count: int
+) -> DecisionV1:
+    decision = reading.decision.model_copy(
+        update={"request_id": request.request_id, "text": request.text}
+    )
+    if count == 1 or decision.clarification is None:
+        return decision
+    done = "; ".join(f"'{s.text}'" for s in understood)
+    prefix = f"I read {done}, but not all of it: " if understood else ""
+    question = f"{prefix}'{reading.text}': {decision.clarification.question}"
+    clarification = Clarification(
+        reason=decision.clarification.reason,
+        question=question,
+        options=decision.clarification.options,
+    )
+    return decision.model_copy(update={"clarification": clarification, "kind": "clarification"})
+
+
+def _sentence(text: str) -> str:
+    return text.strip().rstrip(".?!") + "."
