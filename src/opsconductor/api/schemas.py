@@ -137,7 +137,9 @@ class AssetUpdate(Public):
     os_version: str | None = None
     device_type: DeviceType | None = None
     environment: str | None = None
+    location: str | None = None
     tags: list[str] | None = None
+    services: list[str] | None = None
     owner: str | None = None
     criticality: str | None = None
     description: str | None = None

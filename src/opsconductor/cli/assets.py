@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from opsconductor.app import OpsConductor
 from opsconductor.cli import views
@@ -58,11 +59,15 @@ def assets_list(
     environment: Annotated[str | None, typer.Option("--env")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag")] = None,
     search: Annotated[str | None, typer.Option("--search")] = None,
+    location: Annotated[str | None, typer.Option("--location", help="Ignoring case.")] = None,
+    service: Annotated[str | None, typer.Option("--service", help="Declared to run it.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 200,
     fmt: Format = "text",
 ) -> None:
     """List assets, filtered."""
-    flt = guard(lambda: _filter(os_type, device_type, environment, tag or [], search))
+    values = {"os_type": os_type, "device_type": device_type, "environment": environment}
+    values |= {"text": search, "location": location, "service": service}
+    flt = guard(lambda: _filter({**values, "tags": tuple(tag or [])}))
 
     async def work(conductor: OpsConductor) -> list[dict[str, Any]]:
         async with conductor.db.reader() as session:
@@ -73,23 +78,13 @@ def assets_list(
     emit(rows, fmt, lambda: views.show_assets(out, rows))
 
 
-def _filter(
-    os_type: str | None, device: str | None, env: str | None, tags: list[str], text: str | None
-) -> AssetFilter:
+def _filter(values: dict[str, object]) -> AssetFilter:
     try:
-        return AssetFilter.model_validate(
-            {
-                "os_type": os_type,
-                "device_type": device,
-                "environment": env,
-                "tags": tuple(tags),
-                "text": text,
-            }
-        )
-    except ValueError as exc:
-        raise OpsConductorError(
-            f"bad filter: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}"
-        ) from None
+        return AssetFilter.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise OpsConductorError(f"bad filter: {where}: {error['msg']}") from None
 
 
 @app.command("show")

@@ -130,7 +130,8 @@ def show_result(console: Console, result: ExecutionResultV1) -> None:
 
 
 def show_assets(console: Console, rows: list[dict[str, Any]]) -> None:
-    keys = ["name", "hostname", "ip_address", "os_type", "device_type", "environment", "tags"]
+    keys = ["name", "hostname", "ip_address", "os_type", "device_type", "environment"]
+    keys += ["location", "tags", "services"]
     show_table(console, f"{len(rows)} assets", [{k: _text(r.get(k)) for k in keys} for r in rows])
 
 

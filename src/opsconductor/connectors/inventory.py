@@ -11,21 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.catalog.parsers import Parsed
 from opsconductor.inventory import repository
-from opsconductor.inventory.models import Asset, AssetFilter, os_label
+from opsconductor.inventory.models import Asset, AssetFilter, device_noun, os_label
 
 T = TypeVar("T")
 
 LIST_LIMIT = 200
-_PLURALS = {"switch": "switches", "storage": "storage devices", "other": "other devices"}
 
 
 def kind_label(os_type: str, device_type: str, count: int) -> str:
     """'6 Windows workstations', '1 Linux server', '2 switches'."""
-    noun = device_type if count == 1 else _PLURALS.get(device_type, device_type + "s")
-    if device_type == "storage" and count == 1:
-        noun = "storage device"
-    if device_type == "other" and count == 1:
-        noun = "other device"
+    noun = device_noun(device_type, count)
     if os_type in {"other", "network"}:
         return f"{count} {noun}"
     return f"{count} {os_label(os_type)} {noun}"

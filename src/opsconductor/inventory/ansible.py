@@ -13,6 +13,8 @@ How a host becomes an asset:
   else linux. `device_type`: a var `device_type`, else server.
 - `environment` comes from a group named production/prod, staging, development/dev, test or
   qa when the host's groups name exactly one of these environments.
+- `location` (or `data_center`, when `location` is not set) is the asset's location;
+  `services` its declared services, a list or a string separated by commas.
 - Group vars apply to member hosts, children's over parents', host vars over both.
 - Password and private key vars refuse the whole inventory: credentials are stored apart.
   Other vars are ignored.
@@ -47,6 +49,7 @@ _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$")
 _RANGE = re.compile(r"\[([0-9A-Za-z]*):([0-9A-Za-z]+)(?::([0-9]+))?\]")
 _HOST_PORT = re.compile(r"((?:[^:\[]|\[[^\]]*\])+):([0-9]+)")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*\.?$")
+_SERVICE_SEPARATORS = re.compile(r"[,;]")
 
 
 @dataclass
@@ -257,7 +260,21 @@ def _row(name: str, variables: dict[str, Any], groups: set[str], label: str) -> 
     environments = {ENVIRONMENTS[g.lower()] for g in groups if g.lower() in ENVIRONMENTS}
     if len(environments) == 1:
         row["environment"] = environments.pop()
+    if (location := _var(variables, "location", "data_center")) is not None:
+        row["location"] = location
+    if (services := variables.get("services")) is not None:
+        row["services"] = _services(services, label)
     return row
+
+
+def _services(value: object, label: str) -> list[object]:
+    """A list as YAML writes it, or `nginx,billing-api` as INI (and YAML) may; each name is
+    validated with the asset."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        return [name for name in _SERVICE_SEPARATORS.split(value) if name.strip()]
+    raise ImportRejected(f"{label}: services: expected a list or names separated by commas")
 
 
 def _connection(variables: dict[str, Any], label: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,11 @@ CSV_CONNECTION_COLUMNS = {
     "connection_username": "username",
     "connection_credential": "credential",
 }
+# Other tools' names for our fields, taken in any file: the upstream sample's `data_center`.
+FIELD_ALIASES = {"data_center": "location"}
+# A list in one CSV cell: tags by `;` or `|`; services (which hold no separator) by `,` too.
+_TAG_SEPARATORS = re.compile(r"[;|]")
+_SERVICE_SEPARATORS = re.compile(r"[,;|]")
 
 
 def read_assets_file(path: Path) -> list[Asset]:
@@ -201,7 +207,9 @@ def _csv_record_to_row(record: dict[str, str]) -> dict[str, Any]:
         if column in CSV_CONNECTION_COLUMNS:
             connection[CSV_CONNECTION_COLUMNS[column]] = value
         elif column == "tags":
-            row["tags"] = [tag for tag in value.replace("|", ";").split(";") if tag.strip()]
+            row["tags"] = [tag for tag in _TAG_SEPARATORS.split(value) if tag.strip()]
+        elif column == "services":
+            row["services"] = [name for name in _SERVICE_SEPARATORS.split(value) if name.strip()]
         else:
             row[column] = value
     if connection:
@@ -219,10 +227,11 @@ def validate_rows(rows: list[Any], *, source: str) -> list[Asset]:
             raise ImportRejected(f"{label}: expected a mapping of fields")
         if isinstance(raw.get("name"), str):
             label += f" ({raw['name']})"
+        raw, written_as = _unalias(raw, label)
         try:
             asset = Asset.model_validate(raw)
         except ValidationError as exc:
-            raise ImportRejected(f"{label}: {_describe(exc)}") from None
+            raise ImportRejected(f"{label}: {_describe(exc, written_as)}") from None
         key = asset.name.lower()
         if key in first_row_of:
             raise ImportRejected(
@@ -233,9 +242,25 @@ def validate_rows(rows: list[Any], *, source: str) -> list[Asset]:
     return assets
 
 
-def _describe(exc: ValidationError) -> str:
+def _unalias(raw: dict[Any, Any], label: str) -> tuple[dict[Any, Any], dict[str, str]]:
+    """The row with aliased fields under their own names, and the alias each was written as."""
+    written_as: dict[str, str] = {}
+    for alias, field in FIELD_ALIASES.items():
+        if alias not in raw:
+            continue
+        if field in raw:
+            raise ImportRejected(f"{label}: field {alias}: another name for {field}; give one")
+        raw = {**{k: v for k, v in raw.items() if k != alias}, field: raw[alias]}
+        written_as[field] = alias
+    return raw, written_as
+
+
+def _describe(exc: ValidationError, written_as: dict[str, str]) -> str:
     error = exc.errors()[0]
-    field = ".".join(str(part) for part in error["loc"]) or "row"
+    loc = [str(part) for part in error["loc"]]
+    if loc:
+        loc[0] = written_as.get(loc[0], loc[0])
+    field = ".".join(loc) or "row"
     if error["type"] == "extra_forbidden":
         return f"field {field}: unknown field"
     message = str(error["msg"]).removeprefix("Value error, ")

@@ -5,6 +5,7 @@ description), so an asset from any face or file can be stored, shown and logged.
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from typing import Annotated
 
@@ -15,6 +16,11 @@ from opsconductor.schemas.text import Line, Prose, control_character_problem
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]{0,254}$"
 # Asset names' characters, at most 64 of them so that a name fits the audit trail's entity id.
 CREDENTIAL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]{0,63}$"
+# A service or application an asset runs: a systemd unit or Windows service name, a package or
+# an application's own name ("nginx", "billing-api", "postgresql@14-main"). No quote, comma or
+# space, which is also what makes its match in the stored JSON list exact (repository).
+SERVICE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+_SERVICE = re.compile(SERVICE_PATTERN)
 
 
 class OsType(StrEnum):
@@ -67,7 +73,11 @@ class Asset(BaseModel):
     os_version: Annotated[str, Line(255)] | None = None
     device_type: DeviceType
     environment: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # A site or data centre ("dr", "dc-east", "London"), kept as written, matched ignoring case.
+    location: Annotated[str, Line(64)] | None = None
     tags: list[str] = Field(default_factory=list)
+    # What the asset is declared to run, as written in the inventory (not what a host reports).
+    services: list[str] = Field(default_factory=list)
     owner: Annotated[str, Line(255)] | None = None
     criticality: Annotated[str, Line(32)] | None = None
     description: Annotated[str, Prose(4000)] | None = None
@@ -87,6 +97,27 @@ class Asset(BaseModel):
     @classmethod
     def _lower_environment(cls, value: str | None) -> str | None:
         return value.lower() if value else value
+
+    @field_validator("location")
+    @classmethod
+    def _no_empty_location(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("services")
+    @classmethod
+    def _valid_services(cls, value: list[str]) -> list[str]:
+        cleaned: list[str] = []
+        for service in value:
+            service = service.strip()
+            if not _SERVICE.match(service):
+                raise ValueError(
+                    f"service {service!r} must be 1-64 letters, digits and . _ @ -, "
+                    "starting with a letter or digit"
+                )
+            # One service, however it is capitalised: matching ignores case too.
+            if service.lower() not in {known.lower() for known in cleaned}:
+                cleaned.append(service)
+        return cleaned
 
     @field_validator("tags")
     @classmethod
@@ -121,27 +152,61 @@ def os_label(os_type: OsType | str) -> str:
     return _OS_LABELS[OsType(os_type)]
 
 
+# Device types whose noun is not the type's value plus "s".
+_NOUNS = {
+    "switch": ("switch", "switches"),
+    "storage": ("storage device", "storage devices"),
+    "other": ("other device", "other devices"),
+}
+
+
+def device_noun(device_type: DeviceType | str, count: int | None = None) -> str:
+    """'switch' for a count of 1, 'switches' for any other count or none; 'storage devices'."""
+    key = str(device_type)
+    singular, plural = _NOUNS.get(key, (key, key + "s"))
+    return singular if count == 1 else plural
+
+
 class AssetFilter(BaseModel):
-    """A group of assets, as 'all production linux servers' or `assets list --os linux`."""
+    """A group of assets, as 'all production linux servers' or `assets list --os linux`.
+    Location, owner and criticality match ignoring case; a service matches the assets declared
+    to run it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     os_type: OsType | None = None
     device_type: DeviceType | None = None
     environment: str | None = None
+    location: Annotated[str, Line(64)] | None = None
+    service: str | None = Field(default=None, pattern=SERVICE_PATTERN)
     tags: tuple[str, ...] = ()
+    owner: Annotated[str, Line(255)] | None = None
+    criticality: Annotated[str, Line(32)] | None = None
     text: str | None = Field(default=None, description="Substring of name or hostname.")
     ip_prefix: str | None = None
 
     def is_empty(self) -> bool:
         return self == AssetFilter()
 
-    def describe(self) -> str:
+    def describe(self, count: int | None = None) -> str:
+        """'production Linux servers at dr running nginx'; the noun singular when `count` is 1
+        ('1 switch'), plural otherwise."""
         parts = [self.environment or "", os_label(self.os_type) if self.os_type else ""]
-        noun = f"{self.device_type.value}s" if self.device_type else "assets"
+        if self.device_type:
+            noun = device_noun(self.device_type, count)
+        else:
+            noun = "asset" if count == 1 else "assets"
         words = " ".join(p for p in [*parts, noun] if p)
+        if self.location:
+            words += f" at {self.location}"
+        if self.service:
+            words += f" running {self.service}"
         if self.tags:
             words += " tagged " + ", ".join(self.tags)
+        if self.owner:
+            words += f" owned by {self.owner}"
+        if self.criticality:
+            words += f" of {self.criticality} criticality"
         if self.text:
             words += f" matching {self.text!r}"
         if self.ip_prefix:

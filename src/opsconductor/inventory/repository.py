@@ -8,8 +8,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, String, bindparam, cast, func, insert, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from opsconductor.errors import AssetNotFound
 from opsconductor.inventory.models import Asset, AssetFilter, Connection
@@ -43,7 +56,9 @@ _ASSET_FIELDS = (
     "os_version",
     "device_type",
     "environment",
+    "location",
     "tags",
+    "services",
     "owner",
     "criticality",
     "description",
@@ -120,26 +135,55 @@ async def upsert_assets(session: AsyncSession, assets: Sequence[Asset]) -> Impor
 
 
 def _filtered(query: Select[Any], flt: AssetFilter) -> Select[Any]:
+    conditions = [*_field_conditions(flt), *_list_conditions(flt)]
+    return query.where(*conditions) if conditions else query
+
+
+def _field_conditions(flt: AssetFilter) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
     if flt.os_type:
-        query = query.where(AssetRow.os_type == flt.os_type.value)
+        found.append(AssetRow.os_type == flt.os_type.value)
     if flt.device_type:
-        query = query.where(AssetRow.device_type == flt.device_type.value)
+        found.append(AssetRow.device_type == flt.device_type.value)
     if flt.environment:
-        query = query.where(AssetRow.environment == flt.environment.lower())
-    for tag in flt.tags:
-        # Tags are a JSON list; its text holds each tag in quotes, which makes the match exact.
-        query = query.where(cast(AssetRow.tags, String).contains(f'"{tag}"', autoescape=True))
+        found.append(AssetRow.environment == flt.environment.lower())
+    for column, value in [
+        (AssetRow.location, flt.location),
+        (AssetRow.owner, flt.owner),
+        (AssetRow.criticality, flt.criticality),
+    ]:
+        if value:
+            found.append(_same_text(column, value))
     if flt.text:
         pattern = flt.text.lower()
-        query = query.where(
+        found.append(
             or_(
                 func.lower(AssetRow.name).contains(pattern, autoescape=True),
                 func.lower(AssetRow.hostname).contains(pattern, autoescape=True),
             )
         )
     if flt.ip_prefix:
-        query = query.where(AssetRow.ip_address.startswith(flt.ip_prefix, autoescape=True))
-    return query
+        found.append(AssetRow.ip_address.startswith(flt.ip_prefix, autoescape=True))
+    return found
+
+
+def _list_conditions(flt: AssetFilter) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if flt.service:
+        # Services are a JSON list of names that hold no quote or backslash (SERVICE_PATTERN):
+        # its text holds each name in quotes, so the quoted name matches exactly one element.
+        services = func.lower(cast(AssetRow.services, String))
+        found.append(services.contains(f'"{flt.service.lower()}"', autoescape=True))
+    for tag in flt.tags:
+        # Tags are a JSON list; its text holds each tag in quotes, which makes the match exact.
+        found.append(cast(AssetRow.tags, String).contains(f'"{tag}"', autoescape=True))
+    return found
+
+
+def _same_text(column: InstrumentedAttribute[str | None], value: str) -> ColumnElement[bool]:
+    """Equal ignoring case. Both sides are lowered by the database, so they fold alike: every
+    letter on PostgreSQL, ASCII letters only on SQLite (its lower() leaves 'Ü' as it is)."""
+    return func.lower(column) == func.lower(literal(value, String))
 
 
 async def list_assets(

@@ -56,7 +56,10 @@ class AssetRow(Base):
     os_version: Mapped[str | None] = mapped_column(String(255))
     device_type: Mapped[str] = mapped_column(String(16))
     environment: Mapped[str | None] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(64))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The server default fills the rows that were there before the column (migration 0007).
+    services: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     owner: Mapped[str | None] = mapped_column(String(255))
     criticality: Mapped[str | None] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(Text)
@@ -68,6 +71,20 @@ class AssetRow(Base):
     credential_name: Mapped[str | None] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+
+class AssetFactRow(Base):
+    """One fact collected from an asset (`os_name`, `memory_bytes`): a JSON value and when it
+    was collected. An asset's facts are replaced together, and go with the asset."""
+
+    __tablename__ = "asset_facts"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    collected_at: Mapped[datetime]
 
 
 class CredentialRow(Base):

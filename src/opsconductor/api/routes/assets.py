@@ -21,12 +21,20 @@ from opsconductor.inventory.importers import (
     parse_assets_csv,
     parse_assets_yaml,
 )
-from opsconductor.inventory.models import Asset, AssetFilter, DeviceType, OsType
+from opsconductor.inventory.models import (
+    SERVICE_PATTERN,
+    Asset,
+    AssetFilter,
+    DeviceType,
+    OsType,
+)
+from opsconductor.schemas.text import Line
 from opsconductor.store.audit import record_event
 
 router = APIRouter(tags=["assets"])
 
 ASSET_PATH = "/assets/{name:path}"
+Location = Annotated[str, Line(64)]
 
 
 class ImportFormat(StrEnum):
@@ -44,12 +52,18 @@ async def list_assets(
     environment: Name | None = None,
     tag: Annotated[list[Name] | None, Query()] = None,
     q: Annotated[Name | None, Query(description="In name or hostname.")] = None,
+    location: Annotated[Location | None, Query(description="Ignoring case.")] = None,
+    service: Annotated[
+        str | None, Query(pattern=SERVICE_PATTERN, description="Declared to run it.")
+    ] = None,
 ) -> AssetsPublic:
     """Assets by name, filtered like `opsconductor assets list`."""
     flt = AssetFilter(
         os_type=os_type,
         device_type=device_type,
         environment=environment,
+        location=location,
+        service=service,
         tags=tuple(tag or ()),
         text=q,
     )
