@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from opsconductor.pipeline.orchestrator import Conductor
 from pydantic import JsonValue
 from tests.conftest import FLEET, seed
 
 from opsconductor.errors import AssetNotFound, ValidationFailed
 from opsconductor.inventory import repository
 from opsconductor.inventory.facts import facts_for, store_facts
-from opsconductor.pipeline.orchestrator import Conductor
 
 WHEN = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 FACTS: dict[str, JsonValue] = {

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from opsconductor.pipeline.orchestrator import Conductor
 from tests.conftest import seed
 
 from opsconductor.errors import ImportRejected
 from opsconductor.inventory import repository
 from opsconductor.inventory.importers import read_assets_file
 from opsconductor.inventory.models import Asset, AssetFilter, DeviceType, OsType
-from opsconductor.pipeline.orchestrator import Conductor
 
 
 def write(tmp_path: Path, name: str, content: str) -> Path:

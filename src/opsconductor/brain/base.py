@@ -22,6 +22,7 @@ class Context:
     options: tuple[str, ...] = ()
     about: str | None = None  # the word of the last request the options would replace
     turns: tuple[str, ...] = ()  # the earlier requests' text, oldest first
+    said: str | None = None  # the last understood turn, as it was read
 
     def is_empty(self) -> bool:
         return self.intent is None and not self.targets and not self.options

@@ -33,8 +33,11 @@ _OPTION_REPLY = re.compile(
     r"|^(?:number\s+|#)?(?P<number>[1-9])$",
     re.IGNORECASE,
 )
+_NAMES_PLACE = re.compile(r"\b(on|at|from)\s+\S+", re.IGNORECASE)
+_PLACE_WORD = re.compile(r"^(on|in|at|for|to)\s+", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
-    r"^(?:and|also|now|ok|okay|what about|how about|same for|same on|the same for|and for)\b",
+    r"^(?:(?:and\s+)?(?:what|how)\s+about|(?:and\s+)?(?:the\s+)?same\s+(?:for|on|in)|and\s+(?:for|on|in)"
+    r"|and(?=\s+\S+\s*\??$))\b",
     re.IGNORECASE,
 )
 
@@ -76,6 +79,9 @@ class ContextReader:
         previous = _from_context(request.context)
         said: list[_Said] = []
         for clause in clauses:
+            dangling = self._dangling(request, clause)
+            if dangling is not None:
+                return dangling
             readings = self._distributed(request, clause) or [
                 self._read_one(request, clause, previous)
             ]
@@ -87,6 +93,30 @@ class ContextReader:
         if len(said) == 1:
             return _one(request, said[0])
         return _merged(request, said)
+
+    def _dangling(self, request: BrainRequest, clause: str) -> DecisionV1 | None:
+        """A clarification for a part after "and" / "then" that names nothing and asks for
+        nothing known ("… and frobnicate the flux capacitor"): never dropped silently."""
+        for match in re.finditer(rf"\s{_JOINERS}\s+", clause, re.IGNORECASE):
+            tail = clause[match.end() :].strip(" ?.!,")
+            if not tail:
+                continue
+            read = self.read(request.request_id, tail, request.index)
+            if read.intent is None and not read.entities:
+                question = (
+                    f"I understood '{clause[: match.start()].strip()}' but not '{tail}'. "
+                    "Say it in other words, or ask for it on its own."
+                )
+                clarification = Clarification(reason="out_of_scope", question=question)
+                return read.model_copy(
+                    update={
+                        "request_id": request.request_id,
+                        "text": request.text,
+                        "kind": "clarification",
+                        "clarification": clarification,
+                    }
+                )
+        return None
 
     def _distributed(self, request: BrainRequest, text: str) -> list[_Said] | None:
         """ "check disk and memory on web-01": one verb over two objects is two clauses, each
@@ -112,7 +142,7 @@ class ContextReader:
         first = self.read(request.request_id, text, request.index)
         if previous is None:
             return _Said(text, first)
-        for candidate in _with_context(text, first, previous):
+        for candidate in _with_context(text, first, previous, self.verbs):
             again = self.read(request.request_id, candidate, request.index)
             if again.clarification is None and again.intent is not None:
                 return _Said(candidate, again)
@@ -120,9 +150,9 @@ class ContextReader:
 
 
 def _from_context(context: Context) -> _Said | None:
-    if context.intent is None or not context.turns:
+    if context.intent is None or not context.said:
         return None
-    said = context.turns[-1]
+    said = context.said
     decision = DecisionV1(
         request_id="context",
         text=said,
@@ -135,33 +165,54 @@ def _from_context(context: Context) -> _Said | None:
     return _Said(said, decision)
 
 
-def _with_context(text: str, first: DecisionV1, previous: _Said) -> list[str]:
+def _with_context(
+    text: str, first: DecisionV1, previous: _Said, verbs: frozenset[str]
+) -> list[str]:
     """Re-readings of `text` with what the clause or turn before supplies, most specific
     first; empty when the text stands on its own."""
+    follow = _FOLLOW_UP.match(text)
+    if follow:
+        return _follow_up(text[follow.end() :].strip(" ?.!,"), previous, verbs)
+    base = _AGAIN.sub("", text).strip()
+    service = previous.decision.inputs.get("service") or previous.decision.inputs.get("app")
+    if service:
+        base = _PRONOUN.sub(service, base)
+    base = _HOST_PRONOUN.sub("", base).strip()
+    where = _where(previous)
     lacks_targets = first.clarification is not None and first.clarification.reason in {
         "no_target",
         "missing_input",
     }
-    out_of_scope = first.intent is None
-    candidates: list[str] = []
-    service = previous.decision.inputs.get("service") or previous.decision.inputs.get("app")
-    base = _AGAIN.sub("", text).strip()
-    if service and _PRONOUN.search(base):
-        base = _PRONOUN.sub(service, base)
-    base = _HOST_PRONOUN.sub("", base).strip()
-    where = previous.decision.targets or _target_words(previous.decision)
-    names_targets = any(e.type in {EntityType.ASSET, EntityType.GROUP} for e in first.entities)
-    if (lacks_targets or base != text) and where and not names_targets:
-        candidates.append(f"{base} on {' '.join(where)}")
+    # A request that names where it runs ("check disk on web") keeps its own words.
+    names_place = _NAMES_PLACE.search(base) is not None
+    candidates = []
+    if (lacks_targets or base != text) and where and not names_place:
+        candidates.append(f"{base} on {where}")
     if base != text:
         candidates.append(base)
-    if out_of_scope and names_targets and _FOLLOW_UP.match(text):
-        # "and on web-02?", "same for staging": the turn before, on other hosts.
-        named = " ".join(_target_words(first))
-        verb_phrase = _without_targets(previous)
-        if named and verb_phrase:
-            candidates.append(f"{verb_phrase} on {named}")
     return candidates
+
+
+def _follow_up(rest: str, previous: _Said, verbs: frozenset[str]) -> list[str]:
+    """ "and on web-02?", "same for staging": the turn before, elsewhere; "what about
+    memory?": another check, on the same hosts."""
+    if not rest:
+        return []
+    candidates = []
+    if rest.split()[0].lower() not in verbs:
+        action = _without_targets(previous)
+        place = _PLACE_WORD.sub("", rest).strip()
+        if action and place:
+            candidates += [f"{action} on {place}", f"{action} in {place}"]
+    where = _where(previous)
+    if where and _NAMES_PLACE.search(rest) is None:
+        candidates.append(f"{rest} on {where}")
+    candidates.append(rest)
+    return candidates
+
+
+def _where(said: _Said) -> str:
+    return " ".join(said.decision.targets or _target_words(said.decision))
 
 
 def _target_words(decision: DecisionV1) -> list[str]:

@@ -51,15 +51,18 @@ def after_turn(before: Context, text: str, decision: DecisionV1 | None) -> Conte
             options=tuple(clarification.options),
             about=clarification.about,
             turns=(*before.turns, text)[-KEPT_TURNS:],
+            said=before.said,
         )
     last = decision.all_clauses()[-1] if decision.all_clauses() else None
     if last is None:
         return Context(turns=turns)
+    # Values stay known across turns ("restart nginx", "what about memory?", "restart it").
     return Context(
         intent=last.intent,
         targets=tuple(last.targets),
-        inputs=dict(last.inputs),
+        inputs={**before.inputs, **last.inputs},
         turns=turns,
+        said=said,
     )
 
 
@@ -71,6 +74,7 @@ def _to_json(context: Context) -> dict[str, Any]:
         "options": list(context.options),
         "about": context.about,
         "turns": list(context.turns),
+        "said": context.said,
     }
 
 
@@ -83,4 +87,5 @@ def _from_json(data: dict[str, Any]) -> Context:
         options=tuple(data.get("options", ())),
         about=data.get("about"),
         turns=tuple(data.get("turns", ())),
+        said=data.get("said"),
     )
