@@ -51,7 +51,7 @@ async def test_group_list_resolves_against_inventory(conductor: OpsConductor) ->
     await seed(conductor, FLEET)
     answer = await conductor.pipeline.ask("List all production linux servers", requester="alice")
     message = answer.response.message
-    assert message.startswith("4 production Linux servers")
+    assert message.startswith("4 Linux servers in production")
     assert "db-staging-01" not in message and "ops-console" not in message
 
 

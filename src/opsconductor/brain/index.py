@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz, process, utils
+
 from opsconductor.brain.lexicon import ENVIRONMENT_WORDS
 from opsconductor.inventory.models import AssetFilter
+
+SUGGESTION_CUTOFF = 70  # similarity (0-100) below which an asset is not offered as "did you mean"
 
 MAX_NAME_WORDS = 8
 WORD = re.compile(r"[a-z0-9][a-z0-9._/()-]*")
@@ -76,10 +79,15 @@ class InventoryIndex:
 
     @staticmethod
     def _environment_words(present: set[str]) -> dict[str, str]:
+        """Every word for an environment the inventory has, mapped to the inventory's own
+        spelling: 'prod', 'prd' and 'production' all read as whichever of them it uses."""
         words = {env: env for env in present}
+        spelled = {
+            ENVIRONMENT_WORDS[env]: env for env in sorted(present) if env in ENVIRONMENT_WORDS
+        }
         for word, canonical in ENVIRONMENT_WORDS.items():
-            if canonical in present:
-                words.setdefault(word, canonical)
+            if canonical in spelled:
+                words.setdefault(word, spelled[canonical])
         return words
 
     def __len__(self) -> int:
@@ -97,10 +105,18 @@ class InventoryIndex:
         return sorted(name for name, asset in self.assets.items() if asset.matches(flt))
 
     def suggestions(self, word: str, limit: int = 3) -> list[str]:
-        """Asset names close to a word the inventory does not know."""
-        close = difflib.get_close_matches(word.lower(), self._handles.keys(), n=limit, cutoff=0.6)
+        """Asset names close to a word the inventory does not know: offered as "did you
+        mean", never acted on."""
+        close = process.extract(
+            word.lower(),
+            list(self._handles),
+            scorer=fuzz.ratio,
+            processor=utils.default_process,
+            score_cutoff=SUGGESTION_CUTOFF,
+            limit=limit,
+        )
         names: list[str] = []
-        for handle in close:
+        for handle, _, _ in close:
             for name in sorted(self._handles[handle]):
                 if name not in names:
                     names.append(name)

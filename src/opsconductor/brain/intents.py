@@ -9,24 +9,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from opsconductor.brain import lexicon
-from opsconductor.brain.tokens import Token, tokenize
+from opsconductor.brain.tokens import Token, TokenKind, tokenize
+from opsconductor.brain.vocabulary import fold_phrases
 from opsconductor.catalog.loader import Catalog
 
 # What an understood entity reads as when a request is compared with the examples.
 PLACEHOLDER_WORDS = {
-    "asset": "HOST",
-    "unknown_host": "HOST",
-    "asset_ambiguous": "HOST",
-    "group": "GROUP",
-    "service": "SERVICE",
-    "path": "PATH",
-    "version": "VERSION",
-    "application": "APP",
-    "process": "PROCESS",
-    "destination": "DEST",
-    "number": "NUMBER",
-    "database": "DBNAME",
+    TokenKind.ASSET: "HOST",
+    TokenKind.UNKNOWN_HOST: "HOST",
+    TokenKind.ASSET_AMBIGUOUS: "HOST",
+    TokenKind.GROUP: "GROUP",
+    TokenKind.SERVICE: "SERVICE",
+    TokenKind.PATH: "PATH",
+    TokenKind.VERSION: "VERSION",
+    TokenKind.APPLICATION: "APP",
+    TokenKind.PROCESS: "PROCESS",
+    TokenKind.DESTINATION: "DEST",
+    TokenKind.NUMBER: "NUMBER",
+    TokenKind.DATABASE: "DBNAME",
 }
+PLACEHOLDERS = frozenset(PLACEHOLDER_WORDS.values())
 _EXAMPLE_PLACEHOLDERS = {
     "host": "HOST",
     "group": "GROUP",
@@ -43,6 +45,7 @@ _EXAMPLE_PLACEHOLDERS = {
     "database": "DBNAME",
 }
 _EXAMPLE_SLOT = re.compile(r"\{([a-z_]+)\}")
+_SKIPPED = frozenset({TokenKind.CONSUMED, TokenKind.IP_PREFIX, TokenKind.QUALIFIER})
 
 
 @dataclass(frozen=True)
@@ -54,26 +57,29 @@ class IntentScore:
     shared: tuple[str, ...]
 
 
-def canonical_words(tokens: Iterable[Token]) -> list[str]:
-    """Concept words of a request: placeholders for entities, synonyms folded, stop words gone."""
-    words: list[str] = []
-    previous = ""
+def concept(word: str) -> str:
+    return lexicon.SYNONYMS.get(word, word)
+
+
+def canonical_pairs(tokens: Iterable[Token]) -> list[tuple[str, Token]]:
+    """Each concept word of a request with the token it came from: placeholders for entities,
+    synonyms folded, stop words gone. The tokens' `norm` is already filled
+    (`vocabulary.normalise`)."""
+    pairs: list[tuple[str, Token]] = []
     for token in tokens:
-        if token.kind == "consumed" or token.kind == "ip_prefix":
+        if token.kind in _SKIPPED:
             continue
         if token.kind in PLACEHOLDER_WORDS:
-            words.append(PLACEHOLDER_WORDS[token.kind])
-            previous = ""
-            continue
-        phrase = lexicon.PHRASES.get(f"{previous} {token.lower}")
-        if phrase:
-            if words and words[-1] == lexicon.SYNONYMS.get(previous, previous):
-                words.pop()
-            words.append(phrase)
-        elif token.lower not in lexicon.STOP_WORDS:
-            words.append(lexicon.SYNONYMS.get(token.lower, token.lower))
-        previous = token.lower
-    return words
+            pairs.append((PLACEHOLDER_WORDS[token.kind], token))
+        elif token.kind is TokenKind.PLACEHOLDER:
+            pairs.append((token.value, token))
+        elif token.norm not in lexicon.STOP_WORDS:
+            pairs.append((concept(token.norm), token))
+    return pairs
+
+
+def canonical_words(tokens: Iterable[Token]) -> list[str]:
+    return [word for word, _ in canonical_pairs(tokens)]
 
 
 def example_words(example: str) -> list[str]:
@@ -81,10 +87,10 @@ def example_words(example: str) -> list[str]:
     tokens = tokenize(text)
     for token in tokens:
         if token.text.startswith("SLOT"):
-            token.kind = "placeholder"
+            token.kind = TokenKind.PLACEHOLDER
             token.value = _EXAMPLE_PLACEHOLDERS[token.text[4:]]
-    words = canonical_words(t for t in tokens if t.kind != "placeholder")
-    return [*words, *(t.value for t in tokens if t.kind == "placeholder")]
+    fold_phrases(tokens)
+    return canonical_words(tokens)
 
 
 class IntentMatcher:
@@ -92,10 +98,12 @@ class IntentMatcher:
 
     def __init__(self, catalog: Catalog) -> None:
         self._examples: list[tuple[str, str, str, frozenset[str]]] = []
+        self.words_by_intent: dict[tuple[str, str], set[str]] = {}
         for tool in catalog.tools.values():
             for example in tool.examples:
                 words = frozenset(example_words(example))
                 self._examples.append((tool.category, tool.action, example, words))
+                self.words_by_intent.setdefault((tool.category, tool.action), set()).update(words)
         document_frequency: Counter[str] = Counter()
         for *_, words in self._examples:
             document_frequency.update(words)

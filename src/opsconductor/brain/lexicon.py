@@ -1,27 +1,12 @@
-"""The words an ops engineer uses, mapped to what they mean. Data only; no logic."""
+"""The words an ops engineer uses, mapped to what they mean. Data only; no logic.
+
+A newcomer extends understanding here: a synonym is one more word on a concept's line, a
+group qualifier one more word in its table. Every word in these tables is also "known
+vocabulary": a misspelling of it is corrected (`brain.vocabulary`), and a word that is in no
+table and no catalog example is never silently skipped where it could change an answer.
+"""
 
 from __future__ import annotations
-
-# Canonical forms: every surface word on the left reads as the concept on the right when
-# requests and catalog examples are compared. Multi-word phrases are matched first.
-PHRASES: dict[str, str] = {
-    "how many": "count",
-    "number of": "count",
-    "health check": "health",
-    "healthcheck": "health",
-    "free space": "disk",
-    "disk space": "disk",
-    "disk usage": "disk",
-    "operating system": "os",
-    "up time": "uptime",
-    "roll out": "deploy",
-    "bring up": "start",
-    "shut down": "stop",
-    "ip address": "ip",
-    "listening ports": "ports",
-    "open ports": "ports",
-    "log file": "log",
-}
 
 
 def _table(text: str) -> dict[str, str]:
@@ -34,22 +19,95 @@ def _table(text: str) -> dict[str, str]:
     return table
 
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Shorthand people type, expanded before anything else reads the word.
+SLANG: dict[str, str] = {
+    "hw": "how",
+    "u": "you",
+    "r": "are",
+    "ur": "your",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "w/": "with",
+    "w/o": "without",
+    "srv": "server",
+    "srvs": "servers",
+    "svr": "server",
+    "svrs": "servers",
+    "env": "environment",
+    "wanna": "want",
+    "lemme": "let",
+}
+
+# Multi-word phrases read as one concept (the phrase's first word carries it, the others are
+# folded away). Up to three words; the longest phrase wins.
+PHRASES: dict[str, str] = {
+    "how many": "count",
+    "number of": "count",
+    "count of": "count",
+    "health check": "health",
+    "healthcheck": "health",
+    "free space": "disk",
+    "disk space": "disk",
+    "disk usage": "disk",
+    "operating system": "os",
+    "up time": "uptime",
+    "roll out": "deploy",
+    "push out": "deploy",
+    "bring up": "start",
+    "fire up": "start",
+    "spin up": "start",
+    "turn on": "start",
+    "shut down": "stop",
+    "take down": "stop",
+    "turn off": "stop",
+    "ip address": "ip",
+    "listening ports": "ports",
+    "open ports": "ports",
+    "log file": "log",
+    "data center": "datacenter",
+    "data centre": "datacenter",
+    "other than": "except",
+    "apart from": "except",
+    "but not": "except",
+    "owned by": "owned",
+    "belonging to": "owned",
+    "what is running": "running",
+    "what's running": "running",
+    "whats running": "running",
+}
+
+# Number words read as digits ("the last fifty lines", "ping it three times").
+NUMBER_WORDS: dict[str, str] = {
+    word: str(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100"}
+
 SYNONYMS: dict[str, str] = _table(
     """
     count: count total tally
-    show: list show display get give find fetch print tell view what which whats what's read
+    show: list show display get give gimme find fetch print tell view what which whats what's
+    show: read lookup look
     check: check verify monitor inspect test examine
     status: status state
-    restart: restart bounce recycle cycle reload
+    restart: restart bounce recycle cycle reload kick
     stop: stop halt disable
     start: start launch enable resume
-    deploy: deploy release rollout ship upgrade install update push
+    deploy: deploy release rollout roll-out ship upgrade install update push
     reboot: reboot power-cycle
     kill: kill terminate end
     delete: delete drop destroy remove wipe purge truncate
     modify: modify change edit
     open: open allow unblock
-    close: close block deny
+    close: close
+    block: block deny blacklist
     log: tail log logs journal syslog lines
     ping: ping reachable reachability connectivity latency alive
     http: curl wget download http https url endpoint response
@@ -61,40 +119,51 @@ SYNONYMS: dict[str, str] = _table(
     service: service services daemon daemons unit units
     process: process processes ps pid task tasks top tasklist
     ports: port ports listening socket sockets connections netstat ss
-    os: os kernel uname systeminfo version distribution distro
+    os: os distribution distro
+    kernel: kernel uname systeminfo
     firewall: firewall iptables ufw rule rules security
     database: database databases db schema
     health: health healthy
     asset: asset assets inventory server servers host hosts machine machines device devices
     asset: node nodes box boxes workstation workstations switches routers computers
-    details: details detail info information environment owner owns active specs
-    ip: ip address
+    asset: vm vms instance instances
+    details: details detail info information environment owner owns owned active specs record
+    ip: ip address addresses
     hostname: hostname
     user: whoami user logged
     app: application app apps package
     """
 )
 
-STOP_WORDS = frozenset(
+STOP_WORDS = _words(
     """
     a an the on in at of for from to me my us our we do does did is are was be been please can
     could would you i it its this that these those and or with all every each any some there
     here now right currently current just quickly also then about into across have has having
-    hey hi ok okay let lets let's need want like see know up down out running run runs using
-    use via by as if so than your their them they he she his her how many much
-    """.split()
+    hey hi ok okay let lets let's need want like see know out run runs using thanks
+    use via by as if so than your their them they he she his her how many much got whose
+    """
 )
 
-# Words that scope a request to many assets.
-SCOPE_WORDS = frozenset({"all", "every", "each", "entire", "whole", "fleet"})
+# Words that scope a request to many assets; "everything" also stands for "all assets".
+SCOPE_WORDS = _words("all every each entire whole fleet everything anything")
+EVERYTHING_WORDS = _words("everything anything")
 
+# OS families the inventory records. Distributions are another qualifier (below).
 OS_WORDS = _table(
     """
-    linux: linux ubuntu debian centos rhel redhat fedora rocky alma
+    linux: linux
     windows: windows win
-    unix: unix solaris aix bsd freebsd
-    macos: macos mac osx
+    unix: unix
+    macos: macos mac macs osx
     """
+)
+
+# Distributions and OS products: the inventory's os_type does not tell them apart, so a
+# request naming one is asked about, never widened to the whole OS family.
+DISTRIBUTION_WORDS = _words(
+    "ubuntu debian centos rhel redhat fedora rocky alma almalinux suse sles opensuse amazon "
+    "oracle solaris aix bsd freebsd openbsd"
 )
 
 # "any" nouns close a group phrase without filtering on the device type.
@@ -125,81 +194,131 @@ ENVIRONMENT_WORDS = _table(
     """
 )
 
+# Nouns of where an asset stands. The inventory has no location yet, so a qualifier that uses
+# one ("at the DR site", "in the Frankfurt datacenter") is named back in a clarification.
+LOCATION_WORDS = _words(
+    "site sites datacenter datacenters datacentre dc dcs region regions zone zones rack racks "
+    "building buildings room campus location locations located"
+)
+
+# Words that exclude ("all servers except staging"): no filter can exclude yet, so they are
+# named back, never dropped (dropping one would count what the request excluded).
+NEGATION_WORDS = _words("except excluding exclude without not besides non")
+
+# Words after which the next words narrow a group: each such phrase is read into the filter
+# or, when nothing reads it, named back in a clarification.
+QUALIFIER_CUES = _words(
+    "in at from for across within with where whose under inside tagged tag labelled labeled "
+    "named called matching containing like running hosting serving owned located"
+)
+TAG_CUES = _words("tagged tag labelled labeled")
+# "with app in the name", "whose name contains app": the word is a name pattern.
+NAME_NOUNS = _words("name names hostname hostnames")
+NAME_CUES = _words("named called matching containing contains like")
+# Cues of qualifiers the inventory cannot filter on yet, by the kind a clarification names.
+UNSUPPORTED_CUES: dict[str, str] = {
+    "running": "the services they run",
+    "hosting": "the services they run",
+    "serving": "the services they run",
+    "owned": "owner",
+    "located": "location",
+}
+# Glue inside a qualifier phrase: "in the dev environment", "at our DR site".
+QUALIFIER_GLUE = _words("the our my a an of environment env are is that which")
+
+# Words that say how or when, never which assets: harmless wherever they stand.
+MANNER_WORDS = _words(
+    "parallel sequence order batch batches background foreground immediately asap quickly "
+    "once again total overall altogether system inventory fleet"
+)
+
+# Range nouns: "in the 10.0.1 range", "on the 192.168.1.0/24 subnet".
+RANGE_WORDS = _words("range subnet network block prefix cidr")
+
 # Services people name without saying "service"; anything ending in these suffixes is one too.
-KNOWN_SERVICES = frozenset(
-    [
-        "nginx",
-        "apache",
-        "apache2",
-        "httpd",
-        "sshd",
-        "ssh",
-        "docker",
-        "containerd",
-        "kubelet",
-        "postgresql",
-        "postgres",
-        "mysql",
-        "mysqld",
-        "mariadb",
-        "redis",
-        "redis-server",
-        "mongod",
-        "mongodb",
-        "memcached",
-        "rabbitmq-server",
-        "haproxy",
-        "cron",
-        "crond",
-        "rsyslog",
-        "chronyd",
-        "ntpd",
-        "ntp",
-        "firewalld",
-        "ufw",
-        "tomcat",
-        "jenkins",
-        "grafana-server",
-        "prometheus",
-        "node_exporter",
-        "elasticsearch",
-        "kibana",
-        "logstash",
-        "postfix",
-        "dovecot",
-        "named",
-        "bind9",
-        "vsftpd",
-        "openvpn",
-        "spooler",
-        "wuauserv",
-        "w3svc",
-        "iis",
-        "winrm",
-        "dhcpd",
-        "dnsmasq",
-        "squid",
-        "varnish",
-        "php-fpm",
-        "gunicorn",
-        "uwsgi",
-        "supervisor",
-        "celery",
-        "zookeeper",
-        "kafka",
-        "consul",
-        "vault",
-        "etcd",
-    ]
+KNOWN_SERVICES = _words(
+    """
+    nginx apache apache2 httpd sshd ssh docker containerd kubelet postgresql postgres mysql
+    mysqld mariadb redis redis-server mongod mongodb memcached rabbitmq-server haproxy cron
+    crond rsyslog chronyd ntpd ntp firewalld ufw tomcat jenkins grafana-server prometheus
+    node_exporter elasticsearch kibana logstash postfix dovecot named bind9 vsftpd openvpn
+    spooler wuauserv w3svc iis winrm dhcpd dnsmasq squid varnish php-fpm gunicorn uwsgi
+    supervisor celery zookeeper kafka consul vault etcd
+    """
 )
 SERVICE_SUFFIXES = ("-service", "-svc", "-api", "-worker", "-daemon", "-app", "-server", ".service")
 
+# How request words fill a tool's parameters, by the slot they fill: the concept of the verb
+# right before the value, a word right before it, a word right after it.
+SLOT_VERBS: dict[str, frozenset[str]] = {
+    "service": frozenset({"restart", "stop", "start"}),
+    "app": frozenset({"deploy"}),
+    "process_name": frozenset({"kill"}),
+}
+SLOT_BEFORE: dict[str, frozenset[str]] = {
+    "service": frozenset({"service", "unit", "daemon"}),
+    "database": frozenset({"database", "db"}),
+}
+SLOT_AFTER: dict[str, frozenset[str]] = {
+    "service": frozenset({"service", "daemon", "unit"}),
+    "database": frozenset({"database", "db"}),
+    "process_name": frozenset({"process", "processes"}),
+}
+
+# Numbers fill the parameter the word next to them names: "the last 50 lines", "pid 4242".
+NUMBER_BEFORE: dict[str, str] = {
+    "pid": "process_id",
+    "process": "process_id",
+    "port": "port",
+    "tcp": "port",
+    "udp": "port",
+}
+NUMBER_AFTER: dict[str, str] = {
+    "pid": "process_id",
+    "lines": "lines",
+    "line": "lines",
+    "entries": "lines",
+    "times": "count",
+    "packets": "count",
+    "pings": "count",
+}
+PROTOCOL_WORDS = _words("tcp udp")
+
 # Words after which a host-shaped word is the machine the request is about.
-HOST_PREPOSITIONS = frozenset({"on", "from", "at", "for", "of", "server", "host", "machine", "box"})
+HOST_CONTEXT = _words("on from at server host machine box named node")
 # Verbs whose object ("to X", "X") is a destination to check, not a machine to run on.
-DESTINATION_VERBS = frozenset(
-    {"ping", "http", "curl", "wget", "connectivity", "reach", "reachable"}
-)
+DESTINATION_VERBS = _words("ping http curl wget connectivity reach reachable")
+
+# Concepts that change something: a request using one is never answered by a read-only tool,
+# and a tool that changes something is chosen only when the request says one of them.
+CHANGE_VERBS = _words("restart stop start deploy reboot kill delete modify open close block")
+
+# The question to ask when an intent has no target, by action. An action not listed here gets
+# one built from its tool's catalog summary ("On which host should I reboot the host?").
+TARGET_QUESTIONS: dict[str, str] = {
+    "asset_details": "Which asset should I look up?",
+    "check_disk": "Which host should I check the disk space on?",
+    "check_memory": "Which host should I check the memory on?",
+    "check_cpu": "Which host should I check the CPU load on?",
+    "check_uptime": "Which host should I check the uptime of?",
+    "os_info": "Which host should I read the system information from?",
+    "service_status": "Which host should I check the service status on?",
+    "restart_service": "Which host should I restart the service on?",
+    "stop_service": "Which host should I stop the service on?",
+    "start_service": "Which host should I start the service on?",
+    "service_logs": "Which host should I read the service's logs on?",
+    "tail_log": "Which host should I read the log file on?",
+    "list_processes": "Which host should I list the processes of?",
+    "kill_process": "Which host should I stop the process on?",
+    "kill_process_by_name": "Which host should I stop the processes on?",
+    "list_ports": "Which host should I list the listening ports of?",
+    "ping": "Which host should I ping from?",
+    "http_check": "Which host should I fetch the URL from?",
+    "reboot": "Which host should I reboot?",
+    "health_check": "Which hosts should I run the health check on?",
+    "deploy_application": "Which hosts should I deploy to?",
+    "delete_database": "Which host holds the database?",
+}
 
 # Phrases that forbid any change: the request is read-only whatever else it says.
 READ_ONLY_PHRASES = (

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from opsconductor.brain import lexicon
+from opsconductor.brain import clarify, lexicon
 from opsconductor.brain.base import BrainRequest
 from opsconductor.brain.context import ContextReader, clause_verbs
 from opsconductor.brain.entities import Extraction, extract
 from opsconductor.brain.index import InventoryIndex
-from opsconductor.brain.intents import IntentMatcher, IntentScore, canonical_words
+from opsconductor.brain.intents import (
+    PLACEHOLDERS,
+    IntentMatcher,
+    IntentScore,
+    canonical_pairs,
+)
+from opsconductor.brain.tokens import Token
+from opsconductor.brain.vocabulary import Vocabulary
 from opsconductor.catalog.loader import Catalog
 from opsconductor.catalog.models import ToolSpec
+from opsconductor.connectors.inventory import InventoryQuery
+from opsconductor.kinds.inventory import InventoryTool
 from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.decision import Clarification, DecisionV1, Intent
 
 MIN_SCORE = 0.34  # below this no example is close enough to call the request understood
 MIN_CONFIDENCE = 0.45  # score weighed by how much of the request the vocabulary covers
-CHANGE_VERBS = frozenset(
-    {"restart", "stop", "start", "deploy", "reboot", "kill", "delete", "modify", "open", "close"}
-)
 # A change over this many hosts at once needs a second person even when each change is small.
 FLEET_CHANGE_SIZE = 5
+# Inventory answers stated as facts: every word of the request must be one they can use.
+_FACTS = frozenset({InventoryQuery.COUNT, InventoryQuery.LIST})
+_CONDITIONS = frozenset({"if", "unless", "when", "whether"})
 
 
 class RulesBrain:
@@ -28,6 +37,15 @@ class RulesBrain:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.matcher = IntentMatcher(catalog)
+        self.vocabulary = Vocabulary(ex for t in catalog.tools.values() for ex in t.examples)
+        self._fact_words: set[str] = set(PLACEHOLDERS & {"GROUP"}) | set(lexicon.MANNER_WORDS)
+        for tool in catalog.tools.values():
+            if _query(tool) is not None:
+                self._fact_words |= self.matcher.words_by_intent[(tool.category, tool.action)]
+        self._details = next(
+            (t for t in catalog.tools.values() if _query(t) is InventoryQuery.DETAILS), None
+        )
+
         examples = (e for t in catalog.tools.values() for e in t.examples)
         self.context = ContextReader(self.read, clause_verbs(examples))
 
@@ -37,27 +55,18 @@ class RulesBrain:
 
     def read(self, request_id: str, text: str, index: InventoryIndex) -> DecisionV1:
         """One sentence on its own."""
-        found = extract(text, index)
-        words = canonical_words(found.tokens)
+        found = extract(text, index, self.vocabulary)
+        pairs = canonical_pairs(found.tokens)
+        words = [word for word, _ in pairs]
         ranking = self._eligible(self.matcher.rank(words), text)
         reasons = list(found.reasons)
-        best = ranking[0] if ranking and ranking[0].score >= MIN_SCORE else None
-        if best is not None and not self._plausible(best, words):
-            reasons.append(
-                f"best intent {best.category}.{best.action} rejected: too little matched"
-            )
-            best = None
-        if best is not None:
-            reasons.append(
-                f"intent {best.category}.{best.action}: matched {', '.join(best.shared)} "
-                f"with example '{best.example}' (score {best.score:.2f})"
-            )
+        best = self._best(ranking, words, reasons)
+        best = self._details_when_named(best, found, reasons)
         tools = self._tools(best)
         # Counting or listing a group needs its filter, not its members: only tools that act
         # on assets one by one get the group's members as targets.
         targets = found.all_targets(index) if _needs_targets(tools) else found.targets
-        clarification = self._clarify(found, best, targets, index, ranking)
-        risk = self._risk(tools, targets)
+        clarification = self._clarify(found, best, pairs, targets, index, ranking, text)
         return DecisionV1(
             request_id=request_id,
             text=text,
@@ -66,19 +75,45 @@ class RulesBrain:
             entities=found.entities,
             targets=targets,
             inputs=found.inputs,
-            risk_level=risk,
+            risk_level=self._risk(tools, targets),
             confidence=self._confidence(best, words),
             clarification=clarification,
             reasons=reasons,
         )
 
+    def _best(
+        self, ranking: list[IntentScore], words: list[str], reasons: list[str]
+    ) -> IntentScore | None:
+        best = ranking[0] if ranking and ranking[0].score >= MIN_SCORE else None
+        if best is not None and not self._plausible(best, words):
+            reasons.append(
+                f"best intent {best.category}.{best.action} rejected: too little matched"
+            )
+            return None
+        if best is not None:
+            reasons.append(
+                f"intent {best.category}.{best.action}: matched {', '.join(best.shared)} "
+                f"with example '{best.example}' (score {best.score:.2f})"
+            )
+        return best
+
+    def _details_when_named(
+        self, best: IntentScore | None, found: Extraction, reasons: list[str]
+    ) -> IntentScore | None:
+        """'which server is 10.1.2.3', 'show web-01': a count or list of assets the request
+        names one by one is the record of those assets, not the whole inventory."""
+        if best is None or self._details is None or found.group is not None:
+            return best
+        if not found.targets or not any(_query(t) in _FACTS for t in self._tools(best)):
+            return best
+        reasons.append("named assets and no group: their inventory records")
+        details = self._details
+        return IntentScore(details.category, details.action, best.score, best.example, best.shared)
+
     def _eligible(self, ranking: list[IntentScore], text: str) -> list[IntentScore]:
         """Drop changes when the request forbids them or makes them conditional: OpsConductor
         checks first and lets the person decide, rather than acting on an 'if'."""
-        lowered = text.lower()
-        read_only = any(p in lowered for p in lexicon.READ_ONLY_PHRASES)
-        conditional = any(w in lowered.split() for w in ("if", "unless", "when"))
-        if not (read_only or conditional):
+        if not _read_only_request(text):
             return ranking
         return [s for s in ranking if all(t.read_only for t in self._tools(s))]
 
@@ -88,7 +123,7 @@ class RulesBrain:
         if self._confidence(best, words) < MIN_CONFIDENCE:
             return False
         changes = any(not t.read_only for t in self._tools(best))
-        return not changes or bool(set(best.shared) & CHANGE_VERBS)
+        return not changes or bool(set(best.shared) & lexicon.CHANGE_VERBS)
 
     def _tools(self, score: IntentScore | None) -> list[ToolSpec]:
         if score is None:
@@ -99,45 +134,68 @@ class RulesBrain:
         self,
         found: Extraction,
         best: IntentScore | None,
+        pairs: list[tuple[str, Token]],
         targets: list[str],
         index: InventoryIndex,
         ranking: list[IntentScore],
+        text: str,
     ) -> Clarification | None:
         if found.unknown_hosts:
-            return _unknown_hosts(found.unknown_hosts, index)
+            return clarify.unknown_hosts(found.unknown_hosts, index)
         if found.ambiguous:
             word, names = next(iter(found.ambiguous.items()))
-            return Clarification(
-                reason="ambiguous",
-                question=f"'{word}' names several assets: which one?",
-                options=names,
-                about=word,
-            )
+            return clarify.ambiguous_handle(word, names)
         if best is None:
-            return _out_of_scope(ranking, self.catalog)
-        needs_targets = _needs_targets(self._tools(best))
-        if needs_targets and not targets:
-            return self._no_target(found, best)
-        if needs_targets and found.singular_group and len(targets) > 1:
-            return Clarification(
-                reason="ambiguous",
-                question=f"{len(targets)} assets match; which one did you mean?",
-                options=targets[:10],
-            )
-        return None
-
-    def _no_target(self, found: Extraction, best: IntentScore) -> Clarification:
-        action = best.action.replace("_", " ")
-        if found.groups:
-            described = ", ".join(g.describe() for g in found.groups)
-            return Clarification(
-                reason="no_target",
-                question=f"No assets match {described}; which hosts should I {action} on?",
-            )
-        return Clarification(
-            reason="no_target",
-            question=f"Which host should I {action} on? Name an asset, hostname, IP or group.",
+            verbs = [token.text for word, token in pairs if word in lexicon.CHANGE_VERBS]
+            if verbs and not _read_only_request(text):
+                return clarify.no_tool_for_change(verbs, None)
+            near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
+            return clarify.out_of_scope(clarify.tool_catalog_summaries(self.catalog, near))
+        if found.unread:
+            return clarify.unread(found.unread)
+        if found.mismatched and found.described is not None:
+            return clarify.mismatched(found.mismatched, found.described)
+        tools = self._tools(best)
+        return (
+            self._unserved_change(best, pairs, tools, text)
+            or self._unusable_words(best, pairs, tools)
+            or self._targets_question(found, best, tools, targets)
         )
+
+    def _unserved_change(
+        self,
+        best: IntentScore,
+        pairs: list[tuple[str, Token]],
+        tools: list[ToolSpec],
+        text: str,
+    ) -> Clarification | None:
+        """A request that asks for a change is never answered by a tool that only reads."""
+        if _read_only_request(text) or not all(t.read_only for t in tools):
+            return None
+        verbs = [token.text for word, token in pairs if word in lexicon.CHANGE_VERBS]
+        if not verbs:
+            return None
+        return clarify.no_tool_for_change(verbs, tools[0] if tools else None)
+
+    def _unusable_words(
+        self, best: IntentScore, pairs: list[tuple[str, Token]], tools: list[ToolSpec]
+    ) -> Clarification | None:
+        if not any(_query(t) in _FACTS for t in tools):
+            return None
+        unusable = [token.text for word, token in pairs if word not in self._fact_words]
+        if not unusable:
+            return None
+        return clarify.unknown_words(list(dict.fromkeys(unusable)), best.action)
+
+    def _targets_question(
+        self, found: Extraction, best: IntentScore, tools: list[ToolSpec], targets: list[str]
+    ) -> Clarification | None:
+        needs_targets = _needs_targets(tools)
+        if needs_targets and not targets:
+            return clarify.no_target(tools, best.action, found.group)
+        if needs_targets and found.singular_group and len(targets) > 1:
+            return clarify.several_match(targets)
+        return None
 
     @staticmethod
     def _risk(tools: list[ToolSpec], targets: list[str]) -> RiskLevel:
@@ -164,34 +222,17 @@ class RulesBrain:
         return round(min(1.0, best.score) * coverage, 3)
 
 
+def _read_only_request(text: str) -> bool:
+    lowered = text.lower()
+    if any(p in lowered for p in lexicon.READ_ONLY_PHRASES):
+        return True
+    return any(w.strip(",.?!") in _CONDITIONS for w in lowered.split())
+
+
 def _needs_targets(tools: list[ToolSpec]) -> bool:
     return any(t.needs_targets for t in tools)
 
 
-def _unknown_hosts(words: list[str], index: InventoryIndex) -> Clarification:
-    quoted = ", ".join(f"'{w}'" for w in words)
-    options: list[str] = []
-    for word in words:
-        options += [s for s in index.suggestions(word) if s not in options]
-    hint = f" Did you mean {' or '.join(options)}?" if options else ""
-    noun = "a host" if len(words) == 1 else "hosts"
-    return Clarification(
-        reason="unknown_host",
-        question=f"I don't know {noun} called {quoted} in the inventory.{hint}",
-        options=options,
-        about=words[0] if len(words) == 1 else None,
-    )
-
-
-def _out_of_scope(ranking: list[IntentScore], catalog: Catalog) -> Clarification:
-    near = [s for s in ranking[:3] if s.score > 0.15]
-    options = [catalog.for_intent(s.category, s.action)[0].summary for s in near]
-    return Clarification(
-        reason="out_of_scope",
-        question=(
-            "I can't map that to anything in my tool catalog. I can count and list assets, "
-            "check disk, memory, CPU, uptime and services, read logs, manage services and "
-            "processes, run health checks and deploy applications."
-        ),
-        options=options,
-    )
+def _query(tool: ToolSpec) -> InventoryQuery | None:
+    """What an inventory tool asks; None for a tool of any other kind."""
+    return tool.query if isinstance(tool, InventoryTool) else None

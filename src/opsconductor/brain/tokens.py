@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 _TOKEN = re.compile(r"[\w./:@%+'*-]+")
 _TRAILING = ".,:;?!'\""
@@ -19,20 +20,51 @@ DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-
 HOST_SHAPED = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*-?\d+[a-z]?$")
 NAME_SHAPED = re.compile(r"^[a-z0-9][a-z0-9@._:-]{0,127}$", re.IGNORECASE)
 PATH = re.compile(r"^/[\w./-]*$")
+# Only plain words are candidates for typo correction: names with digits or dashes never are.
+PLAIN_WORD = re.compile(r"^[a-z]+$")
+
+
+class TokenKind(StrEnum):
+    """What one word of a request turned out to be; every word starts as WORD."""
+
+    WORD = "word"  # not understood as anything yet
+    CONSUMED = "consumed"  # part of a phrase another token stands for
+    ASSET = "asset"  # one inventory asset (value: its name)
+    ASSET_AMBIGUOUS = "asset_ambiguous"  # a handle several assets share
+    UNKNOWN_HOST = "unknown_host"  # shaped like a host, absent from the inventory
+    IP_PREFIX = "ip_prefix"  # an address range (value: the text its addresses start with)
+    GROUP = "group"  # the last word of a group phrase (value: its description)
+    QUALIFIER = "qualifier"  # a word that narrows a group (read into its filter)
+    PATH = "path"
+    DESTINATION = "destination"  # a host or URL to reach, not a machine to run on
+    VERSION = "version"
+    NUMBER = "number"
+    SERVICE = "service"
+    APPLICATION = "application"
+    DATABASE = "database"
+    PROCESS = "process"
+    PLACEHOLDER = "placeholder"  # a {slot} of a catalog example
 
 
 @dataclass
 class Token:
-    """One word of the request; `kind` and `value` are filled in as it is understood."""
+    """One word of the request; `norm` is the word as vocabulary reads it (slang expanded,
+    a typo corrected, a phrase folded into its first word); `kind` and `value` are filled in
+    as it is understood."""
 
     text: str  # as written (stripped of trailing punctuation)
     lower: str
-    kind: str = "word"
+    norm: str = ""
+    kind: TokenKind = TokenKind.WORD
     value: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.norm:
+            self.norm = self.lower
 
     @property
     def free(self) -> bool:
-        return self.kind == "word"
+        return self.kind is TokenKind.WORD
 
 
 def tokenize(text: str) -> list[Token]:
@@ -44,6 +76,11 @@ def tokenize(text: str) -> list[Token]:
         if word:
             tokens.append(Token(text=word, lower=word.lower()))
     return tokens
+
+
+def mark(token: Token, kind: TokenKind, value: str | None = None) -> None:
+    token.kind = kind
+    token.value = token.text if value is None else value
 
 
 def is_ip(word: str) -> bool:

@@ -26,6 +26,36 @@ def kind_label(os_type: str, device_type: str, count: int) -> str:
     return f"{count} {os_label(os_type)} {noun}"
 
 
+def group_phrase(flt: AssetFilter, count: int | None = None) -> str:
+    """What a filter selects, every part of it, in words: '7 Linux servers in production',
+    '1 Linux asset in dr', '3 switches', 'assets tagged web with 'app' in the name'. Without a
+    count the noun is plural ('Windows servers in development')."""
+    device = flt.device_type.value if flt.device_type else None
+    words = [] if count is None else ["no" if count == 0 else str(count)]
+    if flt.os_type and flt.os_type.value not in {"other", "network"}:
+        words.append(os_label(flt.os_type))
+    words.append(device_noun(device, count) if device else ("asset" if count == 1 else "assets"))
+    if flt.environment:
+        words.append(f"in {flt.environment}")
+    if flt.location:
+        words.append(f"at {flt.location}")
+    if flt.service:
+        words.append(f"running {flt.service}")
+    if flt.owner:
+        words.append(f"owned by {flt.owner}")
+    if flt.criticality:
+        words.append(f"of {flt.criticality} criticality")
+    if flt.tags:
+        words.append("tagged " + " and ".join(flt.tags))
+    if flt.text:
+        words.append(f"with '{flt.text}' in the name")
+    if flt.ip_prefix:
+        words.append(f"with IPs in {flt.ip_prefix}*")
+    if flt.os_type and flt.os_type.value in {"other", "network"}:
+        words.append(f"with OS type {flt.os_type.value}")
+    return " ".join(words)
+
+
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
@@ -85,7 +115,7 @@ async def _count(session: AsyncSession, flt: AssetFilter) -> Parsed:
         noun = "asset" if breakdown.total == 1 else "assets"
         summary = f"You have {breakdown.total} {noun} in the system"
     else:
-        summary = f"You have {breakdown.total} {flt.describe()}"
+        summary = f"You have {group_phrase(flt, breakdown.total)}"
     if kinds and not (len(kinds) == 1 and not flt.is_empty()):
         summary += ": " + _join(kinds)
     return Parsed(data=data, summary=summary + ".")
@@ -95,13 +125,15 @@ async def _list(session: AsyncSession, flt: AssetFilter) -> Parsed:
     assets = await repository.list_assets(session, flt, limit=LIST_LIMIT + 1)
     shown = assets[:LIST_LIMIT]
     rows = [_row(a) for a in shown]
-    what = flt.describe() if not flt.is_empty() else "assets"
     if not assets:
-        return Parsed(data={"assets": [], "total": 0}, summary=f"No {what} in the inventory.")
+        summary = f"The inventory has {group_phrase(flt, 0)}."
+        return Parsed(data={"assets": [], "total": 0}, summary=summary)
     names = ", ".join(_label(a) for a in shown[:10])
     more = len(assets) - 10 if len(assets) <= LIST_LIMIT else None
-    count = f"{len(shown)}" if len(assets) <= LIST_LIMIT else f"More than {LIST_LIMIT}"
-    summary = f"{count} {what}: {names}"
+    if len(assets) <= LIST_LIMIT:
+        summary = f"{group_phrase(flt, len(shown))}: {names}"
+    else:
+        summary = f"More than {group_phrase(flt, LIST_LIMIT)}: {names}"
     if more and more > 0:
         summary += f" and {more} more"
     elif more is None:
@@ -133,18 +165,17 @@ def _row(asset: Asset, *, full: bool = False) -> dict[str, Any]:
 
 
 def _describe(asset: Asset) -> str:
-    parts = [f"{asset.name}:"]
+    """The whole record in one sentence, so a question about any field of it (OS, IP, owner,
+    environment) is answered, and a field not recorded is said to be, never left out."""
     kind = asset.describe_kind() + (f" ({asset.os_version})" if asset.os_version else "")
-    parts.append(kind + ",")
+    parts = [kind]
     if asset.hostname:
-        parts.append(f"hostname {asset.hostname},")
-    if asset.ip_address:
-        parts.append(f"IP {asset.ip_address},")
+        parts.append(f"hostname {asset.hostname}")
+    parts.append(f"IP {asset.ip_address}" if asset.ip_address else "no IP recorded")
     parts.append(f"environment {asset.environment or 'not set'}")
     if asset.tags:
-        parts[-1] += ","
         parts.append("tags " + ", ".join(asset.tags))
-    if asset.owner:
-        parts[-1] += ","
-        parts.append(f"owner {asset.owner}")
-    return " ".join(parts) + "."
+    parts.append(f"owner {asset.owner}" if asset.owner else "owner not recorded")
+    if asset.criticality:
+        parts.append(f"criticality {asset.criticality}")
+    return f"{asset.name}: " + ", ".join(parts) + "."

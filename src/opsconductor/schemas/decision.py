@@ -39,7 +39,11 @@ class Entity(Contract):
 
 
 class Clarification(Contract):
-    reason: Literal["unknown_host", "ambiguous", "out_of_scope", "missing_input", "no_target"]
+    # not_understood: words that narrow the request (a qualifier, a filter word) map to
+    # nothing the brain can apply; the question names them.
+    reason: Literal[
+        "unknown_host", "ambiguous", "out_of_scope", "missing_input", "no_target", "not_understood"
+    ]
     question: str
     options: list[str] = Field(default_factory=list)
     about: str | None = Field(

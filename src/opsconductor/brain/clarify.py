@@ -1,0 +1,155 @@
+"""The questions the embedded brain asks instead of guessing; each names what it could not
+use, so the person can rephrase rather than wonder what was misread."""
+
+from __future__ import annotations
+
+from opsconductor.brain import lexicon
+from opsconductor.brain.groups import Unread
+from opsconductor.brain.index import InventoryIndex
+from opsconductor.catalog.loader import Catalog
+from opsconductor.catalog.models import ToolSpec
+from opsconductor.connectors.inventory import group_phrase
+from opsconductor.inventory.models import AssetFilter
+from opsconductor.schemas.decision import Clarification
+
+WHAT_FILTERS_DO = "I can select assets by OS, device type, environment, tag, name or IP range"
+_NAME_A_TARGET = "Name an asset, hostname, IP or group."
+_WHY = {
+    "location": "I can't select assets by location yet: the inventory records no sites or "
+    "data centres",
+    "exclusion": "I can't exclude assets yet: ask for the ones you want instead",
+    "distribution": "the inventory records the OS family, not the distribution or version: "
+    "say 'linux' (or 'windows') to include every host of that family",
+    "owner": "I can't select assets by owner yet",
+    "the services they run": "I can't select hosts by the services they run yet",
+}
+
+
+def unknown_hosts(words: list[str], index: InventoryIndex) -> Clarification:
+    quoted = ", ".join(f"'{w}'" for w in words)
+    options: list[str] = []
+    for word in words:
+        options += [s for s in index.suggestions(word) if s not in options]
+    hint = f" Did you mean {' or '.join(options)}?" if options else ""
+    noun = "a host" if len(words) == 1 else "hosts"
+    return Clarification(
+        reason="unknown_host",
+        question=f"I don't know {noun} called {quoted} in the inventory.{hint}",
+        options=options,
+        about=words[0] if len(words) == 1 else None,
+    )
+
+
+def unread(items: list[Unread]) -> Clarification:
+    """Qualifiers read as such that no filter can apply: each named, with why."""
+    sentences = []
+    for why, words in _by_reason(items).items():
+        quoted = ", ".join(f"'{w}'" for w in words)
+        if why == "unknown":
+            sentences.append(
+                f"I don't know what {quoted} means here, and leaving it out could change the "
+                f"answer. {WHAT_FILTERS_DO}."
+            )
+        elif why.startswith("more than one"):
+            sentences.append(
+                f"I can filter on one value of each kind at a time, and {quoted} gives "
+                f"{why}: ask for each separately."
+            )
+        else:
+            reason = _WHY.get(why, why)
+            sentences.append(f"{reason[0].upper()}{reason[1:]} ({quoted}).")
+    return Clarification(reason="not_understood", question=" ".join(sentences))
+
+
+def _by_reason(items: list[Unread]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for item in items:
+        words = grouped.setdefault(item.why, [])
+        if item.words not in words:
+            words.append(item.words)
+    return grouped
+
+
+def unknown_words(words: list[str], action: str) -> Clarification:
+    """A count or list would be stated as fact; words it cannot use would make it wrong."""
+    quoted = ", ".join(f"'{w}'" for w in words)
+    what = "count" if action == "count_assets" else "list"
+    return Clarification(
+        reason="not_understood",
+        question=(
+            f"I can {what} assets, but I don't know how to use {quoted} for that: "
+            f"{WHAT_FILTERS_DO}."
+        ),
+    )
+
+
+def mismatched(names: list[str], flt: AssetFilter) -> Clarification:
+    verb = "is" if len(names) == 1 else "are"
+    return Clarification(
+        reason="ambiguous",
+        question=(
+            f"{', '.join(names)} {verb} not among the {group_phrase(flt)}: which assets did "
+            "you mean?"
+        ),
+        options=names,
+    )
+
+
+def no_target(tools: list[ToolSpec], action: str, group: AssetFilter | None) -> Clarification:
+    question = target_question(tools, action)
+    if group is not None:
+        return Clarification(
+            reason="no_target",
+            question=f"The inventory has no {group_phrase(group)}. {question} {_NAME_A_TARGET}",
+        )
+    return Clarification(reason="no_target", question=f"{question} {_NAME_A_TARGET}")
+
+
+def target_question(tools: list[ToolSpec], action: str) -> str:
+    """The lexicon's question for the action, or one made of the tool's catalog summary."""
+    if action in lexicon.TARGET_QUESTIONS:
+        return lexicon.TARGET_QUESTIONS[action]
+    summary = tools[0].summary.split(" (")[0].split(", ")[0].rstrip(".")
+    return f"On which host should I {summary[0].lower()}{summary[1:]}?"
+
+
+def no_tool_for_change(verbs: list[str], closest: ToolSpec | None) -> Clarification:
+    quoted = ", ".join(f"'{v}'" for v in verbs)
+    near = f" The closest tool I have only reads: {closest.summary.lower()}." if closest else ""
+    return Clarification(
+        reason="out_of_scope",
+        question=f"I have no tool that makes the change you asked for ({quoted}).{near}",
+    )
+
+
+def out_of_scope(options: list[str]) -> Clarification:
+    return Clarification(
+        reason="out_of_scope",
+        question=(
+            "I can't map that to anything in my tool catalog. I can count and list assets, "
+            "check disk, memory, CPU, uptime and services, read logs, manage services and "
+            "processes, run health checks and deploy applications."
+        ),
+        options=options,
+    )
+
+
+def several_match(targets: list[str]) -> Clarification:
+    return Clarification(
+        reason="ambiguous",
+        question=f"{len(targets)} assets match; which one did you mean?",
+        options=targets[:10],
+    )
+
+
+def ambiguous_handle(word: str, names: list[str]) -> Clarification:
+    return Clarification(
+        reason="ambiguous",
+        question=f"'{word}' names several assets: which one?",
+        options=names,
+        about=word,
+    )
+
+
+def tool_catalog_summaries(catalog: Catalog, intents: list[tuple[str, str]]) -> list[str]:
+    return [catalog.for_intent(category, action)[0].summary for category, action in intents]

@@ -1,0 +1,152 @@
+"""Values a request gives for tool parameters, read from the words around them: the service
+after "restart", the application after "deploy", the name in "the inventory database".
+
+Which words cue which slot is data (`lexicon.SLOT_VERBS`, `SLOT_BEFORE`, `SLOT_AFTER`); this
+module only applies it. A name is never a word the vocabulary knows as something else unless
+a noun says what it is ("the inventory database", "the web service").
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from opsconductor.brain import lexicon
+from opsconductor.brain.index import InventoryIndex
+from opsconductor.brain.tokens import HOST_SHAPED, NAME_SHAPED, Token, TokenKind, mark
+from opsconductor.brain.vocabulary import Vocabulary
+from opsconductor.schemas.decision import EntityType
+
+_ARTICLES = frozenset({"the", "a", "an", "my", "our", "this", "that"})
+
+
+class Slot(StrEnum):
+    """A value a request can give; the member's value is the tool parameter it fills."""
+
+    APP = "app"
+    PROCESS = "process_name"
+    DATABASE = "database"
+    SERVICE = "service"
+
+    @property
+    def input(self) -> str:
+        return self.value
+
+    @property
+    def entity(self) -> EntityType | None:
+        return _ENTITIES.get(self)
+
+    @property
+    def token_kind(self) -> TokenKind:
+        return _TOKEN_KINDS[self]
+
+
+_ENTITIES = {
+    Slot.APP: EntityType.APPLICATION,
+    Slot.PROCESS: EntityType.PROCESS,
+    Slot.SERVICE: EntityType.SERVICE,
+}
+_TOKEN_KINDS = {
+    Slot.APP: TokenKind.APPLICATION,
+    Slot.PROCESS: TokenKind.PROCESS,
+    Slot.DATABASE: TokenKind.DATABASE,
+    Slot.SERVICE: TokenKind.SERVICE,
+}
+# A word naming what a slot holds is never the value itself ("restart the service").
+_SLOT_NOUNS = frozenset({"service", "database", "process", "app"})
+
+
+def fill_slots(
+    tokens: list[Token], index: InventoryIndex, vocabulary: Vocabulary
+) -> list[tuple[Slot, str, str]]:
+    """(slot, value, words) for each value found, marking its token."""
+    found: list[tuple[Slot, str, str]] = []
+    for position, token in enumerate(tokens):
+        if not token.free:
+            continue
+        slot = _slot_of(tokens, position, index, vocabulary)
+        if slot is not None:
+            mark(token, slot.token_kind)
+            found.append((slot, token.text, token.text))
+    return found
+
+
+def _slot_of(
+    tokens: list[Token], position: int, index: InventoryIndex, vocabulary: Vocabulary
+) -> Slot | None:
+    token = tokens[position]
+    verb = _verb_before(tokens, position)
+    before = tokens[position - 1].norm if position else ""
+    after = tokens[position + 1].norm if position + 1 < len(tokens) else ""
+    name = _is_name(token.norm) and (
+        token.norm in lexicon.KNOWN_SERVICES or token.norm not in vocabulary
+    )
+    if verb in lexicon.SLOT_VERBS["app"] and _is_name(token.norm):
+        return Slot.APP
+    for slot in (Slot.PROCESS, Slot.DATABASE, Slot.SERVICE):
+        if before in lexicon.SLOT_BEFORE.get(slot.input, ()) and name:
+            return slot
+        if after in lexicon.SLOT_AFTER.get(slot.input, ()) and (
+            name or _named_by_noun(tokens, position)
+        ):
+            return slot
+    if _service_shaped(token.norm) and token.norm not in lexicon.QUALIFIER_CUES:
+        return Slot.SERVICE
+    for slot in (Slot.PROCESS, Slot.SERVICE):
+        if verb in lexicon.SLOT_VERBS[slot.input] and _bare_name(
+            tokens, position, index, vocabulary
+        ):
+            return slot
+    return None
+
+
+def _verb_before(tokens: list[Token], position: int) -> str:
+    """The concept of the word before this one, articles and folded words skipped."""
+    for earlier in range(position - 1, -1, -1):
+        token = tokens[earlier]
+        if token.kind is TokenKind.CONSUMED or token.norm in _ARTICLES:
+            continue
+        return lexicon.SYNONYMS.get(token.norm, token.norm)
+    return ""
+
+
+def _is_name(word: str) -> bool:
+    return (
+        bool(NAME_SHAPED.match(word))
+        and word not in lexicon.STOP_WORDS
+        and word not in lexicon.SYNONYMS
+        and not word.isdigit()
+    )
+
+
+def _named_by_noun(tokens: list[Token], position: int) -> bool:
+    """'nginx service', 'the inventory database': the noun after says what the word is, so
+    even a word the vocabulary knows is a name here (never the slot's own noun)."""
+    word = tokens[position].norm
+    before = tokens[position - 1].norm if position else ""
+    concept = lexicon.SYNONYMS.get(word, word)
+    return (
+        before in _ARTICLES
+        and bool(NAME_SHAPED.match(word))
+        and concept not in _SLOT_NOUNS
+        and word not in lexicon.STOP_WORDS
+    )
+
+
+def _bare_name(
+    tokens: list[Token], position: int, index: InventoryIndex, vocabulary: Vocabulary
+) -> bool:
+    """'stop svc1 on web-01': right after the verb, a word that is nothing else we know."""
+    word = tokens[position].norm
+    after = tokens[position + 1].norm if position + 1 < len(tokens) else ""
+    return (
+        _is_name(word)
+        and word not in vocabulary
+        and word not in index.tags
+        and word not in index.environments
+        and after not in lexicon.DEVICE_WORDS
+    )
+
+
+def _service_shaped(word: str) -> bool:
+    known = word in lexicon.KNOWN_SERVICES or word.endswith(lexicon.SERVICE_SUFFIXES)
+    return known and not HOST_SHAPED.match(word)

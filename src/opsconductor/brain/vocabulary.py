@@ -1,0 +1,144 @@
+"""Known words, and reading a request's words as the vocabulary spells them: shorthand
+expanded, typos of known words corrected, phrases folded, number words made digits.
+
+Typo correction is for vocabulary only ("hw many windws boxes" → "how many windows boxes").
+It never touches a word with a digit or a dash, a word in a name position ("the X service"),
+or an asset's name: those are names, and names are looked up, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from opsconductor.brain import lexicon
+from opsconductor.brain.tokens import PLAIN_WORD, Token, TokenKind, mark, tokenize
+
+MAX_PHRASE_WORDS = 3
+# Words before a name the request gives: never corrected into vocabulary.
+_NAME_BEFORE = frozenset({"service", "unit", "daemon", "database", "db", "tagged", "tag"})
+_NAME_BEFORE |= lexicon.NAME_CUES | frozenset({"app", "application", "package"})
+_NAME_AFTER = frozenset({"service", "daemon", "unit", "database", "db", "process", "processes"})
+_SLOT_VERBS = frozenset().union(*lexicon.SLOT_VERBS.values())
+
+
+def _edit_budget(word: str) -> int:
+    """How many edits a word of this length may be away from the one meant. Short words are
+    too often real words of their own ("slow", "half") to be read as another."""
+    if len(word) < 5:
+        return 0
+    return 1 if len(word) < 11 else 2
+
+
+def _acceptable(word: str, choice: str) -> bool:
+    """A correction that only drops a prefix or suffix makes another word ("inactive" is not
+    "active"); one into a change verb must not come from a short word."""
+    if choice in word and word not in {f"{choice}s", f"{choice}es"}:
+        return False
+    concept = lexicon.SYNONYMS.get(choice, choice)
+    return concept not in lexicon.CHANGE_VERBS or len(word) >= 6
+
+
+class Vocabulary:
+    """Every word the lexicon and the catalog's examples use."""
+
+    def __init__(self, example_texts: Iterable[str] = ()) -> None:
+        words: set[str] = set(lexicon.STOP_WORDS) | set(lexicon.SLANG.values())
+        for table in (lexicon.SYNONYMS, lexicon.OS_WORDS, lexicon.DEVICE_WORDS):
+            words |= set(table) | set(table.values())
+        words |= set(lexicon.ENVIRONMENT_WORDS) | set(lexicon.NUMBER_WORDS)
+        words |= set(lexicon.NUMBER_BEFORE) | set(lexicon.NUMBER_AFTER) | lexicon.PROTOCOL_WORDS
+        for group in (
+            lexicon.SCOPE_WORDS,
+            lexicon.DISTRIBUTION_WORDS,
+            lexicon.LOCATION_WORDS,
+            lexicon.NEGATION_WORDS,
+            lexicon.QUALIFIER_CUES,
+            lexicon.QUALIFIER_GLUE,
+            lexicon.RANGE_WORDS,
+            lexicon.KNOWN_SERVICES,
+            lexicon.MANNER_WORDS,
+            lexicon.NAME_NOUNS,
+        ):
+            words |= group
+        for phrase in lexicon.PHRASES:
+            words |= set(phrase.split())
+        for text in example_texts:
+            words |= {t.lower for t in tokenize(text) if not t.lower.startswith("{")}
+        self.words = frozenset(w for w in words if "{" not in w)
+        # Correction targets: plain words long enough that one edit does not make another.
+        self._targets = sorted(w for w in self.words if PLAIN_WORD.match(w) and len(w) >= 3)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.words
+
+    def correct(self, word: str, extra: Iterable[str] = ()) -> str | None:
+        """The one known word `word` is a typo of, or None (known already, too far, or as
+        close to two different words)."""
+        budget = _edit_budget(word)
+        if budget == 0 or word in self.words or not PLAIN_WORD.match(word):
+            return None
+        choices = [*self._targets, *extra]
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=budget, limit=3)
+        found = [match for match in found if _acceptable(word, match[0])]
+        if not found:
+            return None
+        best = min(score for _, score, _ in found)
+        closest = {choice for choice, score, _ in found if score == best}
+        meanings = {_meaning(choice) for choice in closest}
+        return min(closest) if len(meanings) == 1 else None
+
+
+def _meaning(word: str) -> str:
+    for table in (lexicon.SYNONYMS, lexicon.OS_WORDS, lexicon.DEVICE_WORDS):
+        if word in table:
+            return table[word]
+    return lexicon.ENVIRONMENT_WORDS.get(word, word)
+
+
+def normalise(tokens: list[Token], vocabulary: Vocabulary, extra: Iterable[str] = ()) -> list[str]:
+    """Fill each free token's `norm`; returns the reasons (what was read as what).
+
+    `extra` are more correctable words (the inventory's tags and environments)."""
+    reasons: list[str] = []
+    extra_words = sorted(set(extra))
+    for position, token in enumerate(tokens):
+        if not token.free:
+            continue
+        token.norm = lexicon.SLANG.get(token.lower, token.lower)
+        if token.norm in lexicon.NUMBER_WORDS:
+            token.norm = lexicon.NUMBER_WORDS[token.norm]
+        elif not _name_position(tokens, position):
+            fixed = vocabulary.correct(token.norm, extra_words)
+            if fixed is not None:
+                reasons.append(f"'{token.text}' read as '{fixed}'")
+                token.norm = fixed
+    fold_phrases(tokens)
+    return reasons
+
+
+def _name_position(tokens: list[Token], position: int) -> bool:
+    before = tokens[position - 1].lower if position else ""
+    after = tokens[position + 1].lower if position + 1 < len(tokens) else ""
+    verb = lexicon.SYNONYMS.get(before, before)
+    return before in _NAME_BEFORE or after in _NAME_AFTER or verb in _SLOT_VERBS
+
+
+def fold_phrases(tokens: list[Token]) -> None:
+    """'how many' → one token 'count'; the longest phrase at each position wins."""
+    position = 0
+    while position < len(tokens):
+        for size in range(MAX_PHRASE_WORDS, 1, -1):
+            window = tokens[position : position + size]
+            if len(window) < size or not all(t.free for t in window):
+                continue
+            concept = lexicon.PHRASES.get(" ".join(t.norm for t in window))
+            if concept is not None:
+                window[0].norm = concept
+                for token in window[1:]:
+                    mark(token, TokenKind.CONSUMED)
+                position += size - 1
+                break
+        position += 1
