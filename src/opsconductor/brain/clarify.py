@@ -73,14 +73,18 @@ def _by_reason(items: list[Unread]) -> dict[str, list[str]]:
 def unknown_words(words: list[str], action: str) -> Clarification:
     """A count or list would be stated as fact; words it cannot use would make it wrong."""
     quoted = ", ".join(f"'{w}'" for w in words)
-    what = "count" if action == "count_assets" else "list"
-    return Clarification(
-        reason="not_understood",
-        question=(
+    if action == "asset_details":
+        question = (
+            f"I can show what the inventory records of an asset (hostname, IP, OS, environment, "
+            f"tags, owner), but {quoted} is not part of that record."
+        )
+    else:
+        what = "count" if action == "count_assets" else "list"
+        question = (
             f"I can {what} assets, but I don't know how to use {quoted} for that: "
             f"{WHAT_FILTERS_DO}."
-        ),
-    )
+        )
+    return Clarification(reason="not_understood", question=question)
 
 
 def mismatched(names: list[str], flt: AssetFilter) -> Clarification:
@@ -122,13 +126,16 @@ def no_tool_for_change(verbs: list[str], closest: ToolSpec | None) -> Clarificat
     )
 
 
-def out_of_scope(options: list[str]) -> Clarification:
+def out_of_scope(options: list[str], unknown: list[str]) -> Clarification:
+    """Nothing in the catalog matches; the words no tool's examples use are named."""
+    words = ", ".join(f"'{w}'" for w in unknown[:6])
+    known = f" ({words}: no tool of mine knows {'it' if len(unknown) == 1 else 'them'})"
     return Clarification(
         reason="out_of_scope",
         question=(
-            "I can't map that to anything in my tool catalog. I can count and list assets, "
-            "check disk, memory, CPU, uptime and services, read logs, manage services and "
-            "processes, run health checks and deploy applications."
+            f"I can't map that to anything in my tool catalog{known if unknown else ''}. I can "
+            "count and list assets, check disk, memory, CPU, uptime and services, read logs, "
+            "manage services and processes, run health checks and deploy applications."
         ),
         options=options,
     )

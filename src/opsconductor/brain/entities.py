@@ -241,6 +241,8 @@ def _apply_group(result: Extraction, reading: GroupReading, index: InventoryInde
     flt = reading.filter()
     describing = result.targets and not reading.plural
     if describing or (result.targets and not reading.heads):
+        # People call any machine a server: the noun alone never contradicts a named asset.
+        flt = flt.model_copy(update={"device_type": None})
         result.described = flt
         result.mismatched = [t for t in result.targets if not index.assets[t].matches(flt)]
         result.reasons.append(f"named assets checked against {flt.describe()}")

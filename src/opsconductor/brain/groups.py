@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from opsconductor.brain import lexicon
 from opsconductor.brain.index import InventoryIndex
-from opsconductor.brain.tokens import NAME_SHAPED, Token, TokenKind, mark
+from opsconductor.brain.tokens import NAME_SHAPED, Token, TokenKind, ip_prefix, mark
 from opsconductor.brain.vocabulary import Vocabulary
 from opsconductor.inventory.models import AssetFilter
 
@@ -127,6 +127,7 @@ def read_groups(tokens: list[Token], index: InventoryIndex, vocabulary: Vocabula
     reading.plural = any(_plural(t) for t in tokens if t in reading.heads) or any(
         t.norm in lexicon.SCOPE_WORDS for t in tokens
     )
+    _range_words(tokens)
     _mark_group(tokens, reading)
     return reading
 
@@ -145,7 +146,7 @@ def _is_head(tokens: list[Token], position: int, index: InventoryIndex, named_as
     web-01", "server details") is a word about that asset, not a group."""
     word = tokens[position].norm
     if word in lexicon.EVERYTHING_WORDS:
-        return True
+        return not named_assets  # "tell me everything about web-01" is about web-01
     if word not in lexicon.DEVICE_WORDS:
         return False
     if _plural(tokens[position]):
@@ -158,7 +159,7 @@ def _is_head(tokens: list[Token], position: int, index: InventoryIndex, named_as
         )
     )
     after = tokens[position + 1].norm if position + 1 < len(tokens) else ""
-    return modified and not named_assets and after not in {"details", "info", "information"}
+    return modified and after not in {"details", "info", "information"}
 
 
 def _read_word(token: Token, index: InventoryIndex, *, cued: bool) -> Qualifier | None:
@@ -393,10 +394,11 @@ def _cue_content(
     if unknown:
         _unread(tokens, [cue, *content], Unread(text, "unknown"), reading)
         return
+    if not any(qualifier is not None for _, qualifier in read):
+        return  # "in the inventory", "in total": known words that select nothing
     for p, qualifier in read:
-        if qualifier is not None:
-            _take(tokens[p], qualifier, reading)
-            mark(tokens[cue], TokenKind.CONSUMED)
+        _take(tokens[p], qualifier, reading)  # "in the 10.1 range": 'range' is part of it
+    mark(tokens[cue], TokenKind.CONSUMED)
 
 
 def _unread(
@@ -448,6 +450,16 @@ def _loose_words(tokens: list[Token], index: InventoryIndex, reading: GroupReadi
             qualifier = _read_word(token, index, cued=False)
             if qualifier is not None and qualifier.kind is not QualifierKind.TAG:
                 _take(token, qualifier, reading)
+
+
+def _range_words(tokens: list[Token]) -> None:
+    """'on the 10.2.0.0/16 subnet': the range noun belongs to the range."""
+    for position, token in enumerate(tokens):
+        if token.kind is not TokenKind.QUALIFIER or ip_prefix(token.lower) is None:
+            continue
+        for near in tokens[max(0, position - 2) : position + 3]:
+            if near.free and near.norm in lexicon.RANGE_WORDS:
+                mark(near, TokenKind.QUALIFIER)
 
 
 def _mark_group(tokens: list[Token], reading: GroupReading) -> None:

@@ -55,6 +55,8 @@ PHRASES: dict[str, str] = {
     "disk space": "disk",
     "disk usage": "disk",
     "operating system": "os",
+    "system information": "systeminfo",
+    "system info": "systeminfo",
     "up time": "uptime",
     "roll out": "deploy",
     "push out": "deploy",
@@ -141,7 +143,7 @@ STOP_WORDS = _words(
     could would you i it its this that these those and or with all every each any some there
     here now right currently current just quickly also then about into across have has having
     hey hi ok okay let lets let's need want like see know out run runs using thanks
-    use via by as if so than your their them they he she his her how many much got whose
+    use via by as if so than your their them they he she his her how many much got whose were
     """
 )
 

@@ -28,6 +28,7 @@ MIN_CONFIDENCE = 0.45  # score weighed by how much of the request the vocabulary
 FLEET_CHANGE_SIZE = 5
 # Inventory answers stated as facts: every word of the request must be one they can use.
 _FACTS = frozenset({InventoryQuery.COUNT, InventoryQuery.LIST})
+_ANSWERS = frozenset(InventoryQuery)
 _CONDITIONS = frozenset({"if", "unless", "when", "whether"})
 
 
@@ -150,7 +151,9 @@ class RulesBrain:
             if verbs and not _read_only_request(text):
                 return clarify.no_tool_for_change(verbs, None)
             near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
-            return clarify.out_of_scope(clarify.tool_catalog_summaries(self.catalog, near))
+            unknown = [t.text for w, t in pairs if w not in PLACEHOLDERS and not self.matcher.known(w)]
+            options = clarify.tool_catalog_summaries(self.catalog, near)
+            return clarify.out_of_scope(options, list(dict.fromkeys(unknown)))
         if found.unread:
             return clarify.unread(found.unread)
         if found.mismatched and found.described is not None:
@@ -180,7 +183,7 @@ class RulesBrain:
     def _unusable_words(
         self, best: IntentScore, pairs: list[tuple[str, Token]], tools: list[ToolSpec]
     ) -> Clarification | None:
-        if not any(_query(t) in _FACTS for t in tools):
+        if not any(_query(t) in _ANSWERS for t in tools):
             return None
         unusable = [token.text for word, token in pairs if word not in self._fact_words]
         if not unusable:
