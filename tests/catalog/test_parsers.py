@@ -40,6 +40,8 @@ def test_registry_holds_every_catalog_parser() -> None:
         "win_uptime",
         "win_service",
         "win_processes",
+        "linux_facts",
+        "windows_facts",
     }
 
 

@@ -8,13 +8,13 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from opsconductor.api.params import MAX_COMMENT_CHARS, FreeText
+from opsconductor.api.params import MAX_COMMENT_CHARS, FreeText, Name
 from opsconductor.catalog.models import Platform, ToolSpec
 from opsconductor.execution.recovery import Resolution
 from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType
 from opsconductor.pipeline import conversations
 from opsconductor.schemas.common import RiskLevel
-from opsconductor.schemas.text import Prose
+from opsconductor.schemas.text import Line, Prose
 
 T = TypeVar("T")
 
@@ -126,6 +126,32 @@ class AssetPublic(Asset):
 
 class AssetsPublic(Page[AssetPublic]):
     pass
+
+
+class AssetDetailPublic(AssetPublic):
+    """One asset with the facts it reported when last discovered."""
+
+    facts: dict[str, Any] | None = Field(
+        default=None,
+        description="What the host said of itself (os_name, os_version, kernel, cpu_count, "
+        "memory_mb, disks, services); null when none were collected: unknown, not empty.",
+    )
+    facts_collected_at: datetime | None = Field(
+        default=None, description="When the facts were collected."
+    )
+
+
+class DiscoverIn(Public):
+    """Which assets to ask for their facts; no filter means every asset that can be asked."""
+
+    os_type: OsType | None = None
+    environment: Name | None = None
+    location: Annotated[str, Line(64)] | None = None
+    tags: list[Name] = Field(default_factory=list)
+    q: Name | None = Field(default=None, description="In name or hostname.")
+    confirm: StrictBool = Field(
+        default=False, description="Confirm one's own level-1 discovery at once."
+    )
 
 
 class AssetUpdate(Public):

@@ -126,6 +126,17 @@ class ToolSpec(Strict):
     examples: list[str] = Field(min_length=1)
     rollback: RollbackSpec | None = None
     failure_policy: Literal["abort", "continue"] = "abort"
+    collects_facts: bool = Field(
+        default=False,
+        description="A unit that succeeds with output its parser understood stores the "
+        "parsed data as the host's facts (read-only tools with a parser only).",
+    )
+
+    @model_validator(mode="after")
+    def _check_facts(self) -> ToolSpec:
+        if self.collects_facts and not (self.read_only and self.parser and self.runs_on_hosts):
+            raise ValueError("collects_facts needs a read-only tool with a parser run on hosts")
+        return self
 
     @property
     def needs_targets(self) -> bool:

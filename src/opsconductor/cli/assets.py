@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,9 @@ from pydantic import ValidationError
 
 from opsconductor.app import OpsConductor
 from opsconductor.cli import views
+from opsconductor.cli.caller import check_may_request_level, claimed_name, explained, prove
 from opsconductor.cli.common import (
+    Actor,
     Format,
     emit,
     guard,
@@ -19,8 +22,11 @@ from opsconductor.cli.common import (
 )
 from opsconductor.errors import OpsConductorError
 from opsconductor.inventory import repository
+from opsconductor.inventory.facts import facts_for
 from opsconductor.inventory.importers import read_assets_file
 from opsconductor.inventory.models import AssetFilter
+from opsconductor.pipeline import discovery
+from opsconductor.pipeline.answer import Answer
 
 app = typer.Typer(no_args_is_help=True, help="The asset inventory.")
 
@@ -93,7 +99,79 @@ def assets_show(name: str, fmt: Format = "text") -> None:
 
     async def work(conductor: OpsConductor) -> dict[str, Any]:
         async with conductor.db.reader() as session:
-            return (await repository.get_asset(session, name)).model_dump(mode="json")
+            row = (await repository.get_asset(session, name)).model_dump(mode="json")
+            found = (await facts_for(session, [name])).get(name)
+        # No facts is unknown (never asked, or never answered), not an empty set.
+        row["facts"] = found.values if found else None
+        row["facts_collected_at"] = found.collected_at.isoformat() if found else None
+        return row
 
     row = run(work)
-    emit(row, fmt, lambda: views.show_record(out, row))
+    emit(row, fmt, lambda: _show_asset(dict(row)))
+
+
+def _show_asset(row: dict[str, Any]) -> None:
+    facts = dict(row.pop("facts", None) or {})
+    at = row.pop("facts_collected_at", None)
+    views.show_record(out, row)
+    if not facts:
+        out.print("         facts: none collected (opsconductor assets discover --name NAME)")
+        return
+    out.print(f"         facts: collected at {at}", markup=False, highlight=False)
+    disks = facts.get("disks")
+    if isinstance(disks, list):
+        facts["disks"] = [
+            f"{d.get('mount')} {d.get('size_mb')} MB {d.get('used_pct')}% used"
+            for d in disks
+            if isinstance(d, dict)
+        ]
+    views.show_record(out, facts)
+
+
+@app.command("discover")
+def assets_discover(
+    os_type: Annotated[str | None, typer.Option("--os")] = None,
+    environment: Annotated[str | None, typer.Option("--environment", "--env")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="In name or hostname.")] = None,
+    location: Annotated[str | None, typer.Option("--location", help="Ignoring case.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm the level-1 plan.")] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Queue background work; don't wait.")
+    ] = False,
+    fmt: Format = "text",
+    actor: Actor = None,
+) -> None:
+    """Ask the assets the filter selects for their facts (OS, kernel, CPUs, memory, disks,
+    running services), as an execution recorded as requested by who you are proven to be."""
+    values = {"os_type": os_type, "environment": environment, "text": name, "location": location}
+    flt = guard(lambda: _filter({**values, "tags": tuple(tag or [])}))
+    claimed = claimed_name(actor)
+    interactive = fmt == "text" and sys.stdin.isatty() and not yes
+
+    async def work(conductor: OpsConductor) -> Answer:
+        caller = await prove(conductor, claimed)
+        level = discovery.approval_level(conductor.pipeline)
+        await check_may_request_level(conductor, caller, level)
+        async with explained(caller):
+            answer = await discovery.discover(
+                conductor.pipeline,
+                flt,
+                requester=caller.name,
+                confirm=yes,
+                wait=not detach,
+                role=caller.role,
+            )
+            level = answer.plan.approval_level if answer.plan else 0
+            if interactive and answer.approval_status == "pending" and level == 1:
+                views.show_answer(out, answer)
+                if typer.confirm("Run it?", default=False):
+                    return await conductor.pipeline.approve(
+                        answer.approval_ids[0], caller.name, wait=not detach, role=caller.role
+                    )
+        return answer
+
+    answer = run(work)
+    emit(answer.to_document(), fmt, lambda: views.show_answer(out, answer))
+    if answer.response.type == "error":
+        raise typer.Exit(1)

@@ -220,7 +220,12 @@ async def check_may_request(conductor: OpsConductor, caller: Caller, text: str) 
         return
     preview = await conductor.pipeline.plan(text)
     level = preview.plan.approval_level if preview.plan is not None else 0
-    if level == 0:
+    await check_may_request_level(conductor, caller, level)
+
+
+async def check_may_request_level(conductor: OpsConductor, caller: Caller, level: int) -> None:
+    """Refuse (audited) a caller who may not ask for a plan of this approval level."""
+    if level == 0 or caller.can(Permission.ASK):
         return
     reason = f"{caller.name} ({caller.role}) may not request a level-{level} plan"
     await audit_refusal(conductor, caller.name, "request", "request_refused", reason)

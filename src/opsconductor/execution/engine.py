@@ -39,6 +39,9 @@ class StepOutcome:
     summary: str = ""
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    # Set when a facts tool (`collects_facts`) succeeded with output its parser understood:
+    # the recorder stores them as the host's facts with the unit's finish.
+    facts: dict[str, Any] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
@@ -214,7 +217,9 @@ class Engine:
             connectors=self.connectors,
             on_output=stream,
         )
-        _finish(unit, await kind.run(call))
+        ran = await kind.run(call)
+        _finish(unit, ran)
+        unit.facts = _facts(tool, ran)
         await self.recorder.step_finished(unit)
 
     async def _check_targets(self, step: PlanStep) -> dict[str, Asset] | str:
@@ -246,6 +251,15 @@ def _finish(unit: StepOutcome, ran: kinds.StepRun) -> None:
     unit.error_kind = result.error_kind.value if result.error_kind else None
     unit.error = result.error
     unit.summary = result.error or "failed"
+
+
+def _facts(tool: ToolSpec, ran: kinds.StepRun) -> dict[str, Any] | None:
+    """What a facts tool's successful run says of its host; None for any other run, and for
+    output its parser did not understand (its text is no fact)."""
+    parsed = ran.parsed
+    if not tool.collects_facts or not ran.result.ok or parsed is None or not parsed.recognised:
+        return None
+    return parsed.data if isinstance(parsed.data, dict) else None
 
 
 def _skip_reason(blocked: list[StepOutcome]) -> str:

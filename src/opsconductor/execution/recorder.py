@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor.errors import AssetNotFound
 from opsconductor.execution.engine import StepOutcome
 from opsconductor.execution.events import Event
 from opsconductor.execution.states import StepState, check_step_transition
 from opsconductor.execution.transactions import Transactions
+from opsconductor.inventory.facts import store_facts
 from opsconductor.store.audit import record_event
 from opsconductor.store.tables import ExecutionEventRow, StepRunRow
 
@@ -18,6 +21,8 @@ from opsconductor.store.tables import ExecutionEventRow, StepRunRow
 STORED_OUTPUT_EVENT_BYTES = 4096
 
 Key = tuple[str, str | None]
+
+logger = logging.getLogger(__name__)
 
 
 class DbRecorder:
@@ -139,6 +144,18 @@ class DbRecorder:
             session.add(
                 ExecutionEventRow(execution_id=self.execution_id, type=event_type, data=data)
             )
+            await _store_facts(session, outcome)
 
         await self.tx.write(write)
         await self.tx.publish(Event(self.execution_id, event_type, data))
+
+
+async def _store_facts(session: AsyncSession, outcome: StepOutcome) -> None:
+    """A facts tool's parsed data become the host's facts in the transaction that records the
+    unit's finish: the facts and the step that collected them are written together or not."""
+    if outcome.facts is None or outcome.target is None or outcome.completed_at is None:
+        return
+    try:
+        await store_facts(session, outcome.target, outcome.facts, outcome.completed_at)
+    except AssetNotFound:  # removed from the inventory while the unit ran: nothing to attach to
+        logger.info("facts of %s not stored: no longer in the inventory", outcome.target)

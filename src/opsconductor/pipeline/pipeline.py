@@ -22,7 +22,7 @@ from opsconductor.pipeline import conversations, stage_a, stage_b, stage_c, stag
 from opsconductor.pipeline.answer import Answer
 from opsconductor.schemas.answer import AnswerApprovalStatus
 from opsconductor.schemas.common import Mode
-from opsconductor.schemas.decision import Clarification
+from opsconductor.schemas.decision import Clarification, DecisionV1
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.schemas.response import ResponseType, ResponseV1
@@ -86,6 +86,10 @@ class Pipeline:
         decision = await stage_a.understand(self.brain, str(uuid.uuid4()), text, index, context)
         if decision.clarification is not None:
             return Answer(text, stage_d.clarify(decision.clarification), decision)
+        return await self._plan_decided(text, decision, index)
+
+    async def _plan_decided(self, text: str, decision: DecisionV1, index: InventoryIndex) -> Answer:
+        """Stages B to D for an understood request."""
         selection = stage_b.select_tools(decision, self.catalog, index)
         if not selection.tools:
             skipped = "; ".join(f"{k}: {v}" for k, v in selection.skipped_targets.items())
@@ -144,7 +148,31 @@ class Pipeline:
         answer = await self._in_conversation(text, requester, conversation_id)
         if answer.plan is None or dry_run:
             return answer
-        assert answer.decision is not None
+        return await self._record_and_start(answer, requester, confirm, wait, role)
+
+    async def ask_decided(
+        self,
+        text: str,
+        decision: DecisionV1,
+        *,
+        requester: str,
+        confirm: bool = False,
+        wait: bool = True,
+        role: Role | None = None,
+    ) -> Answer:
+        """A request a service has already understood (discovery's `collect_facts` over the
+        assets it chose), without a brain: selected, planned, previewed, recorded, approved
+        and run exactly as :meth:`ask` does."""
+        answer = await self._plan_decided(text, decision, await self.index())
+        if answer.plan is None:
+            return answer
+        return await self._record_and_start(answer, requester, confirm, wait, role)
+
+    async def _record_and_start(
+        self, answer: Answer, requester: str, confirm: bool, wait: bool, role: Role | None
+    ) -> Answer:
+        text = answer.request
+        assert answer.decision is not None and answer.plan is not None
         row, approvals = await self.executions.create(
             text=text, decision=answer.decision, plan=answer.plan, requester=requester
         )

@@ -9,13 +9,21 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsconductor.api.deps import ConductorDep, Manager, Reader
+from opsconductor.api.deps import Asker, ConductorDep, Manager, Reader
 from opsconductor.api.errors import error_responses
 from opsconductor.api.pagination import WindowDep
 from opsconductor.api.params import Name
-from opsconductor.api.schemas import AssetPublic, AssetsPublic, AssetUpdate, ImportPublic
+from opsconductor.api.schemas import (
+    AssetDetailPublic,
+    AssetPublic,
+    AssetsPublic,
+    AssetUpdate,
+    DiscoverIn,
+    ImportPublic,
+)
 from opsconductor.errors import ImportRejected, ValidationFailed
 from opsconductor.inventory import repository
+from opsconductor.inventory.facts import facts_for
 from opsconductor.inventory.importers import (
     MAX_FILE_BYTES,
     parse_assets_csv,
@@ -28,6 +36,8 @@ from opsconductor.inventory.models import (
     DeviceType,
     OsType,
 )
+from opsconductor.pipeline import discovery
+from opsconductor.schemas.answer import AnswerV1
 from opsconductor.schemas.text import Line
 from opsconductor.store.audit import record_event
 
@@ -74,10 +84,49 @@ async def list_assets(
     return AssetsPublic(data=data, count=total, offset=page.offset, limit=page.limit)
 
 
-@router.get(ASSET_PATH, response_model=AssetPublic, responses=error_responses(401, 403, 404, 422))
-async def show_asset(name: Name, conductor: ConductorDep, _: Reader) -> AssetPublic:
+@router.post(
+    "/assets/discover",
+    response_model=AnswerV1,
+    responses=error_responses(400, 401, 403, 422),
+    summary="Collect the facts of the assets a filter selects",
+)
+async def discover(body: DiscoverIn, conductor: ConductorDep, principal: Asker) -> AnswerV1:
+    """Run `*.collect_facts` on the matching assets that can be asked, as an execution like
+    `POST /requests` records (level 1: runs when `confirm` is set); each host's facts are
+    stored as its unit succeeds. The message names the assets left out and why."""
+    flt = AssetFilter(
+        os_type=body.os_type,
+        environment=body.environment,
+        location=body.location,
+        tags=tuple(body.tags),
+        text=body.q,
+    )
+    answer = await discovery.discover(
+        conductor.pipeline,
+        flt,
+        requester=principal.name,
+        confirm=body.confirm,
+        wait=False,  # immediate plans run inline; background ones are queued for the worker
+        role=principal.role,
+    )
+    return answer.to_answer()
+
+
+@router.get(
+    ASSET_PATH, response_model=AssetDetailPublic, responses=error_responses(401, 403, 404, 422)
+)
+async def show_asset(name: Name, conductor: ConductorDep, _: Reader) -> AssetDetailPublic:
+    """One asset, with its facts and when they were collected (null when never collected)."""
     async with conductor.db.reader() as session:
-        return _public(await repository.get_asset(session, name))
+        asset = await repository.get_asset(session, name)
+        found = (await facts_for(session, [name])).get(name)
+    return AssetDetailPublic.model_validate(
+        {
+            **asset.model_dump(),
+            "facts": found.values if found else None,
+            "facts_collected_at": found.collected_at if found else None,
+        }
+    )
 
 
 @router.post(

@@ -19,6 +19,7 @@ import logging
 
 from opsconductor.catalog.parsers import jc_bridge
 from opsconductor.catalog.parsers.base import Parsed, Parser
+from opsconductor.catalog.parsers.facts import parse_linux_facts, parse_windows_facts
 from opsconductor.catalog.parsers.posix import (
     parse_df,
     parse_free,
@@ -66,6 +67,8 @@ PARSERS: dict[str, Parser] = {
     "win_uptime": parse_win_uptime,
     "win_service": parse_win_service,
     "win_processes": parse_win_processes,
+    "linux_facts": parse_linux_facts,
+    "windows_facts": parse_windows_facts,
 }
 
 
@@ -113,7 +116,8 @@ def _fallback(stdout: str, prefix: str) -> Parsed:
     lines = stdout.rstrip().splitlines()
     last = next((line.strip() for line in reversed(lines) if line.strip()), "")
     summary = _one_line(prefix + last) if last else "no output"
-    return Parsed(data={"text": "\n".join(lines[-FALLBACK_LINES:])}, summary=summary)
+    text = "\n".join(lines[-FALLBACK_LINES:])
+    return Parsed(data={"text": text}, summary=summary, recognised=False)
 
 
 def _one_line(text: str) -> str:

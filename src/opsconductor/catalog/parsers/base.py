@@ -13,10 +13,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Parsed:
-    """Parsed output of one host: JSON-serialisable ``data`` and a one-line ``summary``."""
+    """Parsed output of one host: JSON-serialisable ``data`` and a one-line ``summary``;
+    ``recognised`` is False when the parser did not understand the output and ``data`` is
+    only its text."""
 
     data: Any
     summary: str
+    recognised: bool = True
 
 
 Parser = Callable[[str], Parsed]
