@@ -33,7 +33,7 @@ def test_the_corpus_is_large_and_varied() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["text"] for c in CASES])
 def test_request(case: dict[str, Any], brain: RulesBrain, index: InventoryIndex) -> None:
-    decision = brain.understand("t", case["text"], index)
+    decision = brain.read("t", case["text"], index)
     why = f"{decision.clarification} {decision.reasons}"
     if "clarify" in case:
         assert decision.clarification is not None, f"answered {decision.intent} {why}"
@@ -49,7 +49,9 @@ def test_request(case: dict[str, Any], brain: RulesBrain, index: InventoryIndex)
         assert sorted(decision.targets) == sorted(case["targets"]), why
     expected_filter = case.get("filter", _MISSING)
     if expected_filter is not _MISSING:
-        wanted = None if expected_filter is None else {k: str(v) for k, v in expected_filter.items()}
+        wanted = (
+            None if expected_filter is None else {k: str(v) for k, v in expected_filter.items()}
+        )
         assert group_filter(decision) == wanted, why
     for name, value in case.get("inputs", {}).items():
         assert decision.inputs.get(name) == str(value), f"{name}: {decision.inputs} {why}"

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from opsconductor.pipeline.orchestrator import Conductor
 from pydantic import JsonValue
 from tests.conftest import FLEET, seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.errors import AssetNotFound, ValidationFailed
 from opsconductor.inventory import repository
 from opsconductor.inventory.facts import facts_for, store_facts
@@ -27,7 +27,7 @@ FACTS: dict[str, JsonValue] = {
 }
 
 
-async def test_facts_are_stored_and_read_with_their_time(conductor: Conductor) -> None:
+async def test_facts_are_stored_and_read_with_their_time(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
     async with conductor.db.session() as session:
         await store_facts(session, "web-prod-01", FACTS, WHEN)
@@ -39,7 +39,7 @@ async def test_facts_are_stored_and_read_with_their_time(conductor: Conductor) -
     assert found["web-prod-01"].collected_at == WHEN
 
 
-async def test_storing_again_replaces_the_whole_set(conductor: Conductor) -> None:
+async def test_storing_again_replaces_the_whole_set(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
     later = WHEN + timedelta(hours=1)
     async with conductor.db.session() as session:
@@ -58,7 +58,7 @@ async def test_storing_again_replaces_the_whole_set(conductor: Conductor) -> Non
         assert set(await facts_for(session, ["web-prod-01", "web-prod-02"])) == {"web-prod-02"}
 
 
-async def test_a_failed_store_keeps_the_old_facts(conductor: Conductor) -> None:
+async def test_a_failed_store_keeps_the_old_facts(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
     async with conductor.db.session() as session:
         await store_facts(session, "web-prod-01", FACTS, WHEN)
@@ -70,7 +70,7 @@ async def test_a_failed_store_keeps_the_old_facts(conductor: Conductor) -> None:
         assert (await facts_for(session, ["web-prod-01"]))["web-prod-01"].values == FACTS
 
 
-async def test_facts_go_with_their_asset_and_survive_a_reimport(conductor: Conductor) -> None:
+async def test_facts_go_with_their_asset_and_survive_a_reimport(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
     async with conductor.db.session() as session:
         await store_facts(session, "web-prod-01", FACTS, WHEN)
@@ -85,7 +85,7 @@ async def test_facts_go_with_their_asset_and_survive_a_reimport(conductor: Condu
     assert set(found) == {"web-prod-02"}
 
 
-async def test_facts_for_an_unknown_asset_are_refused(conductor: Conductor) -> None:
+async def test_facts_for_an_unknown_asset_are_refused(conductor: OpsConductor) -> None:
     async with conductor.db.session() as session:
         with pytest.raises(AssetNotFound, match="no-such-asset"):
             await store_facts(session, "no-such-asset", FACTS, WHEN)
@@ -101,7 +101,7 @@ async def test_facts_for_an_unknown_asset_are_refused(conductor: Conductor) -> N
     ],
 )
 async def test_bad_facts_are_refused_before_anything_is_written(
-    conductor: Conductor, facts: dict[str, Any], message: str
+    conductor: OpsConductor, facts: dict[str, Any], message: str
 ) -> None:
     await seed(conductor, FLEET)
     async with conductor.db.session() as session:
@@ -113,7 +113,7 @@ async def test_bad_facts_are_refused_before_anything_is_written(
     assert found["web-prod-01"].values == {"cpu_count": 4}
 
 
-async def test_a_naive_time_is_refused(conductor: Conductor) -> None:
+async def test_a_naive_time_is_refused(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
     async with conductor.db.session() as session:
         with pytest.raises(ValueError, match="timezone"):

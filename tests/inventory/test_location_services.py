@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from opsconductor.pipeline.orchestrator import Conductor
 from tests.conftest import seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.errors import ImportRejected
 from opsconductor.inventory import repository
 from opsconductor.inventory.importers import read_assets_file
@@ -142,7 +142,7 @@ all:
     ],
 )
 async def test_a_bad_location_or_service_rejects_the_file_naming_row_and_field(
-    conductor: Conductor, tmp_path: Path, name: str, content: str, message: str
+    conductor: OpsConductor, tmp_path: Path, name: str, content: str, message: str
 ) -> None:
     pattern = message if "\\(" in message else message.replace("(", r"\(").replace(")", r"\)")
     with pytest.raises(ImportRejected, match=pattern):
@@ -209,7 +209,7 @@ SITES: list[dict[str, object]] = [
     ],
 )
 async def test_filters_by_location_service_owner_and_criticality(
-    conductor: Conductor, flt: AssetFilter, expected: list[str]
+    conductor: OpsConductor, flt: AssetFilter, expected: list[str]
 ) -> None:
     await seed(conductor, SITES)
     async with conductor.db.reader() as session:
@@ -219,7 +219,7 @@ async def test_filters_by_location_service_owner_and_criticality(
 
 
 async def test_location_and_services_are_stored_and_updated_in_place(
-    conductor: Conductor,
+    conductor: OpsConductor,
 ) -> None:
     await seed(conductor, SITES)
     changed = {**SITES[0], "location": "dc-west", "services": ["haproxy"]}

@@ -151,7 +151,9 @@ class RulesBrain:
             if verbs and not _read_only_request(text):
                 return clarify.no_tool_for_change(verbs, None)
             near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
-            unknown = [t.text for w, t in pairs if w not in PLACEHOLDERS and not self.matcher.known(w)]
+            unknown = [
+                t.text for w, t in pairs if w not in PLACEHOLDERS and not self.matcher.known(w)
+            ]
             options = clarify.tool_catalog_summaries(self.catalog, near)
             return clarify.out_of_scope(options, list(dict.fromkeys(unknown)))
         if found.unread:

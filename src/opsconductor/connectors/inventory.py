@@ -35,16 +35,7 @@ def group_phrase(flt: AssetFilter, count: int | None = None) -> str:
     if flt.os_type and flt.os_type.value not in {"other", "network"}:
         words.append(os_label(flt.os_type))
     words.append(device_noun(device, count) if device else ("asset" if count == 1 else "assets"))
-    if flt.environment:
-        words.append(f"in {flt.environment}")
-    if flt.location:
-        words.append(f"at {flt.location}")
-    if flt.service:
-        words.append(f"running {flt.service}")
-    if flt.owner:
-        words.append(f"owned by {flt.owner}")
-    if flt.criticality:
-        words.append(f"of {flt.criticality} criticality")
+    words += _placed(flt)
     if flt.tags:
         words.append("tagged " + " and ".join(flt.tags))
     if flt.text:
@@ -54,6 +45,21 @@ def group_phrase(flt: AssetFilter, count: int | None = None) -> str:
     if flt.os_type and flt.os_type.value in {"other", "network"}:
         words.append(f"with OS type {flt.os_type.value}")
     return " ".join(words)
+
+
+def _placed(flt: AssetFilter) -> list[str]:
+    """Where the group stands and who has it: 'in production', 'at dr', 'running nginx'."""
+    return [
+        phrase
+        for value, phrase in [
+            (flt.environment, f"in {flt.environment}"),
+            (flt.location, f"at {flt.location}"),
+            (flt.service, f"running {flt.service}"),
+            (flt.owner, f"owned by {flt.owner}"),
+            (flt.criticality, f"of {flt.criticality} criticality"),
+        ]
+        if value
+    ]
 
 
 def _join(parts: list[str]) -> str:
