@@ -78,12 +78,12 @@ class ContextReader:
         clauses = split_clauses(text, self.verbs) if text == request.text else [text]
         previous = _from_context(request.context)
         said: list[_Said] = []
-        for clause in clauses:
+        for position, clause in enumerate(clauses):
             dangling = self._dangling(request, clause)
             if dangling is not None:
                 return dangling
             readings = self._distributed(request, clause) or [
-                self._read_one(request, clause, previous)
+                self._read_one(request, clause, previous or self._next(request, clauses, position))
             ]
             for reading in readings:
                 if reading.decision.clarification is not None or reading.decision.intent is None:
@@ -93,6 +93,16 @@ class ContextReader:
         if len(said) == 1:
             return _one(request, said[0])
         return _merged(request, said)
+
+    def _next(self, request: BrainRequest, clauses: list[str], position: int) -> _Said | None:
+        """The clause after this one, read on its own, when it names where it runs: the hosts
+        of "drop database billing and reboot apihost-02" are named once, at the end."""
+        if position + 1 >= len(clauses):
+            return None
+        after = self.read(request.request_id, clauses[position + 1], request.index)
+        if after.clarification is not None or not after.targets:
+            return None
+        return _Said(clauses[position + 1], after)
 
     def _dangling(self, request: BrainRequest, clause: str) -> DecisionV1 | None:
         """A clarification for a part after "and" / "then" that names nothing and asks for
