@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.brain.fleet import fleet_index
 
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.rules import RulesBrain
 from opsconductor.catalog.loader import load_catalog
-from tests.brain.fleet import fleet_index
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,9 @@ def test_request(case: dict[str, Any], brain: RulesBrain, index: InventoryIndex)
         assert sorted(decision.targets) == sorted(case["targets"]), why
     expected_filter = case.get("filter", _MISSING)
     if expected_filter is not _MISSING:
-        wanted = None if expected_filter is None else {k: str(v) for k, v in expected_filter.items()}
+        wanted = (
+            None if expected_filter is None else {k: str(v) for k, v in expected_filter.items()}
+        )
         assert group_filter(decision) == wanted, why
     for name, value in case.get("inputs", {}).items():
         assert decision.inputs.get(name) == str(value), f"{name}: {decision.inputs} {why}"

@@ -219,7 +219,7 @@ def _pre_modifiers(
         elif (why := _unsupported_word(token)) is not None:
             reading.unread.append(Unread(_span_text(tokens, position, head), why))
             mark(token, TokenKind.QUALIFIER)
-        elif _role_word(token):
+        elif _role_word(token) and position > 0:  # a first word is the imperative verb
             _take(token, _name_qualifier(token, index, reading), reading)
         else:
             break
@@ -331,6 +331,8 @@ def _phrase(tokens: list[Token], cue: int) -> list[int]:
                 positions.append(position)  # "on web-01", "for nginx": not a qualifier
             break
         positions.append(position)
+        if token.ends_clause:
+            break
     return positions
 
 
@@ -391,6 +393,9 @@ def _cue_content(
         if qualifier is None
         and (tokens[p].kind is TokenKind.NUMBER or tokens[p].norm not in vocabulary)
     ]
+    wordless = all(not any(c.isalpha() for c in tokens[p].norm) for p in unknown)
+    if unknown and wordless and not reading.heads:
+        return  # "currently at 87%": a reading, not a group qualifier
     if unknown:
         _unread(tokens, [cue, *content], Unread(text, "unknown"), reading)
         return
