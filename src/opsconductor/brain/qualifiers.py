@@ -121,11 +121,17 @@ def unsupported_word(token: Token) -> str | None:
     word = token.norm
     if word in lexicon.DISTRIBUTION_WORDS:
         return "distribution"
-    if word in lexicon.LOCATION_WORDS:
+    if word in lexicon.LOCATION_WORDS or location_shaped(word):
         return "location"
     if word.startswith("non-") or word in lexicon.NEGATION_WORDS:
         return "exclusion"
     return None
+
+
+def location_shaped(word: str) -> bool:
+    """'datacenter-1', 'dc-2', 'rack-12': a place, not a host."""
+    head = word.split("-")[0]
+    return "-" in word and head in lexicon.LOCATION_WORDS
 
 
 def take(token: Token, qualifier: Qualifier | None, reading: GroupReading) -> None:

@@ -169,7 +169,11 @@ class RulesBrain:
                 return clarify.no_tool_for_change(verbs, None)
             near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
             unknown = [
-                t.text for w, t in pairs if w not in PLACEHOLDERS and not self.matcher.known(w)
+                t.text
+                for w, t in pairs
+                if w not in PLACEHOLDERS
+                and not self.matcher.known(w)
+                and t.norm not in self.vocabulary
             ]
             options = clarify.tool_catalog_summaries(self.catalog, near)
             return clarify.out_of_scope(options, list(dict.fromkeys(unknown)))
