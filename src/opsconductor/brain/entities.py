@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from opsconductor.brain import lexicon
 from opsconductor.brain.groups import GroupReading, Unread, read_groups
 from opsconductor.brain.index import MAX_NAME_WORDS, InventoryIndex
+from opsconductor.brain.qualifiers import location_shaped
 from opsconductor.brain.slots import fill_slots
 from opsconductor.brain.tokens import (
     DOMAIN,
@@ -162,6 +163,8 @@ def _classify(
     result: Extraction, index: InventoryIndex, vocabulary: Vocabulary, position: int, token: Token
 ) -> None:
     word = token.lower
+    if location_shaped(word):
+        return  # "rack-12" is a place: the group grammar names it back
     if is_ip(word) or (HOST_SHAPED.match(word) and _host_context(result.tokens, position)):
         _unknown_host(result, token)
     elif (prefix := ip_prefix(word)) and _range_context(result.tokens, position):

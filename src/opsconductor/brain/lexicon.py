@@ -210,7 +210,7 @@ NEGATION_WORDS = _words("except excluding exclude without not besides non")
 # Words after which the next words narrow a group: each such phrase is read into the filter
 # or, when nothing reads it, named back in a clarification.
 QUALIFIER_CUES = _words(
-    "in at from for across within with where whose under inside tagged tag labelled labeled "
+    "in on at from for across within with where whose under inside tagged tag labelled labeled "
     "named called matching containing like running hosting serving owned located"
 )
 TAG_CUES = _words("tagged tag labelled labeled")

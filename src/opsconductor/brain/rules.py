@@ -63,6 +63,7 @@ class RulesBrain:
         reasons = list(found.reasons)
         best = self._best(ranking, words, reasons)
         best = self._details_when_named(best, found, reasons)
+        best = self._beyond_the_record(best, ranking, pairs, words, reasons)
         tools = self._tools(best)
         # Counting or listing a group needs its filter, not its members: only tools that act
         # on assets one by one get the group's members as targets.
@@ -111,6 +112,34 @@ class RulesBrain:
         details = self._details
         return IntentScore(details.category, details.action, best.score, best.example, best.shared)
 
+    def _beyond_the_record(
+        self,
+        best: IntentScore | None,
+        ranking: list[IntentScore],
+        pairs: list[tuple[str, Token]],
+        words: list[str],
+        reasons: list[str],
+    ) -> IntentScore | None:
+        """'show CPU information on web-01': words the inventory cannot answer make the next
+        intent that runs on the host the reading, when one is close enough."""
+        if best is None or not self._unusable(best, pairs):
+            return best
+        for score in ranking:
+            tools = self._tools(score)
+            if score.score < MIN_SCORE or not tools or any(not t.runs_on_hosts for t in tools):
+                continue
+            if self._plausible(score, words):
+                reasons.append(f"the inventory cannot answer it: {score.category}.{score.action}")
+                return score
+        return best
+
+    def _unusable(self, best: IntentScore, pairs: list[tuple[str, Token]]) -> list[str]:
+        """Words of the request an inventory answer could not take into account."""
+        if not any(_query(t) in _ANSWERS for t in self._tools(best)):
+            return []
+        unusable = [token.text for word, token in pairs if word not in self._fact_words]
+        return list(dict.fromkeys(unusable))
+
     def _eligible(self, ranking: list[IntentScore], text: str) -> list[IntentScore]:
         """Drop changes when the request forbids them or makes them conditional: OpsConductor
         checks first and lets the person decide, rather than acting on an 'if'."""
@@ -152,7 +181,11 @@ class RulesBrain:
                 return clarify.no_tool_for_change(verbs, None)
             near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
             unknown = [
-                t.text for w, t in pairs if w not in PLACEHOLDERS and not self.matcher.known(w)
+                t.text
+                for w, t in pairs
+                if w not in PLACEHOLDERS
+                and not self.matcher.known(w)
+                and t.norm not in self.vocabulary
             ]
             options = clarify.tool_catalog_summaries(self.catalog, near)
             return clarify.out_of_scope(options, list(dict.fromkeys(unknown)))
@@ -163,7 +196,7 @@ class RulesBrain:
         tools = self._tools(best)
         return (
             self._unserved_change(best, pairs, tools, text)
-            or self._unusable_words(best, pairs, tools)
+            or self._unusable_words(best, pairs)
             or self._targets_question(found, best, tools, targets)
         )
 
@@ -183,14 +216,10 @@ class RulesBrain:
         return clarify.no_tool_for_change(verbs, tools[0] if tools else None)
 
     def _unusable_words(
-        self, best: IntentScore, pairs: list[tuple[str, Token]], tools: list[ToolSpec]
+        self, best: IntentScore, pairs: list[tuple[str, Token]]
     ) -> Clarification | None:
-        if not any(_query(t) in _ANSWERS for t in tools):
-            return None
-        unusable = [token.text for word, token in pairs if word not in self._fact_words]
-        if not unusable:
-            return None
-        return clarify.unknown_words(list(dict.fromkeys(unusable)), best.action)
+        unusable = self._unusable(best, pairs)
+        return clarify.unknown_words(unusable, best.action) if unusable else None
 
     def _targets_question(
         self, found: Extraction, best: IntentScore, tools: list[ToolSpec], targets: list[str]

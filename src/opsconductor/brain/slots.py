@@ -66,9 +66,8 @@ def fill_slots(
         slot = _slot_of(tokens, position, index, vocabulary)
         if slot is not None:
             mark(token, slot.token_kind)
-            # A service everyone knows has one spelling ("NGINX" is the unit nginx).
-            known = token.lower in lexicon.KNOWN_SERVICES
-            found.append((slot, token.lower if known else token.text, token.text))
+            # As written: Windows service names keep their case ("Spooler").
+            found.append((slot, token.text, token.text))
     return found
 
 

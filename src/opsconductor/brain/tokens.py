@@ -9,6 +9,7 @@ from enum import StrEnum
 
 _TOKEN = re.compile(r"[\w./:@%+'*-]+")
 _TRAILING = ".,:;?!'\""
+_CLAUSE_END = ".,:;?!"
 IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 IP_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){1,2}\.?(\.\*|\.x)?$")
 CIDR = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3})/(8|16|24)$")
@@ -57,6 +58,7 @@ class Token:
     norm: str = ""
     kind: TokenKind = TokenKind.WORD
     value: str = ""
+    ends_clause: bool = False  # punctuation followed it: "…at 87%. Need to…"
 
     def __post_init__(self) -> None:
         if not self.norm:
@@ -70,11 +72,14 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     tokens = []
     for match in _TOKEN.finditer(text):
-        word = match.group().strip(_TRAILING)
+        raw = match.group()
+        word = raw.strip(_TRAILING)
         if word.startswith("'"):
             word = word.lstrip("'")
+        following = text[match.end() : match.end() + 1]
+        ends = any(c in _CLAUSE_END for c in raw[len(raw.rstrip(_TRAILING)) :] + following)
         if word:
-            tokens.append(Token(text=word, lower=word.lower()))
+            tokens.append(Token(text=word, lower=word.lower(), ends_clause=ends))
     return tokens
 
 

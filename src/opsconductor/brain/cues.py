@@ -1,0 +1,237 @@
+"""Qualifier phrases introduced by a cue word ("in dev", "at the DR site", "tagged web",
+"named app", "except staging"): each is read into the group or named back as unread."""
+
+from __future__ import annotations
+
+from opsconductor.brain import lexicon
+from opsconductor.brain.index import InventoryIndex
+from opsconductor.brain.qualifiers import (
+    CLAUSE_VERBS,
+    CONJUNCTIONS,
+    NAMED,
+    GroupReading,
+    Qualifier,
+    QualifierKind,
+    Unread,
+    read_word,
+    span_text,
+    take,
+    unread,
+    unsupported_word,
+)
+from opsconductor.brain.tokens import Token, TokenKind, ip_prefix, mark
+from opsconductor.brain.vocabulary import Vocabulary
+
+_MAX_PHRASE = 5
+
+
+_EXCLUDING = frozenset({"except", "excluding", "exclude", "besides"})
+
+
+_NEGATION_GLUE = frozenset({"in", "the", "on", "at", "from", "our", "any", "a", "for"})
+
+
+_NAME_GLUE = frozenset({"the", "their", "its", "his", "her"})
+
+
+def _tags(tokens: list[Token], position: int, index: InventoryIndex, reading: GroupReading) -> None:
+    """'tagged web', 'tagged web and frontend' (both), 'tagged web or app' (named back: a
+    filter's tags must all match)."""
+    while True:
+        token = tokens[position]
+        tag = Qualifier(QualifierKind.TAG, index.tags.get(token.norm, token.text), token.text)
+        take(token, tag, reading)
+        joint = tokens[position + 1] if position + 1 < len(tokens) else None
+        follower = tokens[position + 2] if position + 2 < len(tokens) else None
+        if joint is None or follower is None or not follower.free:
+            return
+        if joint.norm not in {"and", "or"} or follower.norm not in index.tags:
+            return
+        mark(joint, TokenKind.CONSUMED)
+        if joint.norm == "or":
+            words = f"{token.text} or {follower.text}"
+            reading.unread.append(Unread(words, "more than one tag to choose from"))
+            mark(follower, TokenKind.QUALIFIER)
+            return
+        position += 2
+
+
+def _name_patterns(tokens: list[Token], reading: GroupReading) -> None:
+    """'with app in the name', 'whose name contains app', 'name like app': a name pattern."""
+    for position, token in enumerate(tokens):
+        if not token.free or token.norm not in lexicon.NAME_NOUNS:
+            continue
+        after = tokens[position + 1 : position + 3]
+        if len(after) == 2 and after[0].norm in lexicon.NAME_CUES and after[1].free:
+            pattern, used = after[1], [token, after[0], after[1]]
+        elif (found := _with_in_the_name(tokens, position)) is not None:
+            pattern, used = found
+        else:
+            continue
+        reading.qualifiers.append(Qualifier(QualifierKind.NAME, pattern.lower, pattern.text))
+        for used_token in used:
+            mark(used_token, TokenKind.QUALIFIER)
+
+
+def _with_in_the_name(tokens: list[Token], noun: int) -> tuple[Token, list[Token]] | None:
+    """'with app in the name' / 'having stg in their hostname': (app, the words used)."""
+    position = noun - 1
+    while position >= 0 and tokens[position].norm in _NAME_GLUE:
+        position -= 1
+    if position < 2 or tokens[position].norm != "in":
+        return None
+    pattern, cue = tokens[position - 1], tokens[position - 2]
+    if not (pattern.free and cue.free and cue.norm in {"with", "having"}):
+        return None
+    return pattern, tokens[position - 2 : noun + 1]
+
+
+def cue_phrases(
+    tokens: list[Token], index: InventoryIndex, vocabulary: Vocabulary, reading: GroupReading
+) -> None:
+    _name_patterns(tokens, reading)
+    for position, token in enumerate(tokens):
+        if token.free and token.norm in lexicon.QUALIFIER_CUES:
+            _cue_phrase(tokens, position, index, vocabulary, reading)
+
+
+def _phrase(tokens: list[Token], cue: int) -> list[int]:
+    """Positions of the words a cue introduces, up to the next cue, conjunction or verb."""
+    positions: list[int] = []
+    for position in range(cue + 1, min(len(tokens), cue + 1 + _MAX_PHRASE)):
+        token = tokens[position]
+        concept = lexicon.SYNONYMS.get(token.norm, token.norm)
+        if token.kind is TokenKind.CONSUMED:
+            continue
+        if not (token.free or token.kind in {TokenKind.IP_PREFIX, TokenKind.NUMBER}) or (
+            token.norm in lexicon.QUALIFIER_CUES
+            or token.norm in CONJUNCTIONS
+            or concept in CLAUSE_VERBS
+        ):
+            if not positions and not token.free:
+                positions.append(position)  # "on web-01", "for nginx": not a qualifier
+            break
+        positions.append(position)
+        if token.ends_clause:
+            break
+    return positions
+
+
+def _cue_phrase(
+    tokens: list[Token],
+    cue: int,
+    index: InventoryIndex,
+    vocabulary: Vocabulary,
+    reading: GroupReading,
+) -> None:
+    cue_word = tokens[cue].norm
+    positions = [p for p in _phrase(tokens, cue) if tokens[p].norm not in lexicon.QUALIFIER_GLUE]
+    if not positions:
+        return
+    first = tokens[positions[0]]
+    if not (first.free or first.kind in {TokenKind.IP_PREFIX, TokenKind.NUMBER}):
+        return  # the cue is about an asset, a service, a path: not a group
+    if cue_word in lexicon.TAG_CUES:
+        take(tokens[cue], None, reading)
+        _tags(tokens, positions[0], index, reading)
+        return
+    if cue_word in lexicon.NAME_CUES:
+        take(tokens[cue], None, reading)
+        take(first, Qualifier(QualifierKind.NAME, first.lower, first.text), reading)
+        return
+    content = [p for p in positions if tokens[p].norm not in lexicon.STOP_WORDS]
+    if not content:
+        return
+    text = span_text(tokens, content[0], content[-1] + 1)
+    if cue_word in lexicon.UNSUPPORTED_CUES and all(
+        unsupported_word(tokens[p]) is None for p in content
+    ):
+        # "running nginx" narrows by service; "running processes" is what to show.
+        if any(tokens[p].norm not in vocabulary for p in content):
+            why = lexicon.UNSUPPORTED_CUES[cue_word]
+            unread(tokens, [cue, *content], Unread(f"{tokens[cue].text} {text}", why), reading)
+        return
+    _cue_content(tokens, cue, content, text, index, vocabulary, reading)
+
+
+def _cue_content(
+    tokens: list[Token],
+    cue: int,
+    content: list[int],
+    text: str,
+    index: InventoryIndex,
+    vocabulary: Vocabulary,
+    reading: GroupReading,
+) -> None:
+    unsupported = [w for p in content if (w := unsupported_word(tokens[p])) is not None]
+    if unsupported:
+        unread(tokens, [cue, *content], Unread(text, unsupported[0]), reading)
+        return
+    read = [(p, read_word(tokens[p], index, cued=True)) for p in content]
+    unknown = [
+        p
+        for p, qualifier in read
+        if qualifier is None
+        and (tokens[p].kind is TokenKind.NUMBER or tokens[p].norm not in vocabulary)
+        and not _parameter_number(tokens, p)
+    ]
+    wordless = all(not any(c.isalpha() for c in tokens[p].norm) for p in unknown)
+    if unknown and wordless and not reading.heads:
+        return  # "currently at 87%": a reading, not a group qualifier
+    if unknown:
+        unread(tokens, [cue, *content], Unread(text, "unknown"), reading)
+        return
+    if not any(qualifier is not None for _, qualifier in read):
+        return  # "in the inventory", "in total": known words that select nothing
+    for p, qualifier in read:
+        take(tokens[p], qualifier, reading)  # "in the 10.1 range": 'range' is part of it
+    mark(tokens[cue], TokenKind.CONSUMED)
+
+
+def negations(tokens: list[Token], index: InventoryIndex, reading: GroupReading) -> None:
+    """'except staging', 'not in production', 'non-windows': no filter excludes yet."""
+    for position, token in enumerate(tokens):
+        if not token.free:
+            continue
+        if token.norm.startswith("non-") and len(token.norm) > 4:
+            reading.unread.append(Unread(token.text, "exclusion"))
+            mark(token, TokenKind.QUALIFIER)
+            continue
+        if token.norm not in lexicon.NEGATION_WORDS:
+            continue
+        for later in range(position + 1, min(len(tokens), position + 4)):
+            follower = tokens[later]
+            if follower.free and follower.norm in _NEGATION_GLUE:
+                continue
+            excluded_asset = follower.kind in NAMED and token.norm in _EXCLUDING
+            if excluded_asset or (
+                follower.free
+                and (
+                    read_word(follower, index, cued=True) is not None
+                    or unsupported_word(follower) is not None
+                )
+            ):
+                reading.unread.append(Unread(span_text(tokens, position, later + 1), "exclusion"))
+                for negated in tokens[position : later + 1]:
+                    if negated.free:
+                        mark(negated, TokenKind.QUALIFIER)
+            break
+
+
+def range_words(tokens: list[Token]) -> None:
+    """'on the 10.2.0.0/16 subnet': the range noun belongs to the range."""
+    for position, token in enumerate(tokens):
+        if token.kind is not TokenKind.QUALIFIER or ip_prefix(token.lower) is None:
+            continue
+        for near in tokens[max(0, position - 2) : position + 3]:
+            if near.free and near.norm in lexicon.RANGE_WORDS:
+                mark(near, TokenKind.QUALIFIER)
+
+
+def _parameter_number(tokens: list[Token], position: int) -> bool:
+    """'port 443', '50 lines': a number a parameter takes, not a qualifier."""
+    if tokens[position].kind is not TokenKind.NUMBER:
+        return False
+    before = tokens[position - 1].norm if position else ""
+    after = tokens[position + 1].norm if position + 1 < len(tokens) else ""
+    return before in lexicon.NUMBER_BEFORE or after in lexicon.NUMBER_AFTER
