@@ -6,12 +6,13 @@ Here the hosts are a handler-driven fake; tests/api and tests/cli cross real ssh
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from tests.catalog.test_facts_parsers import UBUNTU_SERVER
 from tests.conftest import FLEET, seed
 
+from opsconductor import kinds
 from opsconductor.app import OpsConductor
 from opsconductor.brain.rules import RulesBrain
 from opsconductor.catalog.loader import load_catalog
@@ -114,8 +115,40 @@ async def test_a_filter_with_nothing_to_ask_says_why_and_records_nothing(
     assert empty.response.message == "No assets match: nothing to discover."
 
 
-def test_discovery_toolset_is_shipped_for_both_platforms(tmp_path: Path) -> None:
+def test_discovery_toolset_is_shipped_for_both_platforms() -> None:
     catalog = load_catalog()
     tools = catalog.for_intent(discovery.FACTS_INTENT.category, discovery.FACTS_INTENT.action)
     assert {t.name for t in tools} == {"linux.collect_facts", "windows.collect_facts"}
     assert all(t.collects_facts and t.read_only and not t.parameters for t in tools)
+
+
+@pytest.mark.parametrize(
+    ("change", "kept"),
+    [({"read_only": False}, False), ({"parser": None}, False), ({}, True)],
+)
+def test_only_a_read_only_tool_with_a_parser_may_collect_facts(
+    change: dict[str, object], kept: bool
+) -> None:
+    raw = {
+        "name": "tests.facts",
+        "summary": "Say facts",
+        "category": "testing",
+        "action": "facts",
+        "platforms": ["linux"],
+        "connector": "shell",
+        "command": ["true"],
+        "parser": "linux_facts",
+        "collects_facts": True,
+        "risk": "medium",
+        "read_only": True,
+        "reversible": True,
+        "estimate_s": 1,
+        "timeout_s": 5,
+        "examples": ["say facts on {host}"],
+        **change,
+    }
+    if kept:
+        assert kinds.parse_tool(raw).collects_facts
+        return
+    with pytest.raises(ValidationError, match="collects_facts needs a read-only tool"):
+        kinds.parse_tool(raw)
