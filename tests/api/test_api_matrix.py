@@ -53,6 +53,7 @@ MATRIX = [
     Case("POST", "/assets", "401 403 403 403 2xx", json=NEW_ASSET),
     Case("PATCH", "/assets/{asset}", "401 403 403 403 2xx", json={"owner": "Ops"}),
     Case("DELETE", "/assets/{asset}", "401 403 403 403 2xx"),
+    Case("POST", "/assets/discover", "401 403 2xx 2xx 2xx", json={"q": "web-prod"}),
     Case(
         "POST",
         "/assets/import",
