@@ -59,6 +59,7 @@ def test_ask_json_prints_exactly_one_document(home: Path) -> None:
         "mode",
         "execution",
         "response",
+        "conversation_id",
     }
     assert document["response"] == {
         "type": "information",

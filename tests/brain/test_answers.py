@@ -9,13 +9,13 @@ import pytest
 from tests.brain.fleet import asset_rows
 from tests.conftest import seed
 
+from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
-from opsconductor.pipeline.orchestrator import Conductor
 
 
 @pytest.fixture
-async def fleet(sqlite_settings: Settings) -> AsyncIterator[Conductor]:
-    conductor = await Conductor.open(sqlite_settings)
+async def fleet(sqlite_settings: Settings) -> AsyncIterator[OpsConductor]:
+    conductor = await OpsConductor.open(sqlite_settings)
     try:
         await seed(conductor, asset_rows())
         yield conductor
@@ -41,27 +41,29 @@ ANSWERS = [
 
 
 @pytest.mark.parametrize(("text", "message"), ANSWERS, ids=[t for t, _ in ANSWERS])
-async def test_counts_say_what_they_counted(fleet: Conductor, text: str, message: str) -> None:
-    answer = await fleet.ask(text, requester="alice")
+async def test_counts_say_what_they_counted(fleet: OpsConductor, text: str, message: str) -> None:
+    answer = await fleet.pipeline.ask(text, requester="alice")
     assert answer.response.message == message
 
 
-async def test_a_qualifier_nothing_reads_is_never_an_unfiltered_count(fleet: Conductor) -> None:
-    answer = await fleet.ask("how many switches do we have at the DR site?", requester="alice")
+async def test_a_qualifier_nothing_reads_is_never_an_unfiltered_count(fleet: OpsConductor) -> None:
+    answer = await fleet.pipeline.ask(
+        "how many switches do we have at the DR site?", requester="alice"
+    )
     assert answer.plan is None and answer.execution_id is None
     assert "DR site" in answer.response.message
     assert "3" not in answer.response.message
 
 
-async def test_a_list_names_its_filter(fleet: Conductor) -> None:
-    answer = await fleet.ask("list everything in staging", requester="alice")
+async def test_a_list_names_its_filter(fleet: OpsConductor) -> None:
+    answer = await fleet.pipeline.ask("list everything in staging", requester="alice")
     assert answer.response.message.startswith("4 assets in staging: app-stg-01 (10.2.2.21), ")
     assert answer.plan is not None
     assert answer.plan.steps[0].inputs == {"environment": "staging"}
 
 
-async def test_which_server_is_an_ip_is_that_asset(fleet: Conductor) -> None:
-    answer = await fleet.ask("which server is 10.1.2.3", requester="alice")
+async def test_which_server_is_an_ip_is_that_asset(fleet: OpsConductor) -> None:
+    answer = await fleet.pipeline.ask("which server is 10.1.2.3", requester="alice")
     assert answer.plan is not None and answer.plan.approval_level == 0
     assert answer.plan.steps[0].tool == "inventory.asset_details"
     assert answer.response.message.startswith("mon-01: Linux server (Ubuntu 22.04)")
@@ -79,29 +81,29 @@ async def test_which_server_is_an_ip_is_that_asset(fleet: Conductor) -> None:
     ],
 )
 async def test_record_questions_are_answered_at_level_zero(
-    fleet: Conductor, text: str, says: str
+    fleet: OpsConductor, text: str, says: str
 ) -> None:
-    answer = await fleet.ask(text, requester="alice")
+    answer = await fleet.pipeline.ask(text, requester="alice")
     assert answer.plan is not None and answer.plan.approval_level == 0
     assert [s.tool for s in answer.plan.steps] == ["inventory.asset_details"]
     assert says in answer.response.message
 
 
-async def test_stop_a_bare_service_name_previews_the_command(fleet: Conductor) -> None:
-    answer = await fleet.plan("stop svc1 on web-01")
+async def test_stop_a_bare_service_name_previews_the_command(fleet: OpsConductor) -> None:
+    answer = await fleet.pipeline.plan("stop svc1 on web-01")
     assert answer.response.preview is not None
     assert answer.response.preview.steps[0].commands == ["web-01: systemctl stop -- svc1"]
 
 
-async def test_roll_out_is_a_deploy_to_the_staging_app_servers(fleet: Conductor) -> None:
-    answer = await fleet.plan("roll out api-gw 2.4 to the staging app servers")
+async def test_roll_out_is_a_deploy_to_the_staging_app_servers(fleet: OpsConductor) -> None:
+    answer = await fleet.pipeline.plan("roll out api-gw 2.4 to the staging app servers")
     assert answer.plan is not None and answer.plan.approval_level >= 2
     fetch = next(s for s in answer.plan.steps if s.id == "deploy.fetch")
     assert sorted(fetch.targets) == ["app-stg-01", "app-stg-02"]
     assert fetch.inputs == {"app": "api-gw", "version": "2.4"}
 
 
-async def test_a_firewall_change_no_tool_makes_is_asked_about(fleet: Conductor) -> None:
-    answer = await fleet.plan("update the firewall on edge-fw-2 to block udp 53")
+async def test_a_firewall_change_no_tool_makes_is_asked_about(fleet: OpsConductor) -> None:
+    answer = await fleet.pipeline.plan("update the firewall on edge-fw-2 to block udp 53")
     assert answer.plan is None
     assert "block" in answer.response.message

@@ -63,7 +63,7 @@ def test_names_after_a_slot_word_are_never_corrected(brain: RulesBrain) -> None:
 def test_an_asset_name_with_a_typo_is_asked_about_never_acted_on(
     brain: RulesBrain, index: InventoryIndex
 ) -> None:
-    decision = brain.understand("t", "reboot web-O1", index)
+    decision = brain.read("t", "reboot web-O1", index)
     assert decision.clarification is not None
     assert decision.clarification.reason == "unknown_host"
     assert "web-01" in decision.clarification.options
@@ -71,7 +71,7 @@ def test_an_asset_name_with_a_typo_is_asked_about_never_acted_on(
 
 
 def test_a_typo_is_explained_in_the_reasons(brain: RulesBrain, index: InventoryIndex) -> None:
-    decision = brain.understand("t", "hw many windws boxes in dev", index)
+    decision = brain.read("t", "hw many windws boxes in dev", index)
     assert "'windws' read as 'windows'" in decision.reasons
 
 
