@@ -150,6 +150,12 @@ class ContextReader:
 
     def _read_one(self, request: BrainRequest, text: str, previous: _Said | None) -> _Said:
         first = self.read(request.request_id, text, request.index)
+        declared = _declared_hosts(first, request.index)
+        if declared:
+            # "restart billing-api": the hosts the inventory declares to run it, said back.
+            again = self.read(request.request_id, f"{text} on {' '.join(declared)}", request.index)
+            if again.clarification is None and again.intent is not None:
+                return _Said(f"{text} on {', '.join(declared)}", again)
         if previous is None:
             return _Said(text, first)
         for candidate in _with_context(text, first, previous, self.verbs):
@@ -157,6 +163,16 @@ class ContextReader:
             if again.clarification is None and again.intent is not None:
                 return _Said(candidate, again)
         return _Said(text, first)
+
+
+def _declared_hosts(decision: DecisionV1, index: InventoryIndex) -> list[str]:
+    """The assets declared to run the service or application a request names but gives no
+    host for; only declared services choose where a change runs."""
+    clarification = decision.clarification
+    if clarification is None or clarification.reason != "no_target" or decision.intent is None:
+        return []
+    named = decision.inputs.get("service") or decision.inputs.get("app")
+    return sorted(index.services.get(named.lower(), [])) if named else []
 
 
 def _from_context(context: Context) -> _Said | None:

@@ -13,6 +13,8 @@ from opsconductor.brain.qualifiers import (
     Qualifier,
     QualifierKind,
     Unread,
+    owner_in,
+    place_in,
     read_word,
     span_text,
     take,
@@ -128,6 +130,9 @@ def _cue_phrase(
     positions = [p for p in _phrase(tokens, cue) if tokens[p].norm not in lexicon.QUALIFIER_GLUE]
     if not positions:
         return
+    named = [p for p in positions if tokens[p].norm not in lexicon.STOP_WORDS]
+    if named and _recorded_attribute(tokens, cue, named, index, reading):
+        return
     first = tokens[positions[0]]
     if not (first.free or first.kind in {TokenKind.IP_PREFIX, TokenKind.NUMBER}):
         return  # the cue is about an asset, a service, a path: not a group
@@ -152,6 +157,53 @@ def _cue_phrase(
             unread(tokens, [cue, *content], Unread(f"{tokens[cue].text} {text}", why), reading)
         return
     _cue_content(tokens, cue, content, text, index, vocabulary, reading)
+
+
+def _recorded_attribute(
+    tokens: list[Token],
+    cue: int,
+    content: list[int],
+    index: InventoryIndex,
+    reading: GroupReading,
+) -> bool:
+    """A location ('at the DR site'), declared service ('running billing-api') or owner
+    ('owned by the web team') the inventory records, read into the filter; one it does not
+    record is named back with what it does record, never dropped."""
+    cue_word = tokens[cue].norm
+    words = [tokens[p] for p in content]
+    text = span_text(tokens, content[0], content[-1] + 1)
+    if cue_word in lexicon.SERVICE_CUES:
+        service = words[0].lower
+        if service in index.services:
+            take(tokens[cue], None, reading)
+            take(words[0], Qualifier(QualifierKind.SERVICE, service, words[0].text), reading)
+            return True
+        return False
+    if cue_word in lexicon.OWNER_CUES:
+        owner = owner_in(words, index)
+        if owner is None:
+            known = ", ".join(sorted(index.owners.values())) or "none"
+            why = f"no asset is owned by that name (owners recorded: {known})"
+            unread(tokens, [cue, *content], Unread(f"{tokens[cue].text} {text}", why), reading)
+            return True
+        take(tokens[cue], None, reading)
+        for token in words:
+            take(token, None, reading)
+        reading.qualifiers.append(owner)
+        return True
+    place = place_in(words, index)
+    if place is not None:
+        for token in words:
+            take(token, None, reading)
+        reading.qualifiers.append(place)
+        mark(tokens[cue], TokenKind.CONSUMED)
+        return True
+    if index.locations and any(unsupported_word(t) == "location" for t in words):
+        known = ", ".join(sorted(index.locations.values()))
+        why = f"no asset is at that location (locations recorded: {known})"
+        unread(tokens, [cue, *content], Unread(text, why), reading)
+        return True
+    return False
 
 
 def _cue_content(

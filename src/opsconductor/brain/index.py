@@ -29,10 +29,13 @@ class AssetKey:
     device_type: str
     environment: str | None
     tags: tuple[str, ...]
+    location: str | None = None
+    services: tuple[str, ...] = ()  # declared in the inventory, not discovered
+    owner: str | None = None
 
     def matches(self, flt: AssetFilter) -> bool:
         lowered_tags = {tag.lower() for tag in self.tags}
-        return (
+        return self._placed(flt) and (
             (flt.os_type is None or self.os_type == flt.os_type.value)
             and (flt.device_type is None or self.device_type == flt.device_type.value)
             and (flt.environment is None or self.environment == flt.environment)
@@ -40,6 +43,21 @@ class AssetKey:
             and (flt.text is None or flt.text.lower() in f"{self.name} {self.hostname}".lower())
             and (flt.ip_prefix is None or (self.ip_address or "").startswith(flt.ip_prefix))
         )
+
+    def _placed(self, flt: AssetFilter) -> bool:
+        """Location, declared service and owner, each compared ignoring case."""
+        return (
+            _same(flt.location, self.location)
+            and _same(flt.owner, self.owner)
+            and (
+                flt.service is None
+                or flt.service.lower() in {service.lower() for service in self.services}
+            )
+        )
+
+
+def _same(wanted: str | None, value: str | None) -> bool:
+    return wanted is None or (value or "").lower() == wanted.lower()
 
 
 def name_words(name: str) -> tuple[str, ...]:
@@ -54,6 +72,9 @@ class InventoryIndex:
         self._handles: dict[str, set[str]] = defaultdict(set)
         self._phrases: dict[tuple[str, ...], str] = {}
         self.tags: dict[str, str] = {}
+        self.locations: dict[str, str] = {}  # lower-case → as written
+        self.owners: dict[str, str] = {}
+        self.services: dict[str, list[str]] = {}  # lower-case service → assets declaring it
         environments: set[str] = set()
         for asset in assets:
             self._add(asset)
@@ -76,6 +97,12 @@ class InventoryIndex:
             self._phrases[words] = asset.name
         for tag in asset.tags:
             self.tags.setdefault(tag.lower(), tag)
+        if asset.location:
+            self.locations.setdefault(asset.location.lower(), asset.location)
+        if asset.owner:
+            self.owners.setdefault(asset.owner.lower(), asset.owner)
+        for service in asset.services:
+            self.services.setdefault(service.lower(), []).append(asset.name)
 
     @staticmethod
     def _environment_words(present: set[str]) -> dict[str, str]:

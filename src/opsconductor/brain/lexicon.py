@@ -211,13 +211,16 @@ NEGATION_WORDS = _words("except excluding exclude without not besides non")
 # or, when nothing reads it, named back in a clarification.
 QUALIFIER_CUES = _words(
     "in on at from for across within with where whose under inside tagged tag labelled labeled "
-    "named called matching containing like running hosting serving owned located"
+    "named called matching containing like running hosting serving owned located run runs"
 )
 TAG_CUES = _words("tagged tag labelled labeled")
 # "with app in the name", "whose name contains app": the word is a name pattern.
 NAME_NOUNS = _words("name names hostname hostnames")
 NAME_CUES = _words("named called matching containing contains like")
 # Cues of qualifiers the inventory cannot filter on yet, by the kind a clarification names.
+# Cues of attributes the inventory records: a declared service, an owner.
+SERVICE_CUES = _words("running hosting serving runs run")
+OWNER_CUES = _words("owned owner owners")
 UNSUPPORTED_CUES: dict[str, str] = {
     "running": "the services they run",
     "hosting": "the services they run",

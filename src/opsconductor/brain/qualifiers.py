@@ -29,6 +29,9 @@ class QualifierKind(StrEnum):
     TAG = "tags"
     NAME = "text"  # a substring of the name or hostname
     IP_RANGE = "ip_prefix"
+    LOCATION = "location"  # a site or data centre the inventory records
+    SERVICE = "service"  # a service or application assets are declared to run
+    OWNER = "owner"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ KIND_NOUNS = {
     QualifierKind.TAG: "tag",
     QualifierKind.NAME: "name pattern",
     QualifierKind.IP_RANGE: "IP range",
+    QualifierKind.LOCATION: "location",
+    QualifierKind.SERVICE: "service",
+    QualifierKind.OWNER: "owner",
 }
 
 
@@ -109,11 +115,32 @@ def read_word(token: Token, index: InventoryIndex, *, cued: bool) -> Qualifier |
         return Qualifier(QualifierKind.OS, lexicon.OS_WORDS[word], token.text)
     if word in index.tags:
         return Qualifier(QualifierKind.TAG, index.tags[word], token.text)
+    if word in index.locations and (cued or word not in lexicon.SYNONYMS):
+        return Qualifier(QualifierKind.LOCATION, index.locations[word], token.text)
     if cued and word in lexicon.ENVIRONMENT_WORDS:
         return Qualifier(QualifierKind.ENVIRONMENT, lexicon.ENVIRONMENT_WORDS[word], token.text)
     device = lexicon.DEVICE_WORDS.get(word)
     if device is not None and device != "any":
         return Qualifier(QualifierKind.DEVICE, device, token.text)
+    return None
+
+
+def place_in(words: list[Token], index: InventoryIndex) -> Qualifier | None:
+    """'the DR site', 'dc-east', 'data centre London': a location the inventory records,
+    with the nouns that say it is a place ('site', 'datacenter') around its name."""
+    named = [t for t in words if t.norm not in lexicon.LOCATION_WORDS]
+    phrase = " ".join(t.lower for t in named)
+    if phrase in index.locations:
+        text = " ".join(t.text for t in words)
+        return Qualifier(QualifierKind.LOCATION, index.locations[phrase], text)
+    return None
+
+
+def owner_in(words: list[Token], index: InventoryIndex) -> Qualifier | None:
+    """'the DevOps team', 'devops team': an owner the inventory records."""
+    phrase = " ".join(t.lower for t in words if t.norm not in {"the", "by", "our"})
+    if phrase in index.owners:
+        return Qualifier(QualifierKind.OWNER, index.owners[phrase], phrase)
     return None
 
 

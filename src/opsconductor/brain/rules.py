@@ -20,7 +20,7 @@ from opsconductor.catalog.models import ToolSpec
 from opsconductor.connectors.inventory import InventoryQuery
 from opsconductor.kinds.inventory import InventoryTool
 from opsconductor.schemas.common import RiskLevel
-from opsconductor.schemas.decision import Clarification, DecisionV1, Intent
+from opsconductor.schemas.decision import Clarification, DecisionV1, Entity, EntityType, Intent
 
 MIN_SCORE = 0.34  # below this no example is close enough to call the request understood
 MIN_CONFIDENCE = 0.45  # score weighed by how much of the request the vocabulary covers
@@ -69,12 +69,15 @@ class RulesBrain:
         # on assets one by one get the group's members as targets.
         targets = found.all_targets(index) if _needs_targets(tools) else found.targets
         clarification = self._clarify(found, best, pairs, targets, index, ranking, text)
+        entities = found.entities
+        if clarification is None and any(_query(t) in _FACTS for t in tools):
+            entities, clarification = _service_in_group(found, index)
         return DecisionV1(
             request_id=request_id,
             text=text,
             kind=self._kind(clarification, tools),
             intent=Intent(category=best.category, action=best.action) if best else None,
-            entities=found.entities,
+            entities=entities,
             targets=targets,
             inputs=found.inputs,
             risk_level=self._risk(tools, targets),
@@ -265,6 +268,30 @@ def _read_only_request(text: str) -> bool:
 
 def _needs_targets(tools: list[ToolSpec]) -> bool:
     return any(t.needs_targets for t in tools)
+
+
+def _service_in_group(
+    found: Extraction, index: InventoryIndex
+) -> tuple[list[Entity], Clarification | None]:
+    """'where does billing-api run?', 'how many billing-api hosts': a service a count or list
+    names narrows its group to the assets declared to run it, or is named back; never left
+    out of the count."""
+    named = found.inputs.get("service") or found.inputs.get("app")
+    groups = [e for e in found.entities if e.type is EntityType.GROUP]
+    if not named or any(g.filter and "service" in g.filter for g in groups):
+        return found.entities, None
+    if named.lower() not in index.services:
+        question = (
+            f"No asset in the inventory is declared to run '{named}', so I can't count or "
+            "list its hosts. Declare it in the assets' 'services', or ask without it."
+        )
+        return found.entities, Clarification(reason="not_understood", question=question)
+    service = named.lower()
+    others = [e for e in found.entities if e.type is not EntityType.GROUP]
+    group = groups[0] if groups else None
+    flt = {**(group.filter or {}), "service": service} if group else {"service": service}
+    value = f"{group.value} running {service}" if group else f"assets running {service}"
+    return [*others, Entity(type=EntityType.GROUP, value=value, filter=flt)], None
 
 
 def _query(tool: ToolSpec) -> InventoryQuery | None:

@@ -179,6 +179,9 @@ def _describe(asset: Asset) -> str:
         parts.append(f"hostname {asset.hostname}")
     parts.append(f"IP {asset.ip_address}" if asset.ip_address else "no IP recorded")
     parts.append(f"environment {asset.environment or 'not set'}")
+    parts.append(f"location {asset.location}" if asset.location else "location not recorded")
+    if asset.services:
+        parts.append("declared services " + ", ".join(asset.services))
     if asset.tags:
         parts.append("tags " + ", ".join(asset.tags))
     parts.append(f"owner {asset.owner}" if asset.owner else "owner not recorded")

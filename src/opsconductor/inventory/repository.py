@@ -235,6 +235,9 @@ async def asset_index_rows(session: AsyncSession) -> list[tuple[Any, ...]]:
         AssetRow.device_type,
         AssetRow.environment,
         AssetRow.tags,
+        AssetRow.location,
+        AssetRow.services,
+        AssetRow.owner,
     )
     return [tuple(row) for row in await session.execute(query)]
 

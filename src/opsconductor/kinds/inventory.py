@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from opsconductor.catalog.models import ToolSpec
 from opsconductor.connectors.base import CommandResult
 from opsconductor.connectors.inventory import InventoryQuery
+from opsconductor.errors import ValidationFailed
 from opsconductor.kinds.base import StepCall, StepRun, ToolKind
 from opsconductor.kinds.registry import register
 from opsconductor.schemas.decision import EntityType
@@ -34,7 +35,14 @@ class InventoryKind(ToolKind):
     def raw_inputs(self, tool: ToolSpec, clause: Clause) -> dict[str, Any]:
         for entity in clause.entities:
             if entity.type is EntityType.GROUP and entity.filter is not None:
-                return {k: v for k, v in entity.filter.items() if k in tool.parameters}
+                # A qualifier the tool cannot take would be dropped and the answer would
+                # count a different group: refuse it instead.
+                untaken = sorted(entity.filter.keys() - tool.parameters.keys())
+                if untaken:
+                    raise ValidationFailed(
+                        f"{tool.name} cannot filter by {', '.join(untaken)}; ask without it"
+                    )
+                return dict(entity.filter)
         return {}
 
     def preview(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from opsconductor.brain.base import Brain, Context
 from opsconductor.brain.index import AssetKey, InventoryIndex
@@ -57,10 +58,7 @@ class Pipeline:
             key = await repository.inventory_fingerprint(session)
             if self._index is None or key != self._index_key:
                 rows = await repository.asset_index_rows(session)
-                self._index = InventoryIndex(
-                    AssetKey(name, host, ip, os_type, device, env, tuple(tags or ()))
-                    for name, host, ip, os_type, device, env, tags in rows
-                )
+                self._index = InventoryIndex(_asset_key(row) for row in rows)
                 self._index_key = key
         return self._index
 
@@ -287,3 +285,19 @@ class Pipeline:
         message = result.output or result.error_message or f"Execution {result.status}."
         answer.response = ResponseV1(type=kind, message=message)
         return answer
+
+
+def _asset_key(row: tuple[Any, ...]) -> AssetKey:
+    name, host, ip, os_type, device, env, tags, location, services, owner = row
+    return AssetKey(
+        name,
+        host,
+        ip,
+        os_type,
+        device,
+        env,
+        tuple(tags or ()),
+        location,
+        tuple(services or ()),
+        owner,
+    )
