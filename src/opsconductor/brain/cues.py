@@ -225,7 +225,7 @@ def _cue_content(
         for p, qualifier in read
         if qualifier is None
         and (tokens[p].kind is TokenKind.NUMBER or tokens[p].norm not in vocabulary)
-        and not _parameter_number(tokens, p)
+        and not _parameter_number(tokens, p, vocabulary)
     ]
     wordless = all(not any(c.isalpha() for c in tokens[p].norm) for p in unknown)
     if unknown and wordless and not reading.heads:
@@ -280,10 +280,8 @@ def range_words(tokens: list[Token]) -> None:
                 mark(near, TokenKind.QUALIFIER)
 
 
-def _parameter_number(tokens: list[Token], position: int) -> bool:
+def _parameter_number(tokens: list[Token], position: int, vocabulary: Vocabulary) -> bool:
     """'port 443', '50 lines': a number a parameter takes, not a qualifier."""
     if tokens[position].kind is not TokenKind.NUMBER:
         return False
-    before = tokens[position - 1].norm if position else ""
-    after = tokens[position + 1].norm if position + 1 < len(tokens) else ""
-    return before in lexicon.NUMBER_BEFORE or after in lexicon.NUMBER_AFTER
+    return vocabulary.number_input(tokens, position) is not None

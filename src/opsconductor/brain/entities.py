@@ -100,7 +100,7 @@ def extract(text: str, index: InventoryIndex, vocabulary: Vocabulary) -> Extract
         if kind.entity is not None:
             result.add(kind.entity, value, matched)
     _apply_group(result, read_groups(result.tokens, index, vocabulary), index)
-    _numbers(result)
+    _numbers(result, vocabulary)
     return result
 
 
@@ -260,20 +260,14 @@ def _apply_group(result: Extraction, reading: GroupReading, index: InventoryInde
 _GROUP_KINDS = frozenset({TokenKind.GROUP, TokenKind.QUALIFIER})
 
 
-def _numbers(result: Extraction) -> None:
+def _numbers(result: Extraction, vocabulary: Vocabulary) -> None:
     tokens = result.tokens
     for position, token in enumerate(tokens):
         if token.free and token.norm in lexicon.PROTOCOL_WORDS:
             result.inputs.setdefault("protocol", token.norm)
         if token.kind is not TokenKind.NUMBER:
             continue
-        before = tokens[position - 1].norm if position else ""
-        after = tokens[position + 1].norm if position + 1 < len(tokens) else ""
-        name = _number_input(before, after)
+        name = vocabulary.number_input(tokens, position)
         if name is not None:
             result.inputs.setdefault(name, token.value)
             result.add(EntityType.NUMBER, token.value, token.text)
-
-
-def _number_input(before: str, after: str) -> str | None:
-    return lexicon.NUMBER_BEFORE.get(before) or lexicon.NUMBER_AFTER.get(after)

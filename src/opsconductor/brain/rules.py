@@ -38,7 +38,10 @@ class RulesBrain:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.matcher = IntentMatcher(catalog)
-        self.vocabulary = Vocabulary(ex for t in catalog.tools.values() for ex in t.examples)
+        self.vocabulary = Vocabulary(
+            (ex for t in catalog.tools.values() for ex in t.examples),
+            ((name, spec) for t in catalog.tools.values() for name, spec in t.parameters.items()),
+        )
         self._fact_words: set[str] = set(PLACEHOLDERS & {"GROUP"}) | set(lexicon.MANNER_WORDS)
         for tool in catalog.tools.values():
             if _query(tool) is not None:

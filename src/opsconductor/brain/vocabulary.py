@@ -15,6 +15,7 @@ from rapidfuzz.distance import OSA
 
 from opsconductor.brain import lexicon
 from opsconductor.brain.tokens import PLAIN_WORD, Token, TokenKind, mark, tokenize
+from opsconductor.catalog.models import ParameterSpec
 
 MAX_PHRASE_WORDS = 3
 # Words before a name the request gives: never corrected into vocabulary.
@@ -44,12 +45,24 @@ def _acceptable(word: str, choice: str) -> bool:
 class Vocabulary:
     """Every word the lexicon and the catalog's examples use."""
 
-    def __init__(self, example_texts: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        example_texts: Iterable[str] = (),
+        parameters: Iterable[tuple[str, ParameterSpec]] = (),
+    ) -> None:
+        # Which word next to a number says which parameter it fills: the lexicon's general
+        # English, then what the catalog's parameters declare (`slot:` in the YAML).
+        self.number_before: dict[str, str] = dict(lexicon.NUMBER_BEFORE)
+        self.number_after: dict[str, str] = dict(lexicon.NUMBER_AFTER)
+        for name, spec in parameters:
+            if spec.slot is not None:
+                self.number_before.update(dict.fromkeys(spec.slot.numbers_before, name))
+                self.number_after.update(dict.fromkeys(spec.slot.numbers_after, name))
         words: set[str] = set(lexicon.STOP_WORDS) | set(lexicon.SLANG.values())
         for table in (lexicon.SYNONYMS, lexicon.OS_WORDS, lexicon.DEVICE_WORDS):
             words |= set(table) | set(table.values())
         words |= set(lexicon.ENVIRONMENT_WORDS) | set(lexicon.NUMBER_WORDS)
-        words |= set(lexicon.NUMBER_BEFORE) | set(lexicon.NUMBER_AFTER) | lexicon.PROTOCOL_WORDS
+        words |= set(self.number_before) | set(self.number_after) | lexicon.PROTOCOL_WORDS
         for group in (
             lexicon.SCOPE_WORDS,
             lexicon.DISTRIBUTION_WORDS,
@@ -70,6 +83,17 @@ class Vocabulary:
         self.words = frozenset(w for w in words if "{" not in w)
         # Correction targets: plain words long enough that one edit does not make another.
         self._targets = sorted(w for w in self.words if PLAIN_WORD.match(w) and len(w) >= 3)
+
+    def number_input(self, tokens: list[Token], position: int) -> str | None:
+        """The parameter the number at `position` fills, by the words around it: the one
+        right before ("pid 4242"), or one of the two after ("20 lines", "20 failed logins")."""
+        before = tokens[position - 1].norm if position else ""
+        if before in self.number_before:
+            return self.number_before[before]
+        for after in tokens[position + 1 : position + 3]:
+            if after.norm in self.number_after:
+                return self.number_after[after.norm]
+        return None
 
     def __contains__(self, word: object) -> bool:
         return word in self.words

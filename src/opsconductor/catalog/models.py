@@ -31,6 +31,26 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class SlotSpec(Strict):
+    """How a request fills a parameter, as data: the words that cue its value around it, and
+    the question asked when the request gives none. Only what differs from the brain's general
+    English (`brain/lexicon.py`) needs saying."""
+
+    # A number with one of these words right before it ("pid 4242", "port 443").
+    numbers_before: list[str] = Field(default_factory=list)
+    # A number with one of these words within the two words after it ("the last 20 lines",
+    # "the last 20 failed logins").
+    numbers_after: list[str] = Field(default_factory=list)
+    question: str | None = Field(default=None, description="Asked when the value is missing.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SlotSpec:
+        for word in (*self.numbers_before, *self.numbers_after):
+            if not re.fullmatch(r"[a-z][a-z-]{0,31}", word):
+                raise ValueError(f"slot cue {word!r} must be one lower-case word")
+        return self
+
+
 class ParameterSpec(Strict):
     type: Literal["string", "integer"] = "string"
     description: str = ""
@@ -41,6 +61,7 @@ class ParameterSpec(Strict):
     max_length: int = Field(default=256, ge=1, le=4096)
     default: str | int | None = None
     optional: bool = Field(default=False, description="May be left out; only inventory tools.")
+    slot: SlotSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ParameterSpec:

@@ -53,7 +53,7 @@ def build_plan(
     if missing:
         return Clarification(
             reason="missing_input",
-            question=" ".join(_QUESTIONS.get(name, f"Which {name}?") for name in missing),
+            question=" ".join(_question(name, selection, catalog) for name in missing),
             options=[],
         )
     clauses = decision.all_clauses()
@@ -81,6 +81,15 @@ def _in_clause(part: kinds.StepPart, number: int, before: list[str]) -> kinds.St
     prefix = f"{number + 1}."
     depends = [prefix + d for d in part.depends_on] or list(before)
     return kinds.StepPart(prefix + part.id, part.tool, part.inputs, depends)
+
+
+def _question(name: str, selection: SelectionV1, catalog: Catalog) -> str:
+    """The question a tool declares for the parameter (`slot.question`), or the general one."""
+    for selected in selection.tools:
+        spec = catalog.get(selected.tool).parameters.get(name)
+        if spec is not None and spec.slot is not None and spec.slot.question:
+            return spec.slot.question
+    return _QUESTIONS.get(name, f"Which {name.replace('_', ' ')}?")
 
 
 def _missing_inputs(decision: DecisionV1, selection: SelectionV1, catalog: Catalog) -> list[str]:
