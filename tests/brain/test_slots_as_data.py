@@ -50,14 +50,15 @@ tools:
     parameters:
       account:
         pattern: '^[a-z_][a-z0-9_-]{0,31}$'
-        slot: {question: Which account should I audit?}
+        slot: {words_before: [user, account], question: Which account should I audit?}
     risk: medium
     read_only: true
     reversible: true
     estimate_s: 2
     timeout_s: 30
     examples:
-      - audit the account activity on {host}
+      - audit the user {account} on {host}
+      - what did user {account} do on {host}
 """
 
 
@@ -108,9 +109,18 @@ async def test_a_yaml_only_tool_fills_its_number_from_its_own_cues(extended: Ops
 async def test_a_missing_value_is_asked_with_the_parameters_question(
     extended: OpsConductor,
 ) -> None:
-    answer = await extended.pipeline.plan("audit the account activity on web-prod-01")
+    answer = await extended.pipeline.plan("audit a user on web-prod-01")
     assert answer.response.type == "clarification"
     assert answer.response.message == "Which account should I audit?"
+
+
+async def test_a_yaml_only_tool_fills_a_name_from_its_own_cues(extended: OpsConductor) -> None:
+    assert await inputs_of(extended, "audit the user deploy-bot on web-prod-01") == (
+        "extra.audit_user",
+        {"account": "deploy-bot"},
+    )
+    answer = await extended.pipeline.plan("audit the user 'x;rm' on web-prod-01")
+    assert answer.plan is None  # the value still passes its parameter's pattern, or nothing
 
 
 def test_slot_cues_are_single_words(tmp_path: Path) -> None:

@@ -99,6 +99,11 @@ def extract(text: str, index: InventoryIndex, vocabulary: Vocabulary) -> Extract
         result.inputs.setdefault(kind.input, value)
         if kind.entity is not None:
             result.add(kind.entity, value, matched)
+    for position, token in enumerate(result.tokens):
+        parameter = vocabulary.named_value(result.tokens, position)
+        if parameter is not None:
+            mark(token, TokenKind.VALUE)
+            result.inputs.setdefault(parameter, token.text)  # as written, like a service
     _apply_group(result, read_groups(result.tokens, index, vocabulary), index)
     _numbers(result, vocabulary)
     return result

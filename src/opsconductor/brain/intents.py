@@ -27,6 +27,7 @@ PLACEHOLDER_WORDS = {
     TokenKind.DESTINATION: "DEST",
     TokenKind.NUMBER: "NUMBER",
     TokenKind.DATABASE: "DBNAME",
+    TokenKind.VALUE: "VALUE",
 }
 PLACEHOLDERS = frozenset(PLACEHOLDER_WORDS.values())
 _EXAMPLE_PLACEHOLDERS = {
@@ -88,7 +89,9 @@ def example_words(example: str) -> list[str]:
     for token in tokens:
         if token.text.startswith("SLOT"):
             token.kind = TokenKind.PLACEHOLDER
-            token.value = _EXAMPLE_PLACEHOLDERS[token.text[4:]]
+            # A parameter of a tool added in YAML ("{account}") stands for any value its slot
+            # cues: its examples match a request that gives one.
+            token.value = _EXAMPLE_PLACEHOLDERS.get(token.text[4:], "VALUE")
     fold_phrases(tokens)
     return canonical_words(tokens)
 

@@ -44,6 +44,7 @@ class TokenKind(StrEnum):
     APPLICATION = "application"
     DATABASE = "database"
     PROCESS = "process"
+    VALUE = "value"  # a value for a parameter the catalog cues (`slot.words_before/after`)
     PLACEHOLDER = "placeholder"  # a {slot} of a catalog example
 
 

@@ -14,7 +14,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from opsconductor.brain import lexicon
-from opsconductor.brain.tokens import PLAIN_WORD, Token, TokenKind, mark, tokenize
+from opsconductor.brain.tokens import NAME_SHAPED, PLAIN_WORD, Token, TokenKind, mark, tokenize
 from opsconductor.catalog.models import ParameterSpec
 
 MAX_PHRASE_WORDS = 3
@@ -54,15 +54,20 @@ class Vocabulary:
         # English, then what the catalog's parameters declare (`slot:` in the YAML).
         self.number_before: dict[str, str] = dict(lexicon.NUMBER_BEFORE)
         self.number_after: dict[str, str] = dict(lexicon.NUMBER_AFTER)
+        self.value_before: dict[str, str] = {}
+        self.value_after: dict[str, str] = {}
         for name, spec in parameters:
             if spec.slot is not None:
                 self.number_before.update(dict.fromkeys(spec.slot.numbers_before, name))
                 self.number_after.update(dict.fromkeys(spec.slot.numbers_after, name))
+                self.value_before.update(dict.fromkeys(spec.slot.words_before, name))
+                self.value_after.update(dict.fromkeys(spec.slot.words_after, name))
         words: set[str] = set(lexicon.STOP_WORDS) | set(lexicon.SLANG.values())
         for table in (lexicon.SYNONYMS, lexicon.OS_WORDS, lexicon.DEVICE_WORDS):
             words |= set(table) | set(table.values())
         words |= set(lexicon.ENVIRONMENT_WORDS) | set(lexicon.NUMBER_WORDS)
         words |= set(self.number_before) | set(self.number_after) | lexicon.PROTOCOL_WORDS
+        words |= set(self.value_before) | set(self.value_after)
         for group in (
             lexicon.SCOPE_WORDS,
             lexicon.DISTRIBUTION_WORDS,
@@ -83,6 +88,20 @@ class Vocabulary:
         self.words = frozenset(w for w in words if "{" not in w)
         # Correction targets: plain words long enough that one edit does not make another.
         self._targets = sorted(w for w in self.words if PLAIN_WORD.match(w) and len(w) >= 3)
+
+    def named_value(self, tokens: list[Token], position: int) -> str | None:
+        """The parameter a name-shaped word fills by the catalog's cue next to it ("user
+        alice", "alice account"); None when no declared cue stands beside it."""
+        token = tokens[position]
+        if not token.free or not NAME_SHAPED.match(token.lower) or token.norm in lexicon.STOP_WORDS:
+            return None
+        before = tokens[position - 1].norm if position else ""
+        after = tokens[position + 1].norm if position + 1 < len(tokens) else ""
+        if before in self.value_before and token.norm not in self.value_before:
+            return self.value_before[before]
+        if after in self.value_after and token.norm not in self.value_after:
+            return self.value_after[after]
+        return None
 
     def number_input(self, tokens: list[Token], position: int) -> str | None:
         """The parameter the number at `position` fills, by the words around it: the one

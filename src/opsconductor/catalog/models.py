@@ -41,11 +41,15 @@ class SlotSpec(Strict):
     # A number with one of these words within the two words after it ("the last 20 lines",
     # "the last 20 failed logins").
     numbers_after: list[str] = Field(default_factory=list)
+    # A name right after ("user alice") or right before ("alice account") one of these words.
+    words_before: list[str] = Field(default_factory=list)
+    words_after: list[str] = Field(default_factory=list)
     question: str | None = Field(default=None, description="Asked when the value is missing.")
 
     @model_validator(mode="after")
     def _check(self) -> SlotSpec:
-        for word in (*self.numbers_before, *self.numbers_after):
+        cues = (*self.numbers_before, *self.numbers_after, *self.words_before, *self.words_after)
+        for word in cues:
             if not re.fullmatch(r"[a-z][a-z-]{0,31}", word):
                 raise ValueError(f"slot cue {word!r} must be one lower-case word")
         return self
