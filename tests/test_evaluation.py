@@ -7,13 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from opsconductor.config import load_settings
 from opsconductor.evaluation import (
     EvalReport,
     Outcome,
     Request,
+    RequestResult,
+    Standing,
+    StepRow,
     evaluate,
+    fingerprint,
+    load_judgements,
     main_eval,
     render_markdown,
     run_eval,
@@ -51,7 +57,7 @@ def upstream_asset(name: str, **fields: Any) -> dict[str, Any]:
 @pytest.fixture
 def inventory(tmp_path: Path) -> Path:
     rows = [
-        upstream_asset("web-01", ip_address="10.1.0.10", port=2222),
+        upstream_asset("web-01", ip_address="10.1.0.10", port=2222, data_center="DC-SJC-01"),
         upstream_asset(
             "db-01",
             ip_address="10.1.0.20",
@@ -128,6 +134,8 @@ def test_upstream_assets_are_adapted(inventory: Path) -> None:
     assert assets["Edge Firewall"].connection.protocol is Protocol.NONE
     assert assets["LB 01"].device_type is DeviceType.OTHER
     assert assets["web-01"].description == "web-01 for the tests"
+    assert assets["web-01"].location == "DC-SJC-01"  # the upstream's data_center
+    assert assets["db-01"].location is None
 
 
 async def test_run_eval_classifies_each_request(
@@ -171,6 +179,7 @@ def test_main_eval_writes_the_markdown(corpus: Path, inventory: Path, tmp_path: 
     assert "| commands | 3 | 1 | 1 | 1 | 0 |" in text
     assert "| inventory | 1 | 1 | 0 | 0 | 0 |" in text
     assert "| **total** | 4 | 2 | 1 | 1 | 0 |" in text
+    assert "| **total** | 0 | 0 | 0 | 0 | 4 |" in text  # no judgements beside the output
     assert "a \\| b" in text  # pipes in cells are escaped
     commands = text.split("## commands")[1]
     assert commands.index("t-002") < commands.index("t-003") < commands.index("t-004")
@@ -199,3 +208,71 @@ async def test_an_exception_from_plan_is_a_crash() -> None:
     assert (result.message or "").startswith(
         "KeyError: 'Show me all assets' (at test_evaluation.py:"
     )
+
+
+def judged(path: Path, rows: dict[str, dict[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(rows), encoding="utf-8")
+    return path
+
+
+def disk_check(targets: tuple[str, ...]) -> RequestResult:
+    request = Request("d-001", "Check disk usage on web-01", "commands")
+    step = StepRow("linux.disk_usage", targets)
+    return RequestResult(request, Outcome.UNDERSTOOD, steps=(step,), approval_level=1)
+
+
+def test_a_judgement_stands_only_for_the_outcome_it_judged(tmp_path: Path) -> None:
+    judged_result = disk_check(("web-01",))
+    rows = {"d-001": {"verdict": "right", "note": "df on web-01", "fingerprint": ""}}
+    rows["d-001"]["fingerprint"] = fingerprint(judged_result)
+    judgements = load_judgements(judged(tmp_path / "j.yaml", rows))
+
+    same = EvalReport("c", 1, [disk_check(("web-01",))], judgements=judgements)
+    moved = EvalReport("c", 1, [disk_check(("web-02",))], judgements=judgements)
+
+    assert same.standing(same.results[0]) is Standing.RIGHT
+    # Another target is another outcome: the old verdict must not carry over.
+    assert moved.standing(moved.results[0]) is Standing.REJUDGE
+    assert "re-judge** (`" + fingerprint(moved.results[0]) in render_markdown(moved)
+
+
+def test_verdicts_are_counted_per_group_and_in_total(
+    corpus: Path, inventory: Path, tmp_path: Path
+) -> None:
+    first = main_eval(corpus, inventory, tmp_path / "first.md")
+    prints = {r.request.id: fingerprint(r) for r in first.results}
+    rows = {
+        "t-001": {"verdict": "right", "note": "counts all", "fingerprint": prints["t-001"]},
+        "t-002": {"verdict": "wrong", "note": "a note", "fingerprint": prints["t-002"]},
+        "t-003": {"verdict": "clarification", "note": "names it", "fingerprint": "0" * 12},
+    }
+    judgements = judged(tmp_path / "docs" / "eval-judgements.yaml", rows)
+
+    report = main_eval(corpus, inventory, tmp_path / "docs" / "eval.md")
+
+    text = (tmp_path / "docs" / "eval.md").read_text(encoding="utf-8")
+    assert report.judgements == load_judgements(judgements)  # read from beside the output
+    # right | right clarification | wrong | re-judge | not yet judged
+    assert "| commands | 0 | 0 | 1 | 1 | 1 |" in text
+    assert "| inventory | 1 | 0 | 0 | 0 | 0 |" in text
+    assert "| **total** | 1 | 0 | 1 | 1 | 1 |" in text
+    assert "**wrong**: a note" in text
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"verdict": "maybe", "note": "n", "fingerprint": "0" * 12},
+        {"verdict": "right", "note": "", "fingerprint": "0" * 12},
+        {"verdict": "right", "note": "n"},
+        {"verdict": "right", "note": "n", "fingerprint": "0" * 12, "extra": "x"},
+    ],
+)
+def test_a_malformed_judgement_is_refused(tmp_path: Path, row: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match=r"j\.yaml"):
+        load_judgements(judged(tmp_path / "j.yaml", {"t-001": row}))
+
+
+def test_no_judgement_file_means_nothing_judged(tmp_path: Path) -> None:
+    assert load_judgements(tmp_path / "absent.yaml") == {}

@@ -3,11 +3,17 @@
 The corpus is JSONL, one ``{"id", "text", "group", "source", "upstream_hints"}`` object a line;
 the inventory is the upstream sample (``{"assets": [...]}``), adapted to our :class:`Asset`.
 Nothing is executed or recorded; the store is a throwaway one in a temporary folder.
+
+Outcomes are judged by hand in a YAML file beside the report (``docs/eval-judgements.yaml``),
+one ``{verdict, note, fingerprint}`` per request id. The fingerprint is of the outcome that was
+judged: when the outcome changes, the request is reported as "re-judge", never under its old
+verdict.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import tempfile
@@ -20,7 +26,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
@@ -43,9 +50,10 @@ _NETWORK_KINDS = (
 )
 _SSH_SERVICES = ("ssh", "sftp")  # sftp is served by sshd, on the ssh port
 _REQUEST_HEADER = (
-    "| id | request | outcome | intent | plan or question | upstream hint |",
-    "|---|---|---|---|---|---|",
+    "| id | request | outcome | verdict | intent | plan or question | upstream hint |",
+    "|---|---|---|---|---|---|---|",
 )
+JUDGEMENTS_NAME = "eval-judgements.yaml"  # beside the report it judges
 
 
 class Outcome(StrEnum):
@@ -53,6 +61,32 @@ class Outcome(StrEnum):
     CLARIFICATION = "clarification"  # the pipeline asked a question instead of planning
     ERROR = "error"  # the pipeline refused the request with an error response
     CRASH = "crash"  # plan() raised, or answered in a shape it never should: a bug
+
+
+class Verdict(StrEnum):
+    RIGHT = "right"  # the plan or answer does what a careful ops engineer meant
+    CLARIFICATION = "clarification"  # asking was right, and the question names what is missing
+    WRONG = "wrong"  # anything else: a dropped part, wrong hosts, a question naming nothing
+
+
+class Standing(StrEnum):
+    """Where a request stands in the report: its verdict, or why it has none."""
+
+    RIGHT = "right"
+    CLARIFICATION = "right clarification"
+    WRONG = "wrong"
+    REJUDGE = "re-judge"  # judged, but the outcome has changed since
+    UNJUDGED = "not yet judged"
+
+
+class Judgement(BaseModel):
+    """One hand judgement of one request's outcome."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verdict: Verdict
+    note: str = Field(min_length=1)
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -85,6 +119,7 @@ class RequestResult:
     mode: str | None = None
     reason: str | None = None  # clarification reason
     question: str | None = None  # clarification question
+    options: tuple[str, ...] = ()  # what the clarification offers to choose from
     message: str | None = None  # error or crash message
 
 
@@ -94,6 +129,7 @@ class EvalReport:
     asset_count: int
     results: list[RequestResult]
     produced_on: date = field(default_factory=lambda: datetime.now(UTC).date())
+    judgements: dict[str, Judgement] = field(default_factory=dict)
 
     def groups(self) -> list[str]:
         """Group names in the order they first appear in the corpus."""
@@ -102,11 +138,55 @@ class EvalReport:
     def counts(self, group: str | None = None) -> Counter[Outcome]:
         return Counter(r.outcome for r in self.results if group in (None, r.request.group))
 
+    def standing(self, result: RequestResult) -> Standing:
+        """The verdict of `result`, unless it was never judged or was judged in another shape."""
+        judged = self.judgements.get(result.request.id)
+        if judged is None:
+            return Standing.UNJUDGED
+        if judged.fingerprint != fingerprint(result):
+            return Standing.REJUDGE
+        return Standing[judged.verdict.name]
+
+    def standings(self, group: str | None = None) -> Counter[Standing]:
+        results = (r for r in self.results if group in (None, r.request.group))
+        return Counter(self.standing(r) for r in results)
+
 
 class Planner(typing.Protocol):
     """What the evaluation needs of a conductor: the dry run."""
 
     async def plan(self, text: str) -> Answer: ...
+
+
+def fingerprint(result: RequestResult) -> str:
+    """A short digest of what a judge sees: outcome, steps, approval level, question or message.
+
+    A question is cut to its first 80 characters, so a reworded suggestion at its end does not
+    unsettle a verdict; a change of tool, target, input or level always does.
+    """
+    seen = [
+        result.outcome.value,
+        [[s.tool, list(s.targets), [list(i) for i in s.inputs]] for s in result.steps],
+        result.approval_level,
+        result.reason,
+        (result.question or result.message or "")[:80],
+        list(result.options),
+    ]
+    encoded = json.dumps(seen, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:12]
+
+
+def load_judgements(path: Path) -> dict[str, Judgement]:
+    """The hand judgements keyed by request id; no file means nothing is judged yet."""
+    if not path.exists():
+        return {}
+    rows = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(rows, dict):
+        raise ValueError(f"{path}: expected a mapping of request id to judgement")
+    try:
+        return {str(key): Judgement.model_validate(row) for key, row in rows.items()}
+    except ValidationError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def upstream_assets(path: Path) -> list[Asset]:
@@ -121,6 +201,9 @@ def _adapt_asset(row: dict[str, Any]) -> Asset:
     values["os_type"] = os_type if os_type in set(OsType) else OsType.OTHER
     values["device_type"] = _device_type(row)
     values["tags"] = list(row.get("tags") or [])
+    # The upstream's site is its data centre ("DC-SJC-01"); ours is `location`.
+    if row.get("data_center"):
+        values["location"] = row["data_center"]
     values["connection"] = _connection(row, values["os_type"])
     return Asset.model_validate(values)
 
@@ -235,6 +318,7 @@ def classify(request: Request, answer: Answer) -> RequestResult:
             confidence,
             reason=asked.reason,
             question=asked.question,
+            options=tuple(asked.options),
         )
     if response.type == "error":
         return RequestResult(request, Outcome.ERROR, named, confidence, message=response.message)
@@ -262,14 +346,43 @@ def render_markdown(report: EvalReport) -> str:
         counts = report.counts(group)
         cells = [group or "**total**", str(counts.total()), *(str(counts[o]) for o in Outcome)]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _verdict_summary(report)
     for group in report.groups():
         lines += ["", f"## {group}", "", *_REQUEST_HEADER]
         rows = [r for r in report.results if r.request.group == group]
-        lines += [_request_row(r) for r in sorted(rows, key=lambda r: r.request.id)]
+        lines += [_request_row(report, r) for r in sorted(rows, key=lambda r: r.request.id)]
     return "\n".join(lines) + "\n"
 
 
-def _request_row(result: RequestResult) -> str:
+def _verdict_summary(report: EvalReport) -> list[str]:
+    lines = [
+        "",
+        "## Verdicts",
+        "",
+        f"Judged by hand in `{JUDGEMENTS_NAME}`: *right* (the plan or answer does what was "
+        "meant), *right clarification* (asking was right and the question names what is "
+        "missing), *wrong*. A request whose outcome changed since it was judged is *re-judge*; "
+        "its row shows the fingerprint of the new outcome.",
+        "",
+        "| group | " + " | ".join(s.value for s in Standing) + " |",
+        "|---|" + "---:|" * len(Standing),
+    ]
+    for group in [*report.groups(), None]:
+        counts = report.standings(group)
+        cells = [group or "**total**", *(str(counts[s]) for s in Standing)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _verdict_cell(report: EvalReport, result: RequestResult) -> str:
+    standing = report.standing(result)
+    if standing in (Standing.REJUDGE, Standing.UNJUDGED):
+        return f"**{standing.value}** (`{fingerprint(result)}`)"
+    note = report.judgements[result.request.id].note
+    return f"**{standing.value}**: {_truncate(note, 160)}"
+
+
+def _request_row(report: EvalReport, result: RequestResult) -> str:
     intent = result.intent or ""
     if intent and result.confidence is not None:
         intent += f" ({result.confidence:.2f})"
@@ -278,12 +391,15 @@ def _request_row(result: RequestResult) -> str:
         detail += f" [level {result.approval_level}, {result.mode}]"
     elif result.outcome is Outcome.CLARIFICATION:
         detail = f"{result.reason}: {result.question}"
+        if result.options:
+            detail += f" (options: {', '.join(result.options)})"
     else:
         detail = result.message or ""
     cells = [
         result.request.id,
         _truncate(result.request.text, 80),
         f"**{result.outcome.value}**",
+        _verdict_cell(report, result),
         intent,
         _truncate(detail, 200),
         _truncate(_compact_hints(result.request.hints), 120),
@@ -321,12 +437,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def main_eval(corpus: Path, inventory: Path, output: Path) -> EvalReport:
-    """Run the evaluation on a throwaway embedded store and write the markdown to `output`."""
+def main_eval(
+    corpus: Path, inventory: Path, output: Path, judgements: Path | None = None
+) -> EvalReport:
+    """Run the evaluation on a throwaway embedded store and write the markdown to `output`.
+
+    The judgements are read from `judgements`, by default the file beside `output`.
+    """
+    judged = load_judgements(judgements or output.with_name(JUDGEMENTS_NAME))
     with tempfile.TemporaryDirectory(prefix="opsconductor-eval-") as home:
         # database_url=None: never the database the environment points at, always a new file.
         settings = load_settings(home=Path(home), database_url=None, auto_migrate=True)
         report = asyncio.run(run_eval(corpus, inventory, settings))
+    report.judgements = judged
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_markdown(report), encoding="utf-8")
     return report
