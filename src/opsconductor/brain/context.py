@@ -33,6 +33,17 @@ _OPTION_REPLY = re.compile(
     r"|^(?:number\s+|#)?(?P<number>[1-9])$",
     re.IGNORECASE,
 )
+# A problem reported rather than a task asked: "is down", "acting up", "really slow".
+_SYMPTOM = re.compile(
+    r"\b(down|slow|sluggish|failing|fails|failed|broken|acting up|not working|doesn'?t work|"
+    r"wrong|errors?|timing out|timeouts?|time ?out|crash(ed|es|ing)?|hung|hanging|unresponsive|"
+    r"issues?|problems?|outage|degraded|misbehaving|flaky)\b",
+    re.IGNORECASE,
+)
+_NOT_NAMES = frozenset({"main", "primary", "secondary", "prod", "production", "whole", "entire"})
+_SERVICE_NAME = re.compile(
+    r"\b[a-z0-9]+(?:-[a-z0-9]+)*-(?:service|svc|api|db|app|worker|daemon|server)\b", re.IGNORECASE
+)
 _NAMES_PLACE = re.compile(r"\b(on|at|from)\s+\S+", re.IGNORECASE)
 _PLACE_WORD = re.compile(r"^(on|in|at|for|to)\s+", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
@@ -104,6 +115,36 @@ class ContextReader:
             return None
         return _Said(clauses[position + 1], after)
 
+    def _symptom(self, request: BrainRequest, text: str, first: DecisionV1) -> _Said:
+        """'catalog-service is acting up', 'web-01 is slow', 'the database is down': a problem
+        reported, not a task asked. With a host named, a read-only health check of it, said
+        back; without one, the question of where (and, for a named service, the hosts the
+        inventory declares for it), never an out-of-scope list of the words not known."""
+        hosts = [e.value for e in first.entities if e.type is EntityType.ASSET]
+        if hosts:
+            check = f"run a health check on {' '.join(hosts)}"
+            reading = self.read(request.request_id, check, request.index)
+            if reading.clarification is None and reading.intent is not None:
+                return _Said(check, reading)
+        service = _named_service(text, first)
+        declared = sorted(request.index.services.get(service.lower(), [])) if service else []
+        check = (
+            "what should I check there: the service's status or logs, or the host's CPU, "
+            "memory, disk and uptime (a health check)?"
+        )
+        if service and declared:
+            question = f"{service} is declared on {', '.join(declared)}. Which host is affected, "
+        elif service:
+            question = f"No asset in the inventory declares {service}. Which host runs it, "
+        else:
+            question = "Which host is affected, "
+        question += "and " + check
+        clarification = Clarification(reason="no_target", question=question, options=declared)
+        decision = first.model_copy(
+            update={"clarification": clarification, "kind": "clarification"}
+        )
+        return _Said(text, decision)
+
     def _dangling(self, request: BrainRequest, clause: str) -> DecisionV1 | None:
         """A clarification for a part after "and" / "then" that names nothing and asks for
         nothing known ("… and frobnicate the flux capacitor"): never dropped silently."""
@@ -112,6 +153,10 @@ class ContextReader:
             if not tail:
                 continue
             read = self.read(request.request_id, tail, request.index)
+            head = clause[: match.start()].strip(" ,")
+            understood = self.read(request.request_id, head, request.index)
+            if understood.intent is None or understood.clarification is not None:
+                return None  # nothing to say was understood: the whole clause is read as one
             if read.intent is None and not read.entities:
                 question = (
                     f"I understood '{clause[: match.start()].strip()}' but not '{tail}'. "
@@ -150,6 +195,8 @@ class ContextReader:
 
     def _read_one(self, request: BrainRequest, text: str, previous: _Said | None) -> _Said:
         first = self.read(request.request_id, text, request.index)
+        if first.intent is None and _SYMPTOM.search(text):
+            return self._symptom(request, text, first)
         declared = _declared_hosts(first, request.index)
         if declared:
             # "restart billing-api": the hosts the inventory declares to run it, said back.
@@ -163,6 +210,17 @@ class ContextReader:
             if again.clarification is None and again.intent is not None:
                 return _Said(candidate, again)
         return _Said(text, first)
+
+
+def _named_service(text: str, decision: DecisionV1) -> str | None:
+    named = next(
+        (decision.inputs[k] for k in ("service", "app", "database") if decision.inputs.get(k)),
+        None,
+    )
+    if named and named.lower() not in _NOT_NAMES:
+        return named
+    match = _SERVICE_NAME.search(text)
+    return match.group(0) if match else None
 
 
 def _declared_hosts(decision: DecisionV1, index: InventoryIndex) -> list[str]:

@@ -66,14 +66,7 @@ class Pipeline:
         """Stages A to D: understand (with the conversation's `context`), select, plan and
         preview, with nothing recorded or run."""
         answer = await self._plan(text, context)
-        if answer.decision is not None and answer.decision.read_as:
-            # Said first, so the person sees what the context filled in before anything else.
-            answer.response = answer.response.model_copy(
-                update={
-                    "message": f"I read this as: {answer.decision.read_as} "
-                    + answer.response.message
-                }
-            )
+        answer.response = _said_as_read(answer, answer.response)
         return answer
 
     async def _plan(self, text: str, context: Context | None) -> Answer:
@@ -283,8 +276,17 @@ class Pipeline:
             else ResponseType.EXECUTION_RESULT
         )
         message = result.output or result.error_message or f"Execution {result.status}."
-        answer.response = ResponseV1(type=kind, message=message)
+        answer.response = _said_as_read(answer, ResponseV1(type=kind, message=message))
         return answer
+
+
+def _said_as_read(answer: Answer, response: ResponseV1) -> ResponseV1:
+    """The response, opening with how the request was read when context filled in a part of
+    it: said first, so the person sees what was filled in before anything else."""
+    read_as = answer.decision.read_as if answer.decision is not None else None
+    if not read_as or response.message.startswith("I read this as:"):
+        return response
+    return response.model_copy(update={"message": f"I read this as: {read_as} {response.message}"})
 
 
 def _asset_key(row: tuple[Any, ...]) -> AssetKey:
