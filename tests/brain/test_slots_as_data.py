@@ -100,9 +100,7 @@ async def test_a_yaml_only_tool_fills_its_number_from_its_own_cues(extended: Ops
         "extra.sudo_failures",
         {"entries": 25},
     )
-    tool, inputs = await inputs_of(
-        extended, "show the last 7 sudo escalations that failed on web-prod-02"
-    )
+    tool, inputs = await inputs_of(extended, "show the last 7 failed sudo attempts on web-prod-02")
     assert (tool, inputs) == ("extra.sudo_failures", {"entries": 7})
 
 

@@ -66,8 +66,10 @@ def fill_slots(
         slot = _slot_of(tokens, position, index, vocabulary)
         if slot is not None:
             mark(token, slot.token_kind)
-            # As written: Windows service names keep their case ("Spooler").
-            found.append((slot, token.text, token.text))
+            # As written: Windows service names keep their case ("Spooler"); a known unit
+            # typed in capitals ("SSH") is the unit, and systemd's names are lower case.
+            known = token.norm in lexicon.KNOWN_SERVICES and token.text.isupper()
+            found.append((slot, token.norm if known else token.text, token.text))
     return found
 
 
