@@ -324,9 +324,28 @@ async def asset_index_rows(session: AsyncSession) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in await session.execute(query)]
 
 
-async def inventory_fingerprint(session: AsyncSession) -> tuple[int, datetime | None]:
-    """Changes whenever an asset is added, removed or updated: the key of cached indexes."""
+async def index_facts(session: AsyncSession) -> dict[str, dict[str, Any]]:
+    """The facts fact conditions read, by asset name, for every asset that has any."""
+    query = (
+        select(AssetRow.name, AssetFactRow.key, AssetFactRow.value)
+        .join(AssetRow, AssetRow.id == AssetFactRow.asset_id)
+        .where(AssetFactRow.key.in_(_CONDITION_FACTS))
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for name, key, value in await session.execute(query):
+        found.setdefault(name, {})[key] = value
+    return found
+
+
+async def inventory_fingerprint(session: AsyncSession) -> tuple[object, ...]:
+    """Changes whenever an asset is added, removed or updated, or its facts collected again:
+    the key of cached indexes."""
     count, newest = (
         await session.execute(select(func.count(AssetRow.id), func.max(AssetRow.updated_at)))
     ).one()
-    return int(count), newest
+    facts, collected = (
+        await session.execute(
+            select(func.count(AssetFactRow.asset_id), func.max(AssetFactRow.collected_at))
+        )
+    ).one()
+    return int(count), newest, int(facts), collected
