@@ -124,7 +124,7 @@ async def test_each_asset_matches_misses_or_is_unknown(
     # Every candidate lands in exactly one of the three.
     async with fleet.db.reader() as session:
         candidates = await repository.list_assets(session, flt.recorded_part())
-    assert sorted(sum(found, [])) == sorted(a.name for a in candidates)
+    assert sorted(name for names in found for name in names) == sorted(a.name for a in candidates)
 
 
 async def test_unknown_assets_are_told_apart_and_ages_given(fleet: OpsConductor) -> None:

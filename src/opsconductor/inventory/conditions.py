@@ -5,6 +5,7 @@ folded into either of the others: an answer counts it apart."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -54,9 +55,9 @@ def _memory(flt: AssetFilter, memory_mb: JsonValue) -> bool | None:
         return True
     if not _is_number(memory_mb):
         return None
-    # A host reports a little less than is installed (the kernel keeps some): a 16 GB machine
-    # says 15.6 GB. Rounded to whole GB it is what people call it.
-    gigabytes = round(float(memory_mb) / _MB_PER_GB)  # type: ignore[arg-type]
+    # A host reports less than is installed (firmware and kernel keep some): a 16 GB machine
+    # says 15.6 GB, a 32 GB one 31.3 GB. Rounded up to whole GB it is what people call it.
+    gigabytes = math.ceil(float(memory_mb) / _MB_PER_GB)  # type: ignore[arg-type]
     return _between(gigabytes, flt.min_memory_gb, flt.max_memory_gb)
 
 

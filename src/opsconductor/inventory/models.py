@@ -188,7 +188,7 @@ class AssetFilter(BaseModel):
     Location, owner and criticality match ignoring case; a service matches the assets declared
     to run it. The fields of FACT_FIELDS are conditions on collected facts
     (`inventory.conditions`): an asset without the fact is unknown to them, neither in nor out.
-    Memory is in whole GB as people say it (a host's reported memory, rounded); both bounds of
+    Memory is in whole GB as people say it (a host's reported memory, rounded up); both bounds of
     memory and CPUs are inclusive."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
