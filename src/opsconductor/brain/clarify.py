@@ -9,7 +9,7 @@ from opsconductor.brain.index import InventoryIndex
 from opsconductor.catalog.loader import Catalog
 from opsconductor.catalog.models import ToolSpec
 from opsconductor.connectors.inventory import group_phrase
-from opsconductor.inventory.models import AssetFilter
+from opsconductor.inventory.models import AssetFilter, fact_phrases
 from opsconductor.schemas.decision import Clarification
 
 WHAT_FILTERS_DO = "I can select assets by OS, device type, environment, tag, name or IP range"
@@ -18,10 +18,11 @@ _WHY = {
     "location": "I can't select assets by location yet: the inventory records no sites or "
     "data centres",
     "exclusion": "I can't exclude assets yet: ask for the ones you want instead",
-    "distribution": "the inventory records the OS family, not the distribution or version: "
-    "say 'linux' (or 'windows') to include every host of that family",
+    "distribution": "that word names more than one distribution, or one no host reports: "
+    "say which (ubuntu, debian, rhel, centos, rocky, almalinux, fedora, sles, opensuse)",
     "owner": "I can't select assets by owner yet",
-    "the services they run": "I can't select hosts by the services they run yet",
+    "the services they run": "no asset is declared to run that, and no collected facts show "
+    "it running",
 }
 
 
@@ -96,6 +97,21 @@ def mismatched(names: list[str], flt: AssetFilter) -> Clarification:
             "you mean?"
         ),
         options=names,
+    )
+
+
+def facts_choose_no_targets(group: AssetFilter) -> Clarification:
+    """Targets of a change come from the record: facts may be old, and a host without them
+    would be left out of the change unseen."""
+    facts = ", ".join(fact_phrases(group))
+    return Clarification(
+        reason="not_understood",
+        question=(
+            f"I choose the hosts a command runs on from the inventory record, not from collected "
+            f"facts ({facts}): facts can be out of date and hosts without them would be missed. "
+            "Ask me to list them first, then name the hosts, or use a group the inventory "
+            "records (OS, environment, tag, declared service)."
+        ),
     )
 
 

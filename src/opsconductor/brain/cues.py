@@ -173,12 +173,7 @@ def _recorded_attribute(
     words = [tokens[p] for p in content]
     text = span_text(tokens, content[0], content[-1] + 1)
     if cue_word in lexicon.SERVICE_CUES:
-        service = words[0].lower
-        if service in index.services:
-            take(tokens[cue], None, reading)
-            take(words[0], Qualifier(QualifierKind.SERVICE, service, words[0].text), reading)
-            return True
-        return False
+        return _service(tokens[cue], words[0], index, reading)
     if cue_word in lexicon.OWNER_CUES:
         owner = owner_in(words, index)
         if owner is None:
@@ -204,6 +199,21 @@ def _recorded_attribute(
         unread(tokens, [cue, *content], Unread(text, why), reading)
         return True
     return False
+
+
+def _service(cue: Token, word: Token, index: InventoryIndex, reading: GroupReading) -> bool:
+    """'running nginx': the assets declared to run it; when none is, those discovery saw
+    running it (a fact, so the answer counts the assets without facts apart)."""
+    service = word.lower
+    if service in index.services:
+        kind = QualifierKind.SERVICE
+    elif service in index.running:
+        kind = QualifierKind.RUNNING
+    else:
+        return False
+    take(cue, None, reading)
+    take(word, Qualifier(kind, service, word.text), reading)
+    return True
 
 
 def _cue_content(
@@ -261,6 +271,7 @@ def negations(tokens: list[Token], index: InventoryIndex, reading: GroupReading)
                 and (
                     read_word(follower, index, cued=True) is not None
                     or unsupported_word(follower) is not None
+                    or follower.norm in lexicon.DISTRIBUTIONS
                 )
             ):
                 reading.unread.append(Unread(span_text(tokens, position, later + 1), "exclusion"))

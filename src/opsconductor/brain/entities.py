@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from opsconductor.brain import lexicon
-from opsconductor.brain.groups import GroupReading, Unread, read_groups
+from opsconductor.brain.groups import GroupReading, QualifierKind, Unread, read_groups
 from opsconductor.brain.index import MAX_NAME_WORDS, InventoryIndex
 from opsconductor.brain.qualifiers import location_shaped
 from opsconductor.brain.slots import fill_slots
@@ -244,6 +244,7 @@ def _apply_group(result: Extraction, reading: GroupReading, index: InventoryInde
     """The group's filter, or — when the request names its assets and the group words only
     describe them ("the staging server web-stg-01") — a check that they fit."""
     result.unread += [*reading.unread, *reading.conflicts()]
+    _versions_of_releases(result, reading)
     if not reading.found or result.unread:
         return
     flt = reading.filter()
@@ -260,6 +261,18 @@ def _apply_group(result: Extraction, reading: GroupReading, index: InventoryInde
     matched = " ".join(t.text for t in result.tokens if t.kind in _GROUP_KINDS)
     result.add(EntityType.GROUP, flt.describe(), matched, None, flt)
     result.reasons.append(f"'{matched}' is a group: {flt.describe()}")
+
+
+def _versions_of_releases(result: Extraction, reading: GroupReading) -> None:
+    """'ubuntu 22.04': the version is the distribution's, not one to deploy."""
+    versions = {q.value for q in reading.qualifiers if q.kind is QualifierKind.OS_VERSION}
+    if not versions:
+        return
+    result.entities = [
+        e for e in result.entities if not (e.type is EntityType.VERSION and e.value in versions)
+    ]
+    if result.inputs.get("version") in versions:
+        del result.inputs["version"]
 
 
 _GROUP_KINDS = frozenset({TokenKind.GROUP, TokenKind.QUALIFIER})

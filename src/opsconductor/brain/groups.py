@@ -17,6 +17,7 @@ from __future__ import annotations
 from opsconductor.brain import lexicon
 from opsconductor.brain.cues import cue_phrases, negations, range_words
 from opsconductor.brain.index import InventoryIndex
+from opsconductor.brain.measures import read_fact_phrases
 from opsconductor.brain.qualifiers import (
     NAMED,
     GroupReading,
@@ -43,16 +44,17 @@ def read_groups(tokens: list[Token], index: InventoryIndex, vocabulary: Vocabula
     reading = GroupReading()
     named_assets = any(t.kind in NAMED for t in tokens)
     negations(tokens, index, reading)
+    facts = read_fact_phrases(tokens, reading)
     for position, token in enumerate(tokens):
         if token.free and _is_head(tokens, position, index, named_assets):
             reading.heads.append(token)
-            _pre_modifiers(tokens, position, index, reading)
+            _pre_modifiers(tokens, position, index, reading, facts)
     if not reading.heads:
         # "how many macs", "list windows in dev": an OS family standing for its assets.
         for position, token in enumerate(tokens):
             if token.free and token.norm in lexicon.OS_WORDS and not named_assets:
                 reading.heads.append(token)
-                _pre_modifiers(tokens, position, index, reading)
+                _pre_modifiers(tokens, position, index, reading, facts)
     cue_phrases(tokens, index, vocabulary, reading)
     _loose_words(tokens, index, reading)
     reading.plural = any(_plural(t) for t in tokens if t in reading.heads) or any(
@@ -89,15 +91,23 @@ def _is_head(tokens: list[Token], position: int, index: InventoryIndex, named_as
 
 
 def _pre_modifiers(
-    tokens: list[Token], head: int, index: InventoryIndex, reading: GroupReading
+    tokens: list[Token],
+    head: int,
+    index: InventoryIndex,
+    reading: GroupReading,
+    facts: frozenset[int] = frozenset(),
 ) -> None:
-    """Words right before a head: 'all the production linux web servers'."""
+    """Words right before a head: 'all the production linux web servers'; `facts` are the
+    positions fact phrases read, stepped over."""
     device = read_word(tokens[head], index, cued=True)
     if device is not None:
         reading.qualifiers.append(device)
     position = head - 1
     while position >= 0:
         token = tokens[position]
+        if position in facts:
+            position -= 1  # read already: 'production ubuntu 22.04 servers'
+            continue
         if not (token.free or token.kind is TokenKind.IP_PREFIX):
             break
         if token.norm in _PRE_GLUE:

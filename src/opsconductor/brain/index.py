@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
 from opsconductor.brain.lexicon import ENVIRONMENT_WORDS
+from opsconductor.inventory.conditions import Verdict, fact_verdict
 from opsconductor.inventory.models import AssetFilter
 
 SUGGESTION_CUTOFF = 70  # similarity (0-100) below which an asset is not offered as "did you mean"
@@ -32,16 +34,24 @@ class AssetKey:
     location: str | None = None
     services: tuple[str, ...] = ()  # declared in the inventory, not discovered
     owner: str | None = None
+    # What discovery collected (memory_mb, cpu_count, os_name, os_version, services); None
+    # when the asset was never asked.
+    facts: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def matches(self, flt: AssetFilter) -> bool:
+        """Whether the asset is known to be in the group: one whose facts cannot tell is not."""
         lowered_tags = {tag.lower() for tag in self.tags}
-        return self._placed(flt) and (
-            (flt.os_type is None or self.os_type == flt.os_type.value)
-            and (flt.device_type is None or self.device_type == flt.device_type.value)
-            and (flt.environment is None or self.environment == flt.environment)
-            and all(tag.lower() in lowered_tags for tag in flt.tags)
-            and (flt.text is None or flt.text.lower() in f"{self.name} {self.hostname}".lower())
-            and (flt.ip_prefix is None or (self.ip_address or "").startswith(flt.ip_prefix))
+        return (
+            self._placed(flt)
+            and fact_verdict(flt, self.facts) is Verdict.MATCH
+            and (
+                (flt.os_type is None or self.os_type == flt.os_type.value)
+                and (flt.device_type is None or self.device_type == flt.device_type.value)
+                and (flt.environment is None or self.environment == flt.environment)
+                and all(tag.lower() in lowered_tags for tag in flt.tags)
+                and (flt.text is None or flt.text.lower() in f"{self.name} {self.hostname}".lower())
+                and (flt.ip_prefix is None or (self.ip_address or "").startswith(flt.ip_prefix))
+            )
         )
 
     def _placed(self, flt: AssetFilter) -> bool:
@@ -75,6 +85,7 @@ class InventoryIndex:
         self.locations: dict[str, str] = {}  # lower-case → as written
         self.owners: dict[str, str] = {}
         self.services: dict[str, list[str]] = {}  # lower-case service → assets declaring it
+        self.running: dict[str, list[str]] = {}  # lower-case service → assets seen running it
         environments: set[str] = set()
         for asset in assets:
             self._add(asset)
@@ -103,6 +114,9 @@ class InventoryIndex:
             self.owners.setdefault(asset.owner.lower(), asset.owner)
         for service in asset.services:
             self.services.setdefault(service.lower(), []).append(asset.name)
+        seen = (asset.facts or {}).get("services")
+        for service in seen if isinstance(seen, list) else []:
+            self.running.setdefault(str(service).lower(), []).append(asset.name)
 
     @staticmethod
     def _environment_words(present: set[str]) -> dict[str, str]:

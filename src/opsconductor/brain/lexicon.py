@@ -161,12 +161,68 @@ OS_WORDS = _table(
     """
 )
 
-# Distributions and OS products: the inventory's os_type does not tell them apart, so a
-# request naming one is asked about, never widened to the whole OS family.
-DISTRIBUTION_WORDS = _words(
-    "ubuntu debian centos rhel redhat fedora rocky alma almalinux suse sles opensuse amazon "
-    "oracle solaris aix bsd freebsd openbsd"
-)
+# Distributions as hosts report them (the NAME of os-release): a request's word → the words
+# of the reported name it stands for. Read from collected facts, never from the OS family.
+DISTRIBUTIONS: dict[str, str] = {
+    "ubuntu": "ubuntu",
+    "debian": "debian",
+    "centos": "centos",
+    "rhel": "red hat",
+    "redhat": "red hat",
+    "fedora": "fedora",
+    "rocky": "rocky",
+    "alma": "almalinux",
+    "almalinux": "almalinux",
+    "sles": "sles",
+    "opensuse": "opensuse",
+    "amazon": "amazon",
+    "oracle": "oracle",
+    "freebsd": "freebsd",
+    "openbsd": "openbsd",
+}
+# Distribution words that name more than one of them ("suse": SLES or openSUSE) or that no
+# facts tell apart: named back, never widened to the whole OS family.
+DISTRIBUTION_WORDS = _words("suse bsd solaris aix")
+
+# Facts compared with a number: "more than 16 GB RAM", "at least 8 cpus", "RAM over 32GB".
+MEMORY_NOUNS = _words("ram memory mem")
+CPU_NOUNS = _words("cpu cpus vcpu vcpus core cores processor processors")
+# Units of memory, in GB each.
+MEMORY_UNITS: dict[str, int] = {
+    "gb": 1,
+    "g": 1,
+    "gib": 1,
+    "gig": 1,
+    "gigs": 1,
+    "gigabyte": 1,
+    "gigabytes": 1,
+    "tb": 1024,
+    "tib": 1024,
+    "terabyte": 1024,
+    "terabytes": 1024,
+}
+# Comparisons, by the bound they set: above (exclusive), at least, below (exclusive), at most.
+COMPARISONS: dict[str, str] = {
+    "more than": "above",
+    "greater than": "above",
+    "bigger than": "above",
+    "larger than": "above",
+    "over": "above",
+    "above": "above",
+    "exceeding": "above",
+    "at least": "min",
+    "min": "min",
+    "minimum": "min",
+    "less than": "below",
+    "fewer than": "below",
+    "smaller than": "below",
+    "under": "below",
+    "below": "below",
+    "at most": "max",
+    "max": "max",
+    "maximum": "max",
+    "up to": "max",
+}
 
 # "any" nouns close a group phrase without filtering on the device type.
 DEVICE_WORDS = _table(

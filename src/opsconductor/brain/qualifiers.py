@@ -32,6 +32,14 @@ class QualifierKind(StrEnum):
     LOCATION = "location"  # a site or data centre the inventory records
     SERVICE = "service"  # a service or application assets are declared to run
     OWNER = "owner"
+    # From collected facts: an asset whose facts cannot tell is counted as unknown.
+    MIN_MEMORY = "min_memory_gb"
+    MAX_MEMORY = "max_memory_gb"
+    MIN_CPUS = "min_cpus"
+    MAX_CPUS = "max_cpus"
+    OS_NAME = "os_name"  # a distribution
+    OS_VERSION = "os_version"
+    RUNNING = "running"  # a service discovery saw running, no asset declaring it
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,13 @@ KIND_NOUNS = {
     QualifierKind.LOCATION: "location",
     QualifierKind.SERVICE: "service",
     QualifierKind.OWNER: "owner",
+    QualifierKind.MIN_MEMORY: "lower bound of memory",
+    QualifierKind.MAX_MEMORY: "upper bound of memory",
+    QualifierKind.MIN_CPUS: "lower bound of CPUs",
+    QualifierKind.MAX_CPUS: "upper bound of CPUs",
+    QualifierKind.OS_NAME: "distribution",
+    QualifierKind.OS_VERSION: "OS version",
+    QualifierKind.RUNNING: "running service",
 }
 
 

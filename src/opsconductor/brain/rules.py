@@ -231,6 +231,8 @@ class RulesBrain:
         self, found: Extraction, best: IntentScore, tools: list[ToolSpec], targets: list[str]
     ) -> Clarification | None:
         needs_targets = _needs_targets(tools)
+        if needs_targets and found.group is not None and found.group.uses_facts():
+            return clarify.facts_choose_no_targets(found.group)
         if needs_targets and not targets:
             return clarify.no_target(tools, best.action, found.group)
         if needs_targets and found.singular_group and len(targets) > 1:
@@ -281,18 +283,21 @@ def _service_in_group(
     out of the count."""
     named = found.inputs.get("service") or found.inputs.get("app")
     groups = [e for e in found.entities if e.type is EntityType.GROUP]
-    if not named or any(g.filter and "service" in g.filter for g in groups):
+    if not named or any(g.filter and {"service", "running"} & set(g.filter) for g in groups):
         return found.entities, None
-    if named.lower() not in index.services:
+    service = named.lower()
+    # Declared first: only when no asset declares it do collected facts say where it runs.
+    field = "service" if service in index.services else "running"
+    if service not in index.services and service not in index.running:
         question = (
-            f"No asset in the inventory is declared to run '{named}', so I can't count or "
-            "list its hosts. Declare it in the assets' 'services', or ask without it."
+            f"No asset in the inventory is declared to run '{named}', and no collected facts "
+            "show it running, so I can't count or list its hosts. Declare it in the assets' "
+            "'services', run `opsconductor assets discover`, or ask without it."
         )
         return found.entities, Clarification(reason="not_understood", question=question)
-    service = named.lower()
     others = [e for e in found.entities if e.type is not EntityType.GROUP]
     group = groups[0] if groups else None
-    flt = {**(group.filter or {}), "service": service} if group else {"service": service}
+    flt = {**(group.filter or {}), field: service} if group else {field: service}
     value = f"{group.value} running {service}" if group else f"assets running {service}"
     return [*others, Entity(type=EntityType.GROUP, value=value, filter=flt)], None
 

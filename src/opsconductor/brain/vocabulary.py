@@ -79,8 +79,14 @@ class Vocabulary:
             lexicon.KNOWN_SERVICES,
             lexicon.MANNER_WORDS,
             lexicon.NAME_NOUNS,
+            lexicon.MEMORY_NOUNS,
+            lexicon.CPU_NOUNS,
+            frozenset(lexicon.DISTRIBUTIONS),
+            frozenset(lexicon.MEMORY_UNITS),
         ):
             words |= group
+        for phrase in lexicon.COMPARISONS:
+            words |= set(phrase.split())
         for phrase in lexicon.PHRASES:
             words |= set(phrase.split())
         for text in example_texts:

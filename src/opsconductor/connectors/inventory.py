@@ -4,6 +4,7 @@ Like the host connectors it belongs to one run, and reads through that run's ses
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
@@ -11,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.catalog.parsers import Parsed
 from opsconductor.inventory import repository
-from opsconductor.inventory.models import Asset, AssetFilter, device_noun, os_label
+from opsconductor.inventory.models import (
+    Asset,
+    AssetFilter,
+    device_noun,
+    fact_phrases,
+    os_label,
+)
+from opsconductor.inventory.repository import FactSelection
 
 T = TypeVar("T")
 
@@ -44,7 +52,7 @@ def group_phrase(flt: AssetFilter, count: int | None = None) -> str:
         words.append(f"with IPs in {flt.ip_prefix}*")
     if flt.os_type and flt.os_type.value in {"other", "network"}:
         words.append(f"with OS type {flt.os_type.value}")
-    return " ".join(words)
+    return " ".join([*words, *fact_phrases(flt)])
 
 
 def _placed(flt: AssetFilter) -> list[str]:
@@ -107,6 +115,8 @@ class InventoryConnector:
 
 
 async def _count(session: AsyncSession, flt: AssetFilter) -> Parsed:
+    if flt.uses_facts():
+        return _counted_by_facts(flt, await repository.select_by_facts(session, flt))
     breakdown = await repository.count_assets(session, flt)
     kinds = [kind_label(os, dev, n) for (os, dev), n in breakdown.by_kind.items()]
     data = {
@@ -128,6 +138,8 @@ async def _count(session: AsyncSession, flt: AssetFilter) -> Parsed:
 
 
 async def _list(session: AsyncSession, flt: AssetFilter) -> Parsed:
+    if flt.uses_facts():
+        return _listed_by_facts(flt, await repository.select_by_facts(session, flt))
     assets = await repository.list_assets(session, flt, limit=LIST_LIMIT + 1)
     shown = assets[:LIST_LIMIT]
     rows = [_row(a) for a in shown]
@@ -188,3 +200,96 @@ def _describe(asset: Asset) -> str:
     if asset.criticality:
         parts.append(f"criticality {asset.criticality}")
     return f"{asset.name}: " + ", ".join(parts) + "."
+
+
+NO_FACTS_HINT = "run `opsconductor assets discover` to collect them"
+
+
+def _counted_by_facts(flt: AssetFilter, found: FactSelection) -> Parsed:
+    """'You have 3 Linux servers with at least 17 GB of memory (facts from 2 hours ago); 2
+    more are unknown: …'. Assets whose facts cannot tell are counted apart, never as zero."""
+    matched = len(found.matched)
+    data = _fact_data(flt, found) | {"total": matched}
+    if not found.matched and not found.not_matched and found.unknown:
+        summary = f"I can't tell how many {group_phrase(flt)} there are: " + _unknown_words(
+            found, alone=True
+        )
+        return Parsed(data=data, summary=summary + ".")
+    summary = f"You have {group_phrase(flt, matched)}{_age(found)}"
+    if found.unknown:
+        summary += "; " + _unknown_words(found, alone=False)
+    return Parsed(data=data, summary=summary + ".")
+
+
+def _listed_by_facts(flt: AssetFilter, found: FactSelection) -> Parsed:
+    shown = found.matched[:LIST_LIMIT]
+    data = _fact_data(flt, found) | {"assets": [_row(a) for a in shown], "total": len(shown)}
+    if not found.matched and not found.not_matched and found.unknown:
+        summary = f"I can't tell which {group_phrase(flt)} there are: " + _unknown_words(
+            found, alone=True
+        )
+        return Parsed(data=data, summary=summary + ".")
+    if not shown:
+        summary = f"The inventory has {group_phrase(flt, 0)}{_age(found)}"
+    else:
+        names = ", ".join(_label(a) for a in shown[:10])
+        more = len(found.matched) - 10
+        summary = f"{group_phrase(flt, len(found.matched))}{_age(found)}: {names}"
+        summary += f" and {more} more" if more > 0 else ""
+    if found.unknown:
+        summary += "; " + _unknown_words(found, alone=False)
+    return Parsed(data=data, summary=summary + ".")
+
+
+def _fact_data(flt: AssetFilter, found: FactSelection) -> dict[str, Any]:
+    return {
+        "filter": flt.model_dump(mode="json", exclude_defaults=True),
+        "matched": len(found.matched),
+        "not_matched": len(found.not_matched),
+        "unknown": len(found.unknown),
+        "unknown_assets": [a.name for a in found.unknown[:LIST_LIMIT]],
+        "without_facts": len(found.without_facts),
+        "facts_collected_at": {
+            "oldest": found.oldest.isoformat() if found.oldest else None,
+            "newest": found.newest.isoformat() if found.newest else None,
+        },
+    }
+
+
+def _unknown_words(found: FactSelection, *, alone: bool) -> str:
+    """Why the unknown assets are unknown: never asked, or asked without that fact."""
+    count, never = len(found.unknown), len(found.without_facts)
+    if never == count:
+        if alone:
+            subject = "the one asset has" if count == 1 else f"none of the {count} assets has"
+            return f"{subject} {'no ' if count == 1 else ''}facts yet: {NO_FACTS_HINT}"
+        verb = "has" if count == 1 else "have"
+        return f"{count} more {verb} no facts yet: {NO_FACTS_HINT}"
+    subject = (
+        f"{count} {'is' if count == 1 else 'are'}"
+        if alone
+        else f"{count} more {'is' if count == 1 else 'are'}"
+    )
+    return (
+        f"{subject} unknown ({never} without facts, {count - never} whose facts do not say): "
+        f"{NO_FACTS_HINT}"
+    )
+
+
+def _age(found: FactSelection) -> str:
+    """' (facts from 2 hours ago)', ' (facts from 5 minutes to 3 days ago)'; '' with none."""
+    if found.oldest is None or found.newest is None:
+        return ""
+    now = datetime.now(UTC)
+    oldest, newest = _ago(now - found.oldest), _ago(now - found.newest)
+    span = oldest if oldest == newest else f"{newest.removesuffix(' ago')} to {oldest}"
+    return f" (facts from {span})"
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size:
+            amount = seconds // size
+            return f"{amount} {unit}{'s' if amount != 1 else ''} ago"
+    return "just now"

@@ -167,10 +167,29 @@ def device_noun(device_type: DeviceType | str, count: int | None = None) -> str:
     return singular if count == 1 else plural
 
 
+# A distribution as a filter names it ("ubuntu", "red hat"): matched as words of the os_name
+# a host reported ("Ubuntu", "Red Hat Enterprise Linux"), ignoring case.
+OS_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,63}$"
+OS_VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+# The AssetFilter fields answered from facts (what discovery found), not from the record.
+FACT_FIELDS = (
+    "min_memory_gb",
+    "max_memory_gb",
+    "min_cpus",
+    "max_cpus",
+    "os_name",
+    "os_version",
+    "running",
+)
+
+
 class AssetFilter(BaseModel):
     """A group of assets, as 'all production linux servers' or `assets list --os linux`.
     Location, owner and criticality match ignoring case; a service matches the assets declared
-    to run it."""
+    to run it. The fields of FACT_FIELDS are conditions on collected facts
+    (`inventory.conditions`): an asset without the fact is unknown to them, neither in nor out.
+    Memory is in whole GB as people say it (a host's reported memory, rounded up); both bounds of
+    memory and CPUs are inclusive."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -184,9 +203,25 @@ class AssetFilter(BaseModel):
     criticality: Annotated[str, Line(32)] | None = None
     text: str | None = Field(default=None, description="Substring of name or hostname.")
     ip_prefix: str | None = None
+    min_memory_gb: int | None = Field(default=None, ge=0, le=1_000_000)
+    max_memory_gb: int | None = Field(default=None, ge=0, le=1_000_000)
+    min_cpus: int | None = Field(default=None, ge=0, le=100_000)
+    max_cpus: int | None = Field(default=None, ge=0, le=100_000)
+    os_name: str | None = Field(default=None, pattern=OS_NAME_PATTERN)
+    os_version: str | None = Field(default=None, pattern=OS_VERSION_PATTERN)
+    # A service discovery saw running; `service` (declared) alone chooses targets of changes.
+    running: str | None = Field(default=None, pattern=SERVICE_PATTERN)
 
     def is_empty(self) -> bool:
         return self == AssetFilter()
+
+    def uses_facts(self) -> bool:
+        """Whether any condition is answered from facts rather than the record."""
+        return any(getattr(self, name) is not None for name in FACT_FIELDS)
+
+    def recorded_part(self) -> AssetFilter:
+        """The conditions on the record alone: what SQL (or the index) can decide."""
+        return self.model_copy(update=dict.fromkeys(FACT_FIELDS))
 
     def describe(self, count: int | None = None) -> str:
         """'production Linux servers at dr running nginx'; the noun singular when `count` is 1
@@ -211,4 +246,28 @@ class AssetFilter(BaseModel):
             words += f" matching {self.text!r}"
         if self.ip_prefix:
             words += f" with IPs in {self.ip_prefix}"
-        return words
+        return " ".join([words, *fact_phrases(self)])
+
+
+def fact_phrases(flt: AssetFilter) -> list[str]:
+    """The fact conditions in words: 'Ubuntu 22.04', 'with at least 17 GB of memory',
+    'seen running nginx'."""
+    phrases = []
+    if flt.os_name or flt.os_version:
+        release = " ".join(v for v in (flt.os_name, flt.os_version) if v)
+        phrases.append(f"reporting {release}" if flt.os_name else f"reporting version {release}")
+    phrases += _bounds(flt.min_memory_gb, flt.max_memory_gb, "GB of memory")
+    phrases += _bounds(flt.min_cpus, flt.max_cpus, "CPUs")
+    if flt.running:
+        phrases.append(f"seen running {flt.running}")
+    return phrases
+
+
+def _bounds(low: int | None, high: int | None, unit: str) -> list[str]:
+    if low is not None and high is not None:
+        return [f"with {low} to {high} {unit}" if low != high else f"with {low} {unit}"]
+    if low is not None:
+        return [f"with at least {low} {unit}"]
+    if high is not None:
+        return [f"with at most {high} {unit}"]
+    return []

@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from opsconductor.errors import AssetNotFound
+from opsconductor.inventory.conditions import Verdict, fact_verdict
 from opsconductor.inventory.models import Asset, AssetFilter, Connection
-from opsconductor.store.tables import AssetRow
+from opsconductor.store.tables import AssetFactRow, AssetRow
 
 # Names asked for per `IN (...)`: bound, each is a parameter (SQLite takes at most 32,766 in one
 # statement, PostgreSQL 32,767); inline, 2,000 names of up to 255 characters stay well within
@@ -134,6 +135,74 @@ async def upsert_assets(session: AsyncSession, assets: Sequence[Asset]) -> Impor
     return summary
 
 
+@dataclass(frozen=True)
+class FactSelection:
+    """A filter with fact conditions over the inventory: the assets that match, those whose
+    facts say they do not, those with no facts to tell (unknown), and when the facts read were
+    collected (oldest and newest; None when no candidate had facts)."""
+
+    matched: list[Asset]
+    not_matched: list[Asset]
+    unknown: list[Asset]
+    without_facts: list[str] = field(default_factory=list)  # the unknown never asked at all
+    oldest: datetime | None = None
+    newest: datetime | None = None
+
+
+# Facts a filter's conditions read (see `inventory.conditions`).
+_CONDITION_FACTS = ("memory_mb", "cpu_count", "os_name", "os_version", "services")
+
+
+async def select_by_facts(session: AsyncSession, flt: AssetFilter) -> FactSelection:
+    """The assets of `flt`, each decided by its facts. The recorded conditions are SQL; the
+    fact conditions are then decided in Python over those candidates, on both databases alike:
+    facts are JSON values whose comparison SQLite and PostgreSQL would each need their own
+    operators for, and the candidates are one inventory's worth of rows at most."""
+    rows = list(
+        await session.scalars(
+            _filtered(select(AssetRow), flt.recorded_part()).order_by(AssetRow.name)
+        )
+    )
+    facts, times = await _condition_facts(session, flt.recorded_part())
+    found: dict[Verdict, list[Asset]] = {verdict: [] for verdict in Verdict}
+    used: list[datetime] = []
+    never_asked: list[str] = []
+    for row in rows:
+        found[fact_verdict(flt, facts.get(row.id))].append(asset_from_row(row))
+        if row.id in times:
+            used.append(times[row.id])
+        else:
+            never_asked.append(row.name)
+    return FactSelection(
+        matched=found[Verdict.MATCH],
+        not_matched=found[Verdict.NO_MATCH],
+        unknown=found[Verdict.UNKNOWN],
+        without_facts=never_asked,
+        oldest=min(used, default=None),
+        newest=max(used, default=None),
+    )
+
+
+async def _condition_facts(
+    session: AsyncSession, recorded: AssetFilter
+) -> tuple[dict[int, dict[str, Any]], dict[int, datetime]]:
+    """The facts conditions read, and each asset's collection time, for the assets of the
+    recorded filter (a subquery, so no list of ids is bound). An asset with any facts at all
+    is in the times, so one that lacks just the fact asked for is unknown, yet its age said."""
+    candidates = _filtered(select(AssetRow.id), recorded).scalar_subquery()
+    query = select(
+        AssetFactRow.asset_id, AssetFactRow.key, AssetFactRow.value, AssetFactRow.collected_at
+    ).where(AssetFactRow.asset_id.in_(candidates))
+    values: dict[int, dict[str, Any]] = {}
+    times: dict[int, datetime] = {}
+    for asset_id, key, value, at in await session.execute(query):
+        facts = values.setdefault(asset_id, {})
+        if key in _CONDITION_FACTS:
+            facts[key] = value
+        times[asset_id] = min(at, times.get(asset_id, at))
+    return values, times
+
+
 def _filtered(query: Select[Any], flt: AssetFilter) -> Select[Any]:
     conditions = [*_field_conditions(flt), *_list_conditions(flt)]
     return query.where(*conditions) if conditions else query
@@ -189,6 +258,10 @@ def _same_text(column: InstrumentedAttribute[str | None], value: str) -> ColumnE
 async def list_assets(
     session: AsyncSession, flt: AssetFilter | None = None, *, limit: int | None = None
 ) -> list[Asset]:
+    """The assets of the filter by name; with fact conditions, those their facts match (see
+    :func:`select_by_facts` for the unknown ones)."""
+    if flt is not None and flt.uses_facts():
+        return (await select_by_facts(session, flt)).matched[:limit]
     query = _filtered(select(AssetRow), flt or AssetFilter()).order_by(AssetRow.name)
     if limit is not None:
         query = query.limit(limit)
@@ -196,6 +269,10 @@ async def list_assets(
 
 
 async def count_assets(session: AsyncSession, flt: AssetFilter | None = None) -> Breakdown:
+    """How many assets the filter selects, by kind; with fact conditions, those their facts
+    match (see :func:`select_by_facts` for the unknown ones)."""
+    if flt is not None and flt.uses_facts():
+        return breakdown_of((await select_by_facts(session, flt)).matched)
     inner = _filtered(select(AssetRow), flt or AssetFilter()).subquery()
     query = select(inner.c.os_type, inner.c.device_type, func.count()).group_by(
         inner.c.os_type, inner.c.device_type
@@ -204,6 +281,11 @@ async def count_assets(session: AsyncSession, flt: AssetFilter | None = None) ->
     for os_type, device_type, count in await session.execute(query):
         by_kind[(os_type, device_type)] = count
     return Breakdown(total=sum(by_kind.values()), by_kind=dict(by_kind.most_common()))
+
+
+def breakdown_of(assets: Sequence[Asset]) -> Breakdown:
+    by_kind = Counter((a.os_type.value, a.device_type.value) for a in assets)
+    return Breakdown(total=len(assets), by_kind=dict(by_kind.most_common()))
 
 
 async def get_asset(session: AsyncSession, name: str) -> Asset:
@@ -242,9 +324,28 @@ async def asset_index_rows(session: AsyncSession) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in await session.execute(query)]
 
 
-async def inventory_fingerprint(session: AsyncSession) -> tuple[int, datetime | None]:
-    """Changes whenever an asset is added, removed or updated: the key of cached indexes."""
+async def index_facts(session: AsyncSession) -> dict[str, dict[str, Any]]:
+    """The facts fact conditions read, by asset name, for every asset that has any."""
+    query = (
+        select(AssetRow.name, AssetFactRow.key, AssetFactRow.value)
+        .join(AssetRow, AssetRow.id == AssetFactRow.asset_id)
+        .where(AssetFactRow.key.in_(_CONDITION_FACTS))
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for name, key, value in await session.execute(query):
+        found.setdefault(name, {})[key] = value
+    return found
+
+
+async def inventory_fingerprint(session: AsyncSession) -> tuple[object, ...]:
+    """Changes whenever an asset is added, removed or updated, or its facts collected again:
+    the key of cached indexes."""
     count, newest = (
         await session.execute(select(func.count(AssetRow.id), func.max(AssetRow.updated_at)))
     ).one()
-    return int(count), newest
+    facts, collected = (
+        await session.execute(
+            select(func.count(AssetFactRow.asset_id), func.max(AssetFactRow.collected_at))
+        )
+    ).one()
+    return int(count), newest, int(facts), collected

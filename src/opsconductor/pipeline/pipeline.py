@@ -4,7 +4,6 @@ and preview it; stage E (through the execution service) records, approves and ru
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from opsconductor.brain.base import Brain, Context
@@ -50,7 +49,7 @@ class Pipeline:
         self.executions = executions
         self.notifier = notifier
         self._index: InventoryIndex | None = None
-        self._index_key: tuple[int, datetime | None] | None = None
+        self._index_key: tuple[object, ...] | None = None
 
     async def index(self) -> InventoryIndex:
         """The inventory index, rebuilt only when the inventory changed."""
@@ -58,7 +57,8 @@ class Pipeline:
             key = await repository.inventory_fingerprint(session)
             if self._index is None or key != self._index_key:
                 rows = await repository.asset_index_rows(session)
-                self._index = InventoryIndex(_asset_key(row) for row in rows)
+                facts = await repository.index_facts(session)
+                self._index = InventoryIndex(_asset_key(row, facts) for row in rows)
                 self._index_key = key
         return self._index
 
@@ -289,7 +289,7 @@ def _said_as_read(answer: Answer, response: ResponseV1) -> ResponseV1:
     return response.model_copy(update={"message": f"I read this as: {read_as} {response.message}"})
 
 
-def _asset_key(row: tuple[Any, ...]) -> AssetKey:
+def _asset_key(row: tuple[Any, ...], facts: dict[str, dict[str, Any]]) -> AssetKey:
     name, host, ip, os_type, device, env, tags, location, services, owner = row
     return AssetKey(
         name,
@@ -302,4 +302,5 @@ def _asset_key(row: tuple[Any, ...]) -> AssetKey:
         location,
         tuple(services or ()),
         owner,
+        facts.get(name),
     )
