@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from opsconductor.brain import lexicon
 from opsconductor.brain.base import BrainRequest, Context
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.schemas.common import RiskLevel
@@ -40,6 +41,9 @@ _SYMPTOM = re.compile(
     r"issues?|problems?|outage|degraded|misbehaving|flaky)\b",
     re.IGNORECASE,
 )
+# A problem report is asked about only when nothing more precise was said back (an unknown
+# host, an ambiguous name, a change no tool makes keep their own question).
+_SYMPTOM_REASONS = frozenset({"out_of_scope", "not_understood", "no_target"})
 _NOT_NAMES = frozenset({"main", "primary", "secondary", "prod", "production", "whole", "entire"})
 _SERVICE_NAME = re.compile(
     r"\b[a-z0-9]+(?:-[a-z0-9]+)*-(?:service|svc|api|db|app|worker|daemon|server)\b", re.IGNORECASE
@@ -195,7 +199,13 @@ class ContextReader:
 
     def _read_one(self, request: BrainRequest, text: str, previous: _Said | None) -> _Said:
         first = self.read(request.request_id, text, request.index)
-        if first.intent is None and _SYMPTOM.search(text):
+        reason = first.clarification.reason if first.clarification else None
+        beyond = sorted(
+            {w.strip("?.,!") for w in text.lower().split()} & lexicon.OUT_OF_REACH_WORDS
+        )
+        if beyond and (first.intent is None or first.clarification is not None):
+            return _Said(text, _beyond_reach(first, beyond))
+        if first.intent is None and reason in _SYMPTOM_REASONS and _SYMPTOM.search(text):
             return self._symptom(request, text, first)
         declared = _declared_hosts(first, request.index)
         if declared:
@@ -212,15 +222,32 @@ class ContextReader:
         return _Said(text, first)
 
 
+def _beyond_reach(first: DecisionV1, words: list[str]) -> DecisionV1:
+    quoted = ", ".join(f"'{w}'" for w in words)
+    question = (
+        f"I have no tools for containers, clusters or cloud resources ({quoted}): I work on "
+        "the hosts of the inventory. Ask about a host (its services, processes, disk, memory) "
+        "instead."
+    )
+    clarification = Clarification(reason="out_of_scope", question=question)
+    return first.model_copy(
+        update={"clarification": clarification, "kind": "clarification", "intent": None}
+    )
+
+
 def _named_service(text: str, decision: DecisionV1) -> str | None:
     named = next(
         (decision.inputs[k] for k in ("service", "app", "database") if decision.inputs.get(k)),
         None,
     )
     if named and named.lower() not in _NOT_NAMES:
-        return named
+        return str(named)
     match = _SERVICE_NAME.search(text)
-    return match.group(0) if match else None
+    if match:
+        return match.group(0)
+    # "cache-redis", "logs-mongodb": a name ending in a service the lexicon knows.
+    words: list[str] = re.findall(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b", text.lower())
+    return next((w for w in words if w.rsplit("-", 1)[1] in lexicon.KNOWN_SERVICES), None)
 
 
 def _declared_hosts(decision: DecisionV1, index: InventoryIndex) -> list[str]:

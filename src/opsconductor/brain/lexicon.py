@@ -299,13 +299,19 @@ RANGE_WORDS = _words("range subnet network block prefix cidr")
 # Services people name without saying "service"; anything ending in these suffixes is one too.
 KNOWN_SERVICES = _words(
     """
-    nginx apache apache2 httpd sshd ssh docker containerd kubelet postgresql postgres mysql
+    nginx apache apache2 httpd sshd ssh docker containerd kubelet postgresql postgres mysql influxdb
     mysqld mariadb redis redis-server mongod mongodb memcached rabbitmq-server haproxy cron
     crond rsyslog chronyd ntpd ntp firewalld ufw tomcat jenkins grafana-server prometheus
     node_exporter elasticsearch kibana logstash postfix dovecot named bind9 vsftpd openvpn
     spooler wuauserv w3svc iis winrm dhcpd dnsmasq squid varnish php-fpm gunicorn uwsgi
     supervisor celery zookeeper kafka consul vault etcd
     """
+)
+# Things no tool of the catalog reaches: OpsConductor works on the inventory's hosts, so a
+# request about these is told so, by name, rather than read as something near it.
+OUT_OF_REACH_WORDS = _words(
+    "container containers pod pods kubernetes k8s namespace namespaces deployment-set helm "
+    "ec2 s3 lambda lambdas bucket buckets vpc vpcs"
 )
 SERVICE_SUFFIXES = ("-service", "-svc", "-api", "-worker", "-daemon", "-app", "-server", ".service")
 
