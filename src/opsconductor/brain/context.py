@@ -44,6 +44,7 @@ _SYMPTOM = re.compile(
 # A problem report is asked about only when nothing more precise was said back (an unknown
 # host, an ambiguous name, a change no tool makes keep their own question).
 _SYMPTOM_REASONS = frozenset({"out_of_scope", "not_understood", "no_target"})
+_WHOLE_INVENTORY = frozenset({"everything", "inventory", "total", "all", "fleet", "estate"})
 _NOT_NAMES = frozenset({"main", "primary", "secondary", "prod", "production", "whole", "entire"})
 _SERVICE_NAME = re.compile(
     r"\b[a-z0-9]+(?:-[a-z0-9]+)*-(?:service|svc|api|db|app|worker|daemon|server)\b", re.IGNORECASE
@@ -205,6 +206,14 @@ class ContextReader:
         )
         if beyond and (first.intent is None or first.clarification is not None):
             return _Said(text, _beyond_reach(first, beyond))
+        if _counts_nothing_named(text, first):
+            question = (
+                "How many of what? Say which assets, e.g. 'how many Linux servers in "
+                "production?' or 'how many assets do we have?'."
+            )
+            clarification = Clarification(reason="not_understood", question=question)
+            update = {"clarification": clarification, "kind": "clarification"}
+            return _Said(text, first.model_copy(update=update))
         if first.intent is None and reason in _SYMPTOM_REASONS and _SYMPTOM.search(text):
             return self._symptom(request, text, first)
         declared = _declared_hosts(first, request.index)
@@ -222,12 +231,21 @@ class ContextReader:
         return _Said(text, first)
 
 
+def _counts_nothing_named(text: str, decision: DecisionV1) -> bool:
+    """'How many are there?': a count that names no kind of asset and no group, on its own."""
+    if decision.intent is None or decision.intent.action != "count_assets":
+        return False
+    if any(e.type in {EntityType.GROUP, EntityType.ASSET} for e in decision.entities):
+        return False
+    words = {w.strip("?.,!").lower() for w in text.split()}
+    return not words & (set(lexicon.DEVICE_WORDS) | _WHOLE_INVENTORY)
+
+
 def _beyond_reach(first: DecisionV1, words: list[str]) -> DecisionV1:
     quoted = ", ".join(f"'{w}'" for w in words)
     question = (
-        f"I have no tools for containers, clusters or cloud resources ({quoted}): I work on "
-        "the hosts of the inventory. Ask about a host (its services, processes, disk, memory) "
-        "instead."
+        f"I have no tools for {quoted}: I work on the hosts of the inventory and their "
+        "services, processes, files, disk, memory and CPU. Ask about one of those instead."
     )
     clarification = Clarification(reason="out_of_scope", question=question)
     return first.model_copy(

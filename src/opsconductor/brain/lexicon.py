@@ -311,7 +311,8 @@ KNOWN_SERVICES = _words(
 # request about these is told so, by name, rather than read as something near it.
 OUT_OF_REACH_WORDS = _words(
     "container containers pod pods kubernetes k8s namespace namespaces deployment-set helm "
-    "ec2 s3 lambda lambdas bucket buckets vpc vpcs"
+    "ec2 s3 lambda lambdas bucket buckets vpc vpcs cloud pricing ad ldap okta "
+    "interface interfaces vlan vlans bgp ospf"
 )
 SERVICE_SUFFIXES = ("-service", "-svc", "-api", "-worker", "-daemon", "-app", "-server", ".service")
 
