@@ -18,12 +18,29 @@ _MB_PER_GB = 1024
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+_VERSION = re.compile(r"\d+(?:\.\d+)+")
+
+
 class Verdict(StrEnum):
     """One asset against a filter's fact conditions."""
 
     MATCH = "match"
     NO_MATCH = "no_match"
     UNKNOWN = "unknown"  # no facts, or a fact the conditions need was not collected
+
+
+def with_record(
+    facts: Mapping[str, JsonValue] | None, recorded_os: str | None
+) -> Mapping[str, JsonValue] | None:
+    """Collected facts, completed by what the inventory records of the OS ("Ubuntu 22.04.3
+    LTS" names the distribution and its version); a collected fact wins."""
+    if not recorded_os:
+        return facts
+    version = _VERSION.search(recorded_os)
+    record: dict[str, JsonValue] = {"os_name": recorded_os}
+    if version:
+        record["os_version"] = version.group(0)
+    return {**record, **(facts or {})}
 
 
 def fact_verdict(flt: AssetFilter, facts: Mapping[str, JsonValue] | None) -> Verdict:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from opsconductor.errors import AssetNotFound
-from opsconductor.inventory.conditions import Verdict, fact_verdict
+from opsconductor.inventory.conditions import Verdict, fact_verdict, with_record
 from opsconductor.inventory.models import Asset, AssetFilter, Connection
 from opsconductor.store.tables import AssetFactRow, AssetRow
 
@@ -168,10 +168,11 @@ async def select_by_facts(session: AsyncSession, flt: AssetFilter) -> FactSelect
     used: list[datetime] = []
     never_asked: list[str] = []
     for row in rows:
-        found[fact_verdict(flt, facts.get(row.id))].append(asset_from_row(row))
+        verdict = fact_verdict(flt, with_record(facts.get(row.id), row.os_version))
+        found[verdict].append(asset_from_row(row))
         if row.id in times:
             used.append(times[row.id])
-        else:
+        elif verdict is Verdict.UNKNOWN:
             never_asked.append(row.name)
     return FactSelection(
         matched=found[Verdict.MATCH],
