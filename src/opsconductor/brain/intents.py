@@ -121,16 +121,18 @@ class IntentMatcher:
         request = {w for w in words if w in self.idf}
         if not request:
             return []
-        request_norm = math.sqrt(sum(self.idf[w] ** 2 for w in request))
+        # fsum is exact whatever the order: a set's order changes between processes, and a
+        # plain sum in another order can tip a tie the other way (same request, other answer).
+        request_norm = math.sqrt(math.fsum(self.idf[w] ** 2 for w in request))
         best: dict[tuple[str, str], IntentScore] = {}
         for category, action, example, example_set in self._examples:
             shared = request & example_set
             if not shared:
                 continue
-            dot = sum(self.idf[w] ** 2 for w in shared)
-            norm = request_norm * math.sqrt(sum(self.idf[w] ** 2 for w in example_set))
+            dot = math.fsum(self.idf[w] ** 2 for w in shared)
+            norm = request_norm * math.sqrt(math.fsum(self.idf[w] ** 2 for w in example_set))
             score = dot / norm
             key = (category, action)
             if key not in best or score > best[key].score:
                 best[key] = IntentScore(category, action, score, example, tuple(sorted(shared)))
-        return sorted(best.values(), key=lambda s: s.score, reverse=True)
+        return sorted(best.values(), key=lambda s: (-s.score, s.category, s.action))
