@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from opsconductor.app import OpsConductor
 from opsconductor.cli import views
+from opsconductor.cli.answers import offer_to_run, print_answer
 from opsconductor.cli.caller import check_may_request_level, claimed_name, explained, prove
 from opsconductor.cli.common import (
     Actor,
@@ -162,16 +163,8 @@ def assets_discover(
                 wait=not detach,
                 role=caller.role,
             )
-            level = answer.plan.approval_level if answer.plan else 0
-            if interactive and answer.approval_status == "pending" and level == 1:
-                views.show_answer(out, answer)
-                if typer.confirm("Run it?", default=False):
-                    return await conductor.pipeline.approve(
-                        answer.approval_ids[0], caller.name, wait=not detach, role=caller.role
-                    )
-        return answer
+            return await offer_to_run(
+                conductor, answer, caller, interactive=interactive, detach=detach
+            )
 
-    answer = run(work)
-    emit(answer.to_document(), fmt, lambda: views.show_answer(out, answer))
-    if answer.response.type == "error":
-        raise typer.Exit(1)
+    print_answer(run(work), fmt)

@@ -13,10 +13,10 @@ from typing import Annotated
 import typer
 
 from opsconductor.app import OpsConductor
-from opsconductor.cli import views
+from opsconductor.cli.answers import offer_to_run, print_answer
 from opsconductor.cli.assets import app as assets_app
 from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
-from opsconductor.cli.common import Actor, Format, console, emit, fail, out, run
+from opsconductor.cli.common import Actor, Format, console, fail, out, run
 from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
@@ -83,19 +83,11 @@ def ask(
                 role=caller.role,
                 conversation_id=session,
             )
-            level = answer.plan.approval_level if answer.plan else 0
-            if interactive and answer.approval_status == "pending" and level == 1:
-                views.show_answer(out, answer)
-                if typer.confirm("Run it?", default=False):
-                    return await conductor.pipeline.approve(
-                        answer.approval_ids[0], caller.name, wait=not detach, role=caller.role
-                    )
-        return answer
+            return await offer_to_run(
+                conductor, answer, caller, interactive=interactive, detach=detach
+            )
 
-    answer = run(work)
-    emit(answer.to_document(), fmt, lambda: views.show_answer(out, answer))
-    if answer.response.type == "error":
-        raise typer.Exit(1)
+    print_answer(run(work), fmt)
 
 
 @db_app.command("upgrade")
