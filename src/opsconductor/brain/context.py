@@ -45,6 +45,11 @@ _SYMPTOM = re.compile(
 # host, an ambiguous name, a change no tool makes keep their own question).
 _SYMPTOM_REASONS = frozenset({"out_of_scope", "not_understood", "no_target"})
 _WHOLE_INVENTORY = frozenset({"everything", "inventory", "total", "all", "fleet", "estate"})
+_SOURCE_ADDRESS = re.compile(
+    r"\b(?:attempts?|connections?|requests?|traffic|logins?|scans?|hits)\s+"
+    r"(?P<source>from\s+(?:ip\s+|address\s+)?(?P<address>\d{1,3}(?:\.\d{1,3}){3}))\b",
+    re.IGNORECASE,
+)
 _NOT_NAMES = frozenset({"main", "primary", "secondary", "prod", "production", "whole", "entire"})
 _SERVICE_NAME = re.compile(
     r"\b[a-z0-9]+(?:-[a-z0-9]+)*-(?:service|svc|api|db|app|worker|daemon|server)\b", re.IGNORECASE
@@ -119,6 +124,18 @@ class ContextReader:
         if after.clarification is not None or not after.targets:
             return None
         return _Said(clauses[position + 1], after)
+
+    def _without_source(self, request: BrainRequest, text: str, first: DecisionV1) -> _Said | None:
+        """'failed logins from IP 192.0.2.7': where traffic comes from, not a host of ours to
+        act on. The request is read without it, so the address never becomes a target, and
+        the reading says that nothing was narrowed to it."""
+        source = _SOURCE_ADDRESS.search(text)
+        about = first.clarification.about if first.clarification else None
+        if source is None or about != source.group("address"):
+            return None
+        rest = " ".join((text[: source.start("source")] + text[source.end("source") :]).split())
+        said = f"{rest.rstrip('.?!')} (from every source: not narrowed to {about})"
+        return _Said(said, self.read(request.request_id, rest, request.index))
 
     def _symptom(self, request: BrainRequest, text: str, first: DecisionV1) -> _Said:
         """'catalog-service is acting up', 'web-01 is slow', 'the database is down': a problem
@@ -200,22 +217,9 @@ class ContextReader:
 
     def _read_one(self, request: BrainRequest, text: str, previous: _Said | None) -> _Said:
         first = self.read(request.request_id, text, request.index)
-        reason = first.clarification.reason if first.clarification else None
-        beyond = sorted(
-            {w.strip("?.,!") for w in text.lower().split()} & lexicon.OUT_OF_REACH_WORDS
-        )
-        if beyond and (first.intent is None or first.clarification is not None):
-            return _Said(text, _beyond_reach(first, beyond))
-        if _counts_nothing_named(text, first):
-            question = (
-                "How many of what? Say which assets, e.g. 'how many Linux servers in "
-                "production?' or 'how many assets do we have?'."
-            )
-            clarification = Clarification(reason="not_understood", question=question)
-            update = {"clarification": clarification, "kind": "clarification"}
-            return _Said(text, first.model_copy(update=update))
-        if first.intent is None and reason in _SYMPTOM_REASONS and _SYMPTOM.search(text):
-            return self._symptom(request, text, first)
+        special = self._beyond_one_reading(request, text, first)
+        if special is not None:
+            return special
         declared = _declared_hosts(first, request.index)
         if declared:
             # "restart billing-api": the hosts the inventory declares to run it, said back.
@@ -230,6 +234,33 @@ class ContextReader:
                 return _Said(candidate, again)
         return _Said(text, first)
 
+    def _beyond_one_reading(
+        self, request: BrainRequest, text: str, first: DecisionV1
+    ) -> _Said | None:
+        """What the sentence reader alone would get wrong: a source address read as a target,
+        things beyond the catalog, a count of nothing named, a problem report."""
+        sourced = None
+        if first.clarification is not None and first.clarification.reason == "unknown_host":
+            sourced = self._without_source(request, text, first)
+            if sourced is not None and sourced.decision.clarification is None:
+                return sourced
+            first = sourced.decision if sourced is not None else first
+        reason = first.clarification.reason if first.clarification else None
+        beyond = _beyond_words(text, request.index)
+        if beyond:  # whatever was read near it: no tool reaches these
+            return _Said(text, _beyond_reach(first, beyond))
+        if _counts_nothing_named(text, first):
+            question = (
+                "How many of what? Say which assets, e.g. 'how many Linux servers in "
+                "production?' or 'how many assets do we have?'."
+            )
+            clarification = Clarification(reason="not_understood", question=question)
+            update = {"clarification": clarification, "kind": "clarification"}
+            return _Said(text, first.model_copy(update=update))
+        if first.intent is None and reason in _SYMPTOM_REASONS and _SYMPTOM.search(text):
+            return self._symptom(request, text, first)
+        return sourced  # the question of the reading without the source address, if any
+
 
 def _counts_nothing_named(text: str, decision: DecisionV1) -> bool:
     """'How many are there?': a count that names no kind of asset and no group, on its own."""
@@ -239,6 +270,22 @@ def _counts_nothing_named(text: str, decision: DecisionV1) -> bool:
         return False
     words = {w.strip("?.,!").lower() for w in text.split()}
     return not words & (set(lexicon.DEVICE_WORDS) | _WHOLE_INVENTORY)
+
+
+def _beyond_words(text: str, index: InventoryIndex) -> list[str]:
+    """The words of `text` naming what no tool reaches ('containers', 'pods'), except where
+    one is the inventory's own tag for hosts ('kubernetes nodes', 'tagged cloud')."""
+    words = [w.strip("?.,!") for w in text.lower().split()]
+    found = []
+    for position, word in enumerate(words):
+        if word not in lexicon.OUT_OF_REACH_WORDS:
+            continue
+        before = words[position - 1] if position else ""
+        after = words[position + 1] if position + 1 < len(words) else ""
+        tagged = before in lexicon.TAG_CUES or after in lexicon.DEVICE_WORDS
+        if not (tagged and (word in index.tags or word in index.locations)):
+            found.append(word)
+    return sorted(set(found))
 
 
 def _beyond_reach(first: DecisionV1, words: list[str]) -> DecisionV1:
