@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from opsconductor.brain import lexicon
+from opsconductor.brain import reports
 from opsconductor.brain.base import BrainRequest, Context
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.schemas.common import RiskLevel
@@ -33,26 +33,6 @@ _OPTION_REPLY = re.compile(
     r"^(?:the\s+)?(?P<ordinal>first|second|third|fourth|fifth|last)(?:\s+one)?$"
     r"|^(?:number\s+|#)?(?P<number>[1-9])$",
     re.IGNORECASE,
-)
-# A problem reported rather than a task asked: "is down", "acting up", "really slow".
-_SYMPTOM = re.compile(
-    r"\b(down|slow|sluggish|failing|fails|failed|broken|acting up|not working|doesn'?t work|"
-    r"wrong|errors?|timing out|timeouts?|time ?out|crash(ed|es|ing)?|hung|hanging|unresponsive|"
-    r"issues?|problems?|outage|degraded|misbehaving|flaky)\b",
-    re.IGNORECASE,
-)
-# A problem report is asked about only when nothing more precise was said back (an unknown
-# host, an ambiguous name, a change no tool makes keep their own question).
-_SYMPTOM_REASONS = frozenset({"out_of_scope", "not_understood", "no_target"})
-_WHOLE_INVENTORY = frozenset({"everything", "inventory", "total", "all", "fleet", "estate"})
-_SOURCE_ADDRESS = re.compile(
-    r"\b(?:attempts?|connections?|requests?|traffic|logins?|scans?|hits)\s+"
-    r"(?P<source>from\s+(?:ip\s+|address\s+)?(?P<address>\d{1,3}(?:\.\d{1,3}){3}))\b",
-    re.IGNORECASE,
-)
-_NOT_NAMES = frozenset({"main", "primary", "secondary", "prod", "production", "whole", "entire"})
-_SERVICE_NAME = re.compile(
-    r"\b[a-z0-9]+(?:-[a-z0-9]+)*-(?:service|svc|api|db|app|worker|daemon|server)\b", re.IGNORECASE
 )
 _NAMES_PLACE = re.compile(r"\b(on|at|from)\s+\S+", re.IGNORECASE)
 _PLACE_WORD = re.compile(r"^(on|in|at|for|to)\s+", re.IGNORECASE)
@@ -125,48 +105,6 @@ class ContextReader:
             return None
         return _Said(clauses[position + 1], after)
 
-    def _without_source(self, request: BrainRequest, text: str, first: DecisionV1) -> _Said | None:
-        """'failed logins from IP 192.0.2.7': where traffic comes from, not a host of ours to
-        act on. The request is read without it, so the address never becomes a target, and
-        the reading says that nothing was narrowed to it."""
-        source = _SOURCE_ADDRESS.search(text)
-        about = first.clarification.about if first.clarification else None
-        if source is None or about != source.group("address"):
-            return None
-        rest = " ".join((text[: source.start("source")] + text[source.end("source") :]).split())
-        said = f"{rest.rstrip('.?!')} (from every source: not narrowed to {about})"
-        return _Said(said, self.read(request.request_id, rest, request.index))
-
-    def _symptom(self, request: BrainRequest, text: str, first: DecisionV1) -> _Said:
-        """'catalog-service is acting up', 'web-01 is slow', 'the database is down': a problem
-        reported, not a task asked. With a host named, a read-only health check of it, said
-        back; without one, the question of where (and, for a named service, the hosts the
-        inventory declares for it), never an out-of-scope list of the words not known."""
-        hosts = [e.value for e in first.entities if e.type is EntityType.ASSET]
-        if hosts:
-            check = f"run a health check on {' '.join(hosts)}"
-            reading = self.read(request.request_id, check, request.index)
-            if reading.clarification is None and reading.intent is not None:
-                return _Said(check, reading)
-        service = _named_service(text, first)
-        declared = sorted(request.index.services.get(service.lower(), [])) if service else []
-        check = (
-            "what should I check there: the service's status or logs, or the host's CPU, "
-            "memory, disk and uptime (a health check)?"
-        )
-        if service and declared:
-            question = f"{service} is declared on {', '.join(declared)}. Which host is affected, "
-        elif service:
-            question = f"No asset in the inventory declares {service}. Which host runs it, "
-        else:
-            question = "Which host is affected, "
-        question += "and " + check
-        clarification = Clarification(reason="no_target", question=question, options=declared)
-        decision = first.model_copy(
-            update={"clarification": clarification, "kind": "clarification"}
-        )
-        return _Said(text, decision)
-
     def _dangling(self, request: BrainRequest, clause: str) -> DecisionV1 | None:
         """A clarification for a part after "and" / "then" that names nothing and asks for
         nothing known ("… and frobnicate the flux capacitor"): never dropped silently."""
@@ -237,82 +175,40 @@ class ContextReader:
     def _beyond_one_reading(
         self, request: BrainRequest, text: str, first: DecisionV1
     ) -> _Said | None:
-        """What the sentence reader alone would get wrong: a source address read as a target,
-        things beyond the catalog, a count of nothing named, a problem report."""
-        sourced = None
-        if first.clarification is not None and first.clarification.reason == "unknown_host":
-            sourced = self._without_source(request, text, first)
-            if sourced is not None and sourced.decision.clarification is None:
+        """What the sentence reader alone would get wrong (see `brain.reports`)."""
+        sourced = self._without_source(request, text, first)
+        if sourced is not None:
+            if sourced.decision.clarification is None:
                 return sourced
-            first = sourced.decision if sourced is not None else first
-        reason = first.clarification.reason if first.clarification else None
-        beyond = _beyond_words(text, request.index)
+            first = sourced.decision
+        beyond = reports.beyond_words(text, request.index)
         if beyond:  # whatever was read near it: no tool reaches these
-            return _Said(text, _beyond_reach(first, beyond))
-        if _counts_nothing_named(text, first):
-            question = (
-                "How many of what? Say which assets, e.g. 'how many Linux servers in "
-                "production?' or 'how many assets do we have?'."
-            )
-            clarification = Clarification(reason="not_understood", question=question)
-            update = {"clarification": clarification, "kind": "clarification"}
-            return _Said(text, first.model_copy(update=update))
-        if first.intent is None and reason in _SYMPTOM_REASONS and _SYMPTOM.search(text):
-            return self._symptom(request, text, first)
+            return _Said(text, reports.beyond_reach(first, beyond))
+        if reports.counts_nothing_named(text, first):
+            return _Said(text, reports.count_question(first))
+        if reports.is_problem_report(text, first):
+            return self._problem(request, text, first)
         return sourced  # the question of the reading without the source address, if any
 
+    def _without_source(self, request: BrainRequest, text: str, first: DecisionV1) -> _Said | None:
+        """Read without the address traffic comes from, saying nothing was narrowed to it."""
+        found = reports.source_address(text, first)
+        if found is None:
+            return None
+        rest, address = found
+        said = f"{rest.rstrip('.?!')} (from every source: not narrowed to {address})"
+        return _Said(said, self.read(request.request_id, rest, request.index))
 
-def _counts_nothing_named(text: str, decision: DecisionV1) -> bool:
-    """'How many are there?': a count that names no kind of asset and no group, on its own."""
-    if decision.intent is None or decision.intent.action != "count_assets":
-        return False
-    if any(e.type in {EntityType.GROUP, EntityType.ASSET} for e in decision.entities):
-        return False
-    words = {w.strip("?.,!").lower() for w in text.split()}
-    return not words & (set(lexicon.DEVICE_WORDS) | _WHOLE_INVENTORY)
-
-
-def _beyond_words(text: str, index: InventoryIndex) -> list[str]:
-    """The words of `text` naming what no tool reaches ('containers', 'pods'), except where
-    one is the inventory's own tag for hosts ('kubernetes nodes', 'tagged cloud')."""
-    words = [w.strip("?.,!") for w in text.lower().split()]
-    found = []
-    for position, word in enumerate(words):
-        if word not in lexicon.OUT_OF_REACH_WORDS:
-            continue
-        before = words[position - 1] if position else ""
-        after = words[position + 1] if position + 1 < len(words) else ""
-        tagged = before in lexicon.TAG_CUES or after in lexicon.DEVICE_WORDS
-        if not (tagged and (word in index.tags or word in index.locations)):
-            found.append(word)
-    return sorted(set(found))
-
-
-def _beyond_reach(first: DecisionV1, words: list[str]) -> DecisionV1:
-    quoted = ", ".join(f"'{w}'" for w in words)
-    question = (
-        f"I have no tools for {quoted}: I work on the hosts of the inventory and their "
-        "services, processes, files, disk, memory and CPU. Ask about one of those instead."
-    )
-    clarification = Clarification(reason="out_of_scope", question=question)
-    return first.model_copy(
-        update={"clarification": clarification, "kind": "clarification", "intent": None}
-    )
-
-
-def _named_service(text: str, decision: DecisionV1) -> str | None:
-    named = next(
-        (decision.inputs[k] for k in ("service", "app", "database") if decision.inputs.get(k)),
-        None,
-    )
-    if named and named.lower() not in _NOT_NAMES:
-        return str(named)
-    match = _SERVICE_NAME.search(text)
-    if match:
-        return match.group(0)
-    # "cache-redis", "logs-mongodb": a name ending in a service the lexicon knows.
-    words: list[str] = re.findall(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b", text.lower())
-    return next((w for w in words if w.rsplit("-", 1)[1] in lexicon.KNOWN_SERVICES), None)
+    def _problem(self, request: BrainRequest, text: str, first: DecisionV1) -> _Said:
+        """A problem reported about named hosts is their read-only health check, said back;
+        one naming no host is asked where."""
+        hosts = reports.reported_hosts(first)
+        if hosts:
+            check = f"run a health check on {' '.join(hosts)}"
+            reading = self.read(request.request_id, check, request.index)
+            if reading.clarification is None and reading.intent is not None:
+                return _Said(check, reading)
+        return _Said(text, reports.where_question(text, first, request.index))
 
 
 def _declared_hosts(decision: DecisionV1, index: InventoryIndex) -> list[str]:
