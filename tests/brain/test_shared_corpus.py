@@ -23,7 +23,6 @@ STILL_WRONG = {
     "real-world-018",
     "scenarios-136",  # latency between two groups: no ping plan
     "scenarios-141",  # Spanish
-    "chat-003",  # 'hostname containing' also matches names
     "chat-008",  # a follow-up judged without its conversation
 }
 

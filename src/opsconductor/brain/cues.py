@@ -70,7 +70,10 @@ def _name_patterns(tokens: list[Token], reading: GroupReading) -> None:
             pattern, used = found
         else:
             continue
-        reading.qualifiers.append(Qualifier(QualifierKind.NAME, pattern.lower, pattern.text))
+        # "hostname containing web" is the hostname alone; "name like web" name or hostname.
+        hostname = token.norm in {"hostname", "hostnames"}
+        kind = QualifierKind.HOSTNAME if hostname else QualifierKind.NAME
+        reading.qualifiers.append(Qualifier(kind, pattern.lower, pattern.text))
         for used_token in used:
             mark(used_token, TokenKind.QUALIFIER)
 

@@ -50,6 +50,10 @@ class AssetKey:
                 and (flt.environment is None or self.environment == flt.environment)
                 and all(tag.lower() in lowered_tags for tag in flt.tags)
                 and (flt.text is None or flt.text.lower() in f"{self.name} {self.hostname}".lower())
+                and (
+                    flt.hostname_text is None
+                    or flt.hostname_text.lower() in (self.hostname or "").lower()
+                )
                 and (flt.ip_prefix is None or (self.ip_address or "").startswith(flt.ip_prefix))
             )
         )

@@ -28,6 +28,7 @@ class QualifierKind(StrEnum):
     ENVIRONMENT = "environment"
     TAG = "tags"
     NAME = "text"  # a substring of the name or hostname
+    HOSTNAME = "hostname_text"  # a substring of the hostname alone
     IP_RANGE = "ip_prefix"
     LOCATION = "location"  # a site or data centre the inventory records
     SERVICE = "service"  # a service or application assets are declared to run
@@ -100,6 +101,7 @@ KIND_NOUNS = {
     QualifierKind.ENVIRONMENT: "environment",
     QualifierKind.TAG: "tag",
     QualifierKind.NAME: "name pattern",
+    QualifierKind.HOSTNAME: "hostname pattern",
     QualifierKind.IP_RANGE: "IP range",
     QualifierKind.LOCATION: "location",
     QualifierKind.SERVICE: "service",

@@ -48,6 +48,8 @@ def group_phrase(flt: AssetFilter, count: int | None = None) -> str:
         words.append("tagged " + " and ".join(flt.tags))
     if flt.text:
         words.append(f"with '{flt.text}' in the name")
+    if flt.hostname_text:
+        words.append(f"with '{flt.hostname_text}' in the hostname")
     if flt.ip_prefix:
         words.append(f"with IPs in {flt.ip_prefix}*")
     if flt.os_type and flt.os_type.value in {"other", "network"}:

@@ -202,6 +202,9 @@ class AssetFilter(BaseModel):
     owner: Annotated[str, Line(255)] | None = None
     criticality: Annotated[str, Line(32)] | None = None
     text: str | None = Field(default=None, description="Substring of name or hostname.")
+    hostname_text: str | None = Field(
+        default=None, max_length=255, description="Substring of the hostname alone."
+    )
     ip_prefix: str | None = None
     min_memory_gb: int | None = Field(default=None, ge=0, le=1_000_000)
     max_memory_gb: int | None = Field(default=None, ge=0, le=1_000_000)
@@ -244,6 +247,8 @@ class AssetFilter(BaseModel):
             words += f" of {self.criticality} criticality"
         if self.text:
             words += f" matching {self.text!r}"
+        if self.hostname_text:
+            words += f" with {self.hostname_text!r} in the hostname"
         if self.ip_prefix:
             words += f" with IPs in {self.ip_prefix}"
         return " ".join([words, *fact_phrases(self)])

@@ -232,6 +232,9 @@ def _field_conditions(flt: AssetFilter) -> list[ColumnElement[bool]]:
                 func.lower(AssetRow.hostname).contains(pattern, autoescape=True),
             )
         )
+    if flt.hostname_text:
+        pattern = flt.hostname_text.lower()
+        found.append(func.lower(AssetRow.hostname).contains(pattern, autoescape=True))
     if flt.ip_prefix:
         found.append(AssetRow.ip_address.startswith(flt.ip_prefix, autoescape=True))
     return found
