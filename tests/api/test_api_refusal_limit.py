@@ -33,7 +33,9 @@ async def live(api: Api) -> AsyncIterator[str]:
 
 def client(address: str = "127.0.0.1") -> httpx.AsyncClient:
     """A client whose connections come from `address` (any of 127.0.0.0/8 reaches the server)."""
-    return httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address=address))
+    # A generous timeout: these tests count refusals, not speed, and a loaded machine can keep
+    # one of hundreds of requests waiting past httpx's default of 5 s.
+    return httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address=address), timeout=60)
 
 
 class Statements:
