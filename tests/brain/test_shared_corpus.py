@@ -1,6 +1,5 @@
 """The shared corpus (../shared/eval/upstream), judged by hand in docs/eval-judgements.yaml:
-no outcome may change without being judged again, and no request may become wrong. The
-requests still judged wrong are listed here by id, so fixing one means taking it off."""
+no outcome may change without being judged again, and none is wrong."""
 
 from __future__ import annotations
 
@@ -14,23 +13,12 @@ from opsconductor.evaluation import Standing, load_judgements, run_eval
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("OPSCONDUCTOR_EVAL_DIR", ROOT.parent / "shared" / "eval" / "upstream"))
-# Judged wrong, each with its reason in the judgements file; the issue's aim is none.
-STILL_WRONG = {
-    "asset-golden-015",  # "production databases": a role noun the group grammar does not read
-    "linux-commands-026",  # 'including CPU, memory, disk, network' blocks the health check
-    "real-world-016",  # ';' in prose refused as shell syntax
-    "real-world-017",
-    "real-world-018",
-    "scenarios-136",  # latency between two groups: no ping plan
-    "scenarios-141",  # Spanish
-    "chat-008",  # a follow-up judged without its conversation
-}
 
 
 @pytest.mark.skipif(
     not (CORPUS / "requests.jsonl").is_file(), reason=f"no shared corpus at {CORPUS}"
 )
-async def test_every_outcome_is_judged_and_none_newly_wrong(tmp_path: Path) -> None:
+async def test_every_outcome_is_judged_and_none_is_wrong(tmp_path: Path) -> None:
     report = await run_eval(
         CORPUS / "requests.jsonl", CORPUS / "assets.json", load_settings(home=tmp_path / "home")
     )
@@ -39,5 +27,5 @@ async def test_every_outcome_is_judged_and_none_newly_wrong(tmp_path: Path) -> N
     changed = sorted(i for i, s in standing.items() if s in {Standing.REJUDGE, Standing.UNJUDGED})
     assert changed == [], "outcomes changed since judged: re-run `make eval` and judge them"
     wrong = {i for i, s in standing.items() if s is Standing.WRONG}
-    assert wrong <= STILL_WRONG, f"newly wrong: {sorted(wrong - STILL_WRONG)}"
+    assert wrong == set(), f"judged wrong: {sorted(wrong)} (see their notes in the judgements)"
     assert len(report.results) == 308

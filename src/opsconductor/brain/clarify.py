@@ -145,6 +145,15 @@ def no_tool_for_change(verbs: list[str], closest: ToolSpec | None) -> Clarificat
 def out_of_scope(options: list[str], unknown: list[str]) -> Clarification:
     """Nothing in the catalog matches; the words no tool's examples use are named."""
     words = ", ".join(f"'{w}'" for w in unknown[:6])
+    foreign = [w for w in unknown if w.lower() in lexicon.FOREIGN_FUNCTION_WORDS]
+    if len(foreign) >= 2:
+        return Clarification(
+            reason="not_understood",
+            question=(
+                f"I read requests in English only, and {words} look like another language. "
+                "Ask in English, e.g. 'check the status of postgresql on db-01'."
+            ),
+        )
     known = f" ({words}: no tool of mine knows {'it' if len(unknown) == 1 else 'them'})"
     return Clarification(
         reason="out_of_scope",

@@ -14,25 +14,49 @@ from dataclasses import dataclass
 
 from opsconductor.brain import reports
 from opsconductor.brain.base import BrainRequest, Context
+from opsconductor.brain.between import between_sides, ping_rewrites
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.decision import Clarification, Clause, DecisionV1, EntityType
 
 Read = Callable[[str, str, InventoryIndex], DecisionV1]  # request id, text, index
+Changes = Callable[[DecisionV1], bool]  # does the decision's intent change a host?
 
 # Words that open a question rather than an order: "and is nginx running" is not a new clause.
 _NOT_ORDERS = frozenset({"what", "how", "is", "are", "which", "who", "when", "where", "number"})
-_JOINERS = r"(?:,\s*)?(?:\band\s+then\b|\bthen\b|\band\s+afterwards\b|\bafter\s+that\b|\band\b)"
+# A clause starts after "and" / "then" (a comma before them allowed), or after a bare ';' or
+# ',' — each only when an order's verb follows (`split_clauses`).
+_JOINERS = (
+    r"(?:(?:,\s*)?(?:\band\s+then\b|\bthen\b|\band\s+afterwards\b|\bafter\s+that\b|\band\b)"
+    r"|;|,)"
+)
 _PRONOUN = re.compile(r"\b(it|its|that one|that service|the service)\b", re.IGNORECASE)
 _HOST_PRONOUN = re.compile(
     r"\s*\b(on\s+)?(their|them|those|these|they)(\s+(hosts|servers|boxes))?\b", re.I
 )
+# "If web-01's CPU is over 80%, restart apache": a change on a condition. Clauses are read one
+# by one, so the condition would be lost with them; the changes are left out and said so.
+_CONDITION = re.compile(r"\b(if|unless|when|whether|otherwise|else)\b", re.IGNORECASE)
+_WHETHER = re.compile(r"\b(check|see|verify|test|find\s+out|tell\s+me)\s+(if|whether)\b", re.I)
 _AGAIN = re.compile(r"\s*\b(again|back up|back)\b", re.IGNORECASE)
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
 _OPTION_REPLY = re.compile(
     r"^(?:the\s+)?(?P<ordinal>first|second|third|fourth|fifth|last)(?:\s+one)?$"
     r"|^(?:number\s+|#)?(?P<number>[1-9])$",
     re.IGNORECASE,
+)
+# "filter those to only Linux", "only the production ones", "narrow it down to dev": the turn
+# before, narrowed further.
+_NARROWING = re.compile(
+    r"^(?:(?:now|ok|okay)\s+)?(?:(?:filter|narrow|limit|restrict|reduce|cut)\s+(?:down\s+)?"
+    r"(?:those|these|them|that|it|this|the\s+list|the\s+results?)?\s*(?:down\s+)?"
+    r"(?:to\s+)?(?:only\s+|just\s+)?|(?:(?:show|list|give)\s+(?:me\s+)?)?(?:only|just)\s+)"
+    r"(?:the\s+)?(?P<rest>.+?)(?:\s+ones?)?[\s?.!]*$",
+    re.IGNORECASE,
+)
+# Words of a narrowing that stand for an earlier answer: "those", "the prod ones".
+_ANTECEDENT = re.compile(
+    r"\b(those|these|them|that|it|this|ones?)\b|^(filter|narrow|limit|restrict)\b", re.I
 )
 _NAMES_PLACE = re.compile(r"\b(on|at|from)\s+\S+", re.IGNORECASE)
 _PLACE_WORD = re.compile(r"^(on|in|at|for|to)\s+", re.IGNORECASE)
@@ -50,7 +74,8 @@ def clause_verbs(examples: Iterable[str]) -> frozenset[str]:
 
 
 def split_clauses(text: str, verbs: frozenset[str]) -> list[str]:
-    """The request's clauses: split where "and" / "then" is followed by an order's verb."""
+    """The request's clauses: split where "and" / "then" / ';' / ',' is followed by an order's
+    verb."""
     if not verbs:
         return [text]
     alternatives = "|".join(re.escape(v) for v in sorted(verbs))
@@ -70,12 +95,16 @@ class _Said:
 class ContextReader:
     """Reads requests of one or several clauses, with the conversation's context."""
 
-    def __init__(self, read: Read, verbs: frozenset[str]) -> None:
+    def __init__(self, read: Read, verbs: frozenset[str], changes: Changes) -> None:
         self.read = read
         self.verbs = verbs
+        self.changes = changes
 
     def understand(self, request: BrainRequest) -> DecisionV1:
         text = _answer_to_options(request.text, request.context)
+        sides = between_sides(text)
+        if sides is not None:
+            return self._between(request, sides)
         clauses = split_clauses(text, self.verbs) if text == request.text else [text]
         previous = _from_context(request.context)
         said: list[_Said] = []
@@ -83,17 +112,88 @@ class ContextReader:
             dangling = self._dangling(request, clause)
             if dangling is not None:
                 return dangling
+            if previous is None and len(clauses) == 1 and _narrowing(clause, self.verbs):
+                alone = self.read(request.request_id, clause, request.index)
+                if not _understood(_Said(clause, alone)) or _ANTECEDENT.search(clause):
+                    return _nothing_to_narrow(request, clause, alone)
             readings = self._distributed(request, clause) or [
                 self._read_one(request, clause, previous or self._next(request, clauses, position))
             ]
+            readings = [each for r in readings for each in self._per_service(request, r)]
             for reading in readings:
                 if reading.decision.clarification is not None or reading.decision.intent is None:
                     return _whole_request_clarified(request, reading, said, len(clauses))
                 said.append(reading)
                 previous = reading
+        if len(clauses) > 1 and _CONDITION.search(_WHETHER.sub("", text)):
+            return self._without_conditional_changes(request, said)
         if len(said) == 1:
             return _one(request, said[0])
         return _merged(request, said)
+
+    def _without_conditional_changes(self, request: BrainRequest, said: list[_Said]) -> DecisionV1:
+        """The checks of a conditional request, and never its changes: OpsConductor does not
+        act on an 'if' it would judge itself; the person sees the result and asks again."""
+        changes = [s for s in said if self.changes(s.decision)]
+        checks = [s for s in said if not self.changes(s.decision)]
+        if not changes:
+            return _one(request, checks[0]) if len(checks) == 1 else _merged(request, checks)
+        left = ", ".join(f"'{s.text.strip(' .;')}'" for s in changes)
+        if not checks:
+            question = (
+                f"I don't make changes on a condition ({left}). Ask for the check first; once "
+                "you have seen its result, ask for the change."
+            )
+            decision = changes[0].decision.model_copy(
+                update={
+                    "request_id": request.request_id,
+                    "text": request.text,
+                    "kind": "clarification",
+                    "clarification": Clarification(reason="not_understood", question=question),
+                }
+            )
+            return decision
+        decision = _one(request, checks[0]) if len(checks) == 1 else _merged(request, checks)
+        used = " then ".join(s.text for s in checks).strip().rstrip(".?!")
+        note = (
+            f"{used} (not {left}: I don't make changes on a condition; ask once you have seen this)"
+        )
+        return decision.model_copy(update={"read_as": _sentence(note)})
+
+    def _between(self, request: BrainRequest, sides: tuple[str, str]) -> DecisionV1:
+        """Latency or reachability between two ends: a ping from one to the other."""
+
+        def read(text: str) -> DecisionV1:
+            return self.read(request.request_id, text, request.index)
+
+        first: _Said | None = None
+        for rewrite in ping_rewrites(sides, request.index, read):
+            said = _Said(rewrite, read(rewrite))
+            if _understood(said):
+                return _one(request, said)
+            first = first or said
+        if first is None:
+            whole = read(request.text)
+            unknown = whole.clarification is not None and whole.clarification.reason in {
+                "unknown_host",
+                "ambiguous",
+            }
+            if unknown:  # an end the inventory does not know: named before anything else
+                return whole.model_copy(update={"request_id": request.request_id})
+        question = (
+            f"To measure the path between {sides[0]} and {sides[1]} I ping one end from the "
+            "other, so one end must be one host with an address and the other hosts I can run "
+            "a ping on: name them, e.g. 'ping web-01 from the api servers'."
+        )
+        decision = read(request.text) if first is None else first.decision
+        return decision.model_copy(
+            update={
+                "request_id": request.request_id,
+                "text": request.text,
+                "kind": "clarification",
+                "clarification": Clarification(reason="missing_input", question=question),
+            }
+        )
 
     def _next(self, request: BrainRequest, clauses: list[str], position: int) -> _Said | None:
         """The clause after this one, read on its own, when it names where it runs: the hosts
@@ -134,27 +234,73 @@ class ContextReader:
         return None
 
     def _distributed(self, request: BrainRequest, text: str) -> list[_Said] | None:
-        """ "check disk and memory on web-01": one verb over two objects is two clauses, each
-        on the hosts named once at the end. None when the "and" joins something else (two
-        hosts, two filters) — that is, when both halves do not read as different actions."""
+        """ "check disk and memory on web-01", "check disk, memory and cpu on web-01": one verb
+        over several objects is a clause for each, on the hosts named once at the end. None
+        when the "and" joins something else (two hosts, two filters) — that is, when the parts
+        do not each read as a different action."""
         match = re.match(r"^(?P<verb>\S+)\s+(?P<left>.+?)\s+and\s+(?P<right>.+)$", text, re.I)
         if match is None or match.group("verb").lower() not in self.verbs:
             return None
         verb, right = match.group("verb"), match.group("right")
-        second = self._read_one(
+        last = self._read_one(
             request, right if right.split()[0].lower() in self.verbs else f"{verb} {right}", None
         )
-        if second.decision.intent is None or second.decision.clarification is not None:
+        if not _understood(last):
             return None
-        first = self._read_one(request, f"{verb} {match.group('left')}", second)
-        if first.decision.intent is None or first.decision.clarification is not None:
+        items = [item.strip() for item in match.group("left").split(",") if item.strip()]
+        firsts = [self._read_one(request, f"{verb} {item}", last) for item in items]
+        if not all(_understood(first) for first in firsts):
             return None
-        if first.decision.intent == second.decision.intent:
-            return None  # one action over two things: the sentence reader's to read whole
-        return [first, second]
+        readings = [*firsts, last]
+        actions = {
+            (r.decision.intent.category, r.decision.intent.action)
+            for r in readings
+            if r.decision.intent
+        }
+        if len(actions) < len(readings):
+            return None  # one action over several things: the sentence reader's to read whole
+        return readings
+
+    def _per_service(self, request: BrainRequest, said: _Said) -> list[_Said]:
+        """ "restart nginx and apache on web-01": a step acts on one service, so each service
+        named in a list is a clause of its own, in the request's order. A count or list of
+        assets over several services is asked about: 'and' could mean either or both."""
+        services = [e for e in said.decision.entities if e.type is EntityType.SERVICE]
+        if len(services) < 2 or not _understood(said):
+            return [said]
+        words = [e.matched or e.value for e in services]
+        listed = re.search(
+            r"\b" + r"(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+)".join(map(re.escape, words)) + r"\b",
+            said.text,
+            re.IGNORECASE,
+        )
+        readings = []
+        if listed is not None and said.decision.kind == "action":
+            for word in words:
+                text = f"{said.text[: listed.start()]}{word}{said.text[listed.end() :]}"
+                readings.append(_Said(text, self.read(request.request_id, text, request.index)))
+        if readings and all(_understood(r) for r in readings):
+            return readings
+        named = ", ".join(words)
+        question = (
+            f"You named several services ({named}), and I act on one at a time: ask for each "
+            "on its own."
+            if said.decision.kind == "action"
+            else f"You named several services ({named}): hosts running all of them or any of "
+            "them? I can count and list the hosts of one service at a time: ask for each."
+        )
+        clarification = Clarification(reason="not_understood", question=question)
+        decision = said.decision.model_copy(
+            update={"kind": "clarification", "clarification": clarification}
+        )
+        return [_Said(said.text, decision)]
 
     def _read_one(self, request: BrainRequest, text: str, previous: _Said | None) -> _Said:
         first = self.read(request.request_id, text, request.index)
+        if previous is not None and reports.counts_nothing_named(text, first):
+            counted = self._count_of(request, previous)
+            if counted is not None:
+                return counted
         special = self._beyond_one_reading(request, text, first)
         if special is not None:
             return special
@@ -166,11 +312,41 @@ class ContextReader:
                 return _Said(f"{text} on {', '.join(declared)}", again)
         if previous is None:
             return _Said(text, first)
+        return self._after(request, text, first, previous) or _Said(text, first)
+
+    def _after(
+        self, request: BrainRequest, text: str, first: DecisionV1, previous: _Said
+    ) -> _Said | None:
+        """The text re-read with what the clause or turn before supplies; None when no
+        re-reading is understood."""
+        narrowed = _narrowing(text, self.verbs)
+        if narrowed:
+            candidate = f"{previous.text.rstrip(' ?.!')}, only {narrowed}"
+            narrower = _Said(candidate, self.read(request.request_id, candidate, request.index))
+            if _understood(narrower) and narrower.decision.intent == previous.decision.intent:
+                return narrower
         for candidate in _with_context(text, first, previous, self.verbs):
-            again = self.read(request.request_id, candidate, request.index)
-            if again.clarification is None and again.intent is not None:
-                return _Said(candidate, again)
-        return _Said(text, first)
+            again = _Said(candidate, self.read(request.request_id, candidate, request.index))
+            if _understood(again):
+                return again
+        return None
+
+    def _count_of(self, request: BrainRequest, previous: _Said) -> _Said | None:
+        """'how many are there?' after a list: the count of what was listed."""
+        # A turn before this one is kept as its words: read again, they give its group.
+        said = (
+            previous.decision.entities
+            or self.read(request.request_id, previous.text, request.index).entities
+        )
+        groups = [e for e in said if e.type is EntityType.GROUP]
+        if len(groups) != 1:
+            return None
+        candidate = f"how many {groups[0].value} are there"
+        counted = _Said(candidate, self.read(request.request_id, candidate, request.index))
+        same = (
+            counted.decision.entities and counted.decision.entities[-1].filter == groups[0].filter
+        )
+        return counted if _understood(counted) and same else None
 
     def _beyond_one_reading(
         self, request: BrainRequest, text: str, first: DecisionV1
@@ -209,6 +385,36 @@ class ContextReader:
             if reading.clarification is None and reading.intent is not None:
                 return _Said(check, reading)
         return _Said(text, reports.where_question(text, first, request.index))
+
+
+def _narrowing(text: str, verbs: frozenset[str]) -> str | None:
+    """What 'filter those to only Linux' narrows to ('Linux'); None for an order ('only
+    restart nginx') or anything else."""
+    match = _NARROWING.match(text)
+    if match is None or match.group("rest").split()[0].lower() in verbs:
+        return None
+    return match.group("rest")
+
+
+def _nothing_to_narrow(request: BrainRequest, clause: str, alone: DecisionV1) -> DecisionV1:
+    """ "filter those to only Linux" with no turn before it to narrow."""
+    question = (
+        f"'{clause.strip(' ?.!')}' narrows an earlier answer, and there is none in this "
+        "conversation. Which assets do you mean? Ask for them first (e.g. 'show me all "
+        "servers'), then narrow them, or ask in one go ('show me all Linux servers')."
+    )
+    return alone.model_copy(
+        update={
+            "request_id": request.request_id,
+            "text": request.text,
+            "kind": "clarification",
+            "clarification": Clarification(reason="no_target", question=question),
+        }
+    )
+
+
+def _understood(said: _Said) -> bool:
+    return said.decision.intent is not None and said.decision.clarification is None
 
 
 def _declared_hosts(decision: DecisionV1, index: InventoryIndex) -> list[str]:

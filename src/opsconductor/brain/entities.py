@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from opsconductor.brain import lexicon
@@ -87,6 +88,7 @@ def extract(text: str, index: InventoryIndex, vocabulary: Vocabulary) -> Extract
     """Read the request's names against the inventory; no guessing of unknown hosts."""
     result = Extraction(tokens=tokenize(text))
     _multiword_assets(result, index)
+    _multiword_tags(result, index)
     _destinations(result)
     for token in result.tokens:
         if token.free:
@@ -123,6 +125,21 @@ def _multiword_assets(result: Extraction, index: InventoryIndex) -> None:
                 mark(window[0], TokenKind.ASSET, name)
                 result.add(EntityType.ASSET, name, " ".join(t.text for t in window), [name])
                 result.reasons.append(f"'{name}' is an asset (by name)")
+
+
+def _multiword_tags(result: Extraction, index: InventoryIndex) -> None:
+    """'load balancers' where the inventory tags assets 'load-balancer': one word, the tag's
+    (plural kept, so it can stand for the assets tagged so)."""
+    tokens = result.tokens
+    for first, second in itertools.pairwise(tokens):
+        if not (first.free and second.free):
+            continue
+        joined = f"{first.lower}-{second.lower}"
+        singular = joined[:-1] if joined.endswith("s") else joined
+        if joined in index.tags or singular in index.tags:
+            first.text, first.lower, first.norm = f"{first.text} {second.text}", joined, joined
+            mark(second, TokenKind.CONSUMED)
+            result.reasons.append(f"'{first.text}' is the tag {index.tags.get(joined, singular)}")
 
 
 def _handle(result: Extraction, index: InventoryIndex, token: Token) -> None:

@@ -49,11 +49,15 @@ def read_groups(tokens: list[Token], index: InventoryIndex, vocabulary: Vocabula
         if token.free and _is_head(tokens, position, index, named_assets):
             reading.heads.append(token)
             _pre_modifiers(tokens, position, index, reading, facts)
-    if not reading.heads:
-        # "how many macs", "list windows in dev": an OS family standing for its assets.
+    if not reading.heads and not named_assets:
+        # "how many macs", "list windows in dev": an OS family standing for its assets;
+        # "list production databases": a tag's plural standing for the assets tagged so.
         for position, token in enumerate(tokens):
-            if token.free and token.norm in lexicon.OS_WORDS and not named_assets:
+            tag = _plural_tag(token, index)
+            if token.free and (token.norm in lexicon.OS_WORDS or tag is not None):
                 reading.heads.append(token)
+                if tag is not None:
+                    reading.qualifiers.append(tag)
                 _pre_modifiers(tokens, position, index, reading, facts)
     cue_phrases(tokens, index, vocabulary, reading)
     _loose_words(tokens, index, reading)
@@ -63,6 +67,16 @@ def read_groups(tokens: list[Token], index: InventoryIndex, vocabulary: Vocabula
     range_words(tokens)
     _mark_group(tokens, reading)
     return reading
+
+
+def _plural_tag(token: Token, index: InventoryIndex) -> Qualifier | None:
+    """'databases' where the inventory tags assets 'database' (never the tag itself: 'list
+    database' is not a group of them)."""
+    word = token.lower  # as written: typo tolerance may have folded 'backups' into 'backup'
+    for singular in (word[:-2], word[:-1]) if word.endswith("es") else (word[:-1],):
+        if word.endswith("s") and len(singular) > 2 and singular in index.tags:
+            return Qualifier(QualifierKind.TAG, index.tags[singular], token.text)
+    return None
 
 
 def _plural(token: Token) -> bool:

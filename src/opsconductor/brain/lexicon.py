@@ -143,6 +143,7 @@ STOP_WORDS = _words(
     could would you i it its this that these those and or with all every each any some there
     here now right currently current just quickly also then about into across have has having
     hey hi ok okay let lets let's need want like see know out run runs using thanks
+    perform conduct only
     use via by as if so than your their them they he she his her how many much got whose were
     """
 )
@@ -234,7 +235,7 @@ DEVICE_WORDS = _table(
     firewall: firewalls
     storage: nas san arrays
     any: host hosts machine machines box boxes node nodes asset assets device devices
-    any: system systems computers instances instance vms vm
+    any: system systems computers instances instance vms vm ones
     """
 )
 
@@ -290,7 +291,8 @@ QUALIFIER_GLUE = _words("the our my a an of environment env are is that which")
 # Words that say how or when, never which assets: harmless wherever they stand.
 MANNER_WORDS = _words(
     "parallel sequence order batch batches background foreground immediately asap quickly "
-    "once again total overall altogether system inventory fleet"
+    "once again total overall altogether system inventory fleet full complete comprehensive "
+    "thorough extensive"
 )
 
 # Range nouns: "in the 10.0.1 range", "on the 192.168.1.0/24 subnet".
@@ -400,4 +402,17 @@ READ_ONLY_PHRASES = (
     "read only",
     "do not change",
     "don't change",
+)
+
+# Common little words of Spanish, French, German, Portuguese and Italian that English never
+# uses: two of them among the words nothing understood means the request is in another
+# language, and the answer says so instead of listing them as unknown.
+FOREIGN_FUNCTION_WORDS = _words(
+    """
+    el los las del por favor está esta muy lento lenta qué cómo dónde servidor revisar
+    est très lent les des une avec pour serveur vérifier s'il plaît
+    der die das und nicht ist bitte sehr langsam überprüfen
+    não está muito obrigado por favor servidor verificar
+    il della per favore molto lento controlla
+    """
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsconductor.brain import clarify, lexicon
+from opsconductor.brain import clarify, inclusions, lexicon
 from opsconductor.brain.base import BrainRequest
 from opsconductor.brain.context import ContextReader, clause_verbs
 from opsconductor.brain.entities import Extraction, extract
@@ -51,7 +51,7 @@ class RulesBrain:
         )
 
         examples = (e for t in catalog.tools.values() for e in t.examples)
-        self.context = ContextReader(self.read, clause_verbs(examples))
+        self.context = ContextReader(self.read, clause_verbs(examples), self._changes)
 
     async def understand(self, request: BrainRequest) -> DecisionV1:
         """Clause by clause, with the conversation's context (see `brain.context`)."""
@@ -60,11 +60,21 @@ class RulesBrain:
     def read(self, request_id: str, text: str, index: InventoryIndex) -> DecisionV1:
         """One sentence on its own."""
         found = extract(text, index, self.vocabulary)
+        included = inclusions.take_inclusions(found.tokens)
         pairs = canonical_pairs(found.tokens)
         words = [word for word, _ in pairs]
         ranking = self._eligible(self.matcher.rank(words), text)
         reasons = list(found.reasons)
         best = self._best(ranking, words, reasons)
+        if best is None and included:
+            # "analyze performance including top processes and memory": the list is all
+            # there is to go on.
+            inclusions.release(included)
+            included = []
+            pairs = canonical_pairs(found.tokens)
+            words = [word for word, _ in pairs]
+            ranking = self._eligible(self.matcher.rank(words), text)
+            best = self._best(ranking, words, reasons)
         best = self._details_when_named(best, found, reasons)
         best = self._beyond_the_record(best, ranking, pairs, words, reasons)
         tools = self._tools(best)
@@ -72,6 +82,10 @@ class RulesBrain:
         # on assets one by one get the group's members as targets.
         targets = found.all_targets(index) if _needs_targets(tools) else found.targets
         clarification = self._clarify(found, best, pairs, targets, index, ranking, text)
+        if clarification is None and (
+            missing := inclusions.uncovered(included, tools, self.catalog)
+        ):
+            clarification = inclusions.not_covered(missing, tools, self.catalog)
         entities = found.entities
         if clarification is None and any(_query(t) in _FACTS for t in tools):
             entities, clarification = _service_in_group(found, index)
@@ -160,6 +174,11 @@ class RulesBrain:
             return False
         changes = any(not t.read_only for t in self._tools(best))
         return not changes or bool(set(best.shared) & lexicon.CHANGE_VERBS)
+
+    def _changes(self, decision: DecisionV1) -> bool:
+        intent = decision.intent
+        tools = self.catalog.for_intent(intent.category, intent.action) if intent else []
+        return any(not t.read_only for t in tools)
 
     def _tools(self, score: IntentScore | None) -> list[ToolSpec]:
         if score is None:

@@ -10,6 +10,9 @@ from enum import StrEnum
 _TOKEN = re.compile(r"[\w./:@%+'*-]+")
 _TRAILING = ".,:;?!'\""
 _CLAUSE_END = ".,:;?!"
+_CONTRACTIONS = frozenset(
+    {"what's", "let's", "that's", "it's", "there's", "here's", "who's", "where's", "how's"}
+)
 IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 IP_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){1,2}\.?(\.\*|\.x)?$")
 CIDR = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3})/(8|16|24)$")
@@ -77,6 +80,8 @@ def tokenize(text: str) -> list[Token]:
         word = raw.strip(_TRAILING)
         if word.startswith("'"):
             word = word.lstrip("'")
+        if word.lower().endswith("'s") and word.lower() not in _CONTRACTIONS:
+            word = word[:-2]  # "web-01's CPU": the host, not a word of its own
         following = text[match.end() : match.end() + 1]
         ends = any(c in _CLAUSE_END for c in raw[len(raw.rstrip(_TRAILING)) :] + following)
         if word:

@@ -11,7 +11,16 @@ from opsconductor.schemas.decision import DecisionV1
 
 # Shell syntax has no place in a request: OpsConductor runs catalog commands only, so these
 # are refused with a clear word rather than quietly dropped.
-_SHELL_SYNTAX = re.compile(r"(;|`|\$\(|\$\{|&&|\|\||\s\|\s|>\s*/|<\s*/)")
+_SHELL_SYNTAX = re.compile(r"(`|\$\(|\$\{|&&|\|\||\s\|\s|>\s*/|<\s*/)")
+# A semicolon is prose ("restart apache; otherwise, show me top processes") unless what
+# follows it, up to the next sentence mark, looks like a command line: no space around it
+# ("df;ls"), a command word people only type in a shell, a flag, a path or a variable.
+_SEMICOLON = re.compile(r";(?P<after>[^;.!?]*)")
+_SHELL_AFTER = re.compile(
+    r"^\S|^\s*(rm|cat|ls|echo|curl|wget|sudo|su|chmod|chown|bash|sh|zsh|nc|ncat|dd|mkfs|mv|cp|"
+    r"tee|touch|eval|exec|export|whoami|uname|id|python3?|perl|base64)\b|\s--?[a-z]|\s/|[$=]",
+    re.IGNORECASE,
+)
 # Text addressed to the assistant's own rules rather than to the fleet. It is refused here,
 # before any brain reads it, so the refusal holds whichever brain (rules or a model) is used.
 _ADDRESSED_TO_RULES = re.compile(
@@ -51,12 +60,24 @@ def check_request(text: object, max_chars: int) -> str | None:
             "changed by a request: the catalog, the inventory and the approval policy decide "
             "what runs and who approves it. Ask for the task alone, in words."
         )
-    shell = _SHELL_SYNTAX.search(text)
+    shell = _shell_syntax(text)
     if shell:
         return (
-            f"The request contains shell syntax ({shell.group().strip()!r}). OpsConductor runs "
+            f"The request contains shell syntax ({shell!r}). OpsConductor runs "
             "only commands from its catalog; say what you want done in words."
         )
+    return None
+
+
+def _shell_syntax(text: str) -> str | None:
+    """The first piece of shell syntax in the text, as written."""
+    found = _SHELL_SYNTAX.search(text)
+    if found:
+        return found.group().strip()
+    for semicolon in _SEMICOLON.finditer(text):
+        after = semicolon.group("after")
+        if not after.strip() or _SHELL_AFTER.search(after):
+            return ";"
     return None
 
 

@@ -1,0 +1,302 @@
+"""Clause rules of the context reader, against our own fleet: lists of checks, lists of
+services, ';' and ',' between orders, changes on a condition, what 'including' lists, paths
+'between' two ends, narrowing an earlier answer, and requests in another language."""
+
+from __future__ import annotations
+
+import pytest
+from tests.brain.fleet import fleet_index
+
+from opsconductor.brain.base import BrainRequest, Context
+from opsconductor.brain.index import AssetKey, InventoryIndex
+from opsconductor.brain.rules import RulesBrain
+from opsconductor.schemas.decision import DecisionV1, EntityType, Intent
+
+
+async def understand(
+    brain: RulesBrain,
+    text: str,
+    index: InventoryIndex | None = None,
+    context: Context | None = None,
+) -> DecisionV1:
+    request = BrainRequest("t", text, index or fleet_index(), context or Context())
+    return await brain.understand(request)
+
+
+def actions(decision: DecisionV1) -> list[str]:
+    if decision.clauses:
+        return [c.intent.action for c in decision.clauses]
+    return [decision.intent.action] if decision.intent else []
+
+
+def services(decision: DecisionV1) -> list[str | None]:
+    clauses = decision.clauses or []
+    return [c.inputs.get("service") for c in clauses]
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("check disk, memory and cpu on web-01", ["check_disk", "check_memory", "check_cpu"]),
+        (
+            "Check disk, memory, uptime and CPU on app-02",
+            ["check_disk", "check_memory", "check_uptime", "check_cpu"],
+        ),
+        ("show memory and disk for db-01", ["check_memory", "check_disk"]),
+    ],
+)
+async def test_one_verb_over_a_list_is_a_clause_for_each_item(
+    brain: RulesBrain, text: str, wanted: list[str]
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert actions(decision) == wanted
+    assert all(c.targets for c in decision.clauses)
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "wanted"),
+    [
+        ("restart nginx and apache on web-01", "restart_service", ["nginx", "apache"]),
+        ("bounce nginx & redis on app-01", "restart_service", ["nginx", "redis"]),
+        (
+            "check nginx, haproxy and redis on web-02",
+            "service_status",
+            ["nginx", "haproxy", "redis"],
+        ),
+        ("stop the nginx and postgres services on db-01", "stop_service", ["nginx", "postgres"]),
+    ],
+)
+async def test_a_list_of_services_is_a_step_for_each_never_only_the_first(
+    brain: RulesBrain, text: str, action: str, wanted: list[str]
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert actions(decision) == [action] * len(wanted)
+    assert services(decision) == wanted
+
+
+async def test_a_count_over_several_services_is_asked_about(brain: RulesBrain) -> None:
+    index = InventoryIndex(
+        [
+            AssetKey("a1", None, None, "linux", "server", None, (), services=("nginx",)),
+            AssetKey("a2", None, None, "linux", "server", None, (), services=("apache",)),
+        ]
+    )
+    decision = await understand(brain, "how many hosts run nginx and apache", index)
+    assert decision.clarification is not None
+    question = decision.clarification.question
+    assert "nginx" in question and "apache" in question
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        (
+            "check disk on web-01; check memory on db-01",
+            [("check_disk", "web-01"), ("check_memory", "db-01")],
+        ),
+        (
+            "stop nginx on web-01, start apache on web-02",
+            [("stop_service", "web-01"), ("start_service", "web-02")],
+        ),
+        (
+            "restart nginx on app-01; show its status",
+            [("restart_service", "app-01"), ("service_status", "app-01")],
+        ),
+    ],
+)
+async def test_semicolons_and_commas_before_an_order_start_a_clause(
+    brain: RulesBrain, text: str, wanted: list[tuple[str, str]]
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert [(c.intent.action, c.targets[0]) for c in decision.clauses] == wanted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if nginx is down on web-01, restart it",
+        "If web-01's CPU is over 80%, restart apache; otherwise, just show me top processes.",
+        "when the disk is full on app-01 then reboot it",
+        "check disk on db-01 and if it is over 90% reboot it",
+        "unless web-02 is busy, restart nginx on it",
+    ],
+)
+async def test_a_change_on_a_condition_is_never_planned(brain: RulesBrain, text: str) -> None:
+    decision = await understand(brain, text)
+    changed = [a for a in actions(decision) if a in {"restart_service", "reboot", "stop_service"}]
+    assert not changed, (text, actions(decision))
+    said = decision.read_as or (decision.clarification.question if decision.clarification else "")
+    assert "condition" in said or decision.clarification is not None, said
+
+
+async def test_check_if_is_whether_not_a_condition(brain: RulesBrain) -> None:
+    decision = await understand(brain, "restart nginx on web-01 and check if it is running")
+    assert actions(decision) == ["restart_service", "service_status"]
+
+
+async def test_a_possessive_host_is_the_host(brain: RulesBrain) -> None:
+    decision = await understand(brain, "show web-01's disk usage")
+    assert decision.intent == Intent(category="monitoring", action="check_disk")
+    assert decision.targets == ["web-01"]
+    unknown = await understand(brain, "what's web-99's uptime")
+    assert unknown.clarification is not None and "'web-99'" in unknown.clarification.question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Perform a comprehensive system health check on web-01 including CPU, memory and disk",
+        "run a complete health check of app-01, including uptime and load",
+        "do a thorough health check on db-01 incl memory",
+    ],
+)
+async def test_what_including_lists_is_covered_by_the_check(brain: RulesBrain, text: str) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert actions(decision) == ["health_check"]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("run a health check on web-01 including network", "'network'"),
+        (
+            "Perform a full health check on app-02 including CPU, memory, disk, and network",
+            "'network'",
+        ),
+        ("check disk on db-01 including inodes", "'inodes'"),
+    ],
+)
+async def test_what_including_lists_beyond_the_check_is_named(
+    brain: RulesBrain, text: str, named: str
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is not None
+    assert named in decision.clarification.question
+
+
+def _balanced_index() -> InventoryIndex:
+    rows = [
+        ("lb-01", "network", "other", ("load-balancer",), "10.0.0.5"),
+        ("api-01", "linux", "server", ("api",), "10.0.0.11"),
+        ("api-02", "linux", "server", ("api",), "10.0.0.12"),
+    ]
+    return InventoryIndex(
+        AssetKey(name, f"{name}.corp.example", ip, os_type, device, "production", tags)
+        for name, os_type, device, tags, ip in rows
+    )
+
+
+async def test_latency_between_two_ends_is_a_ping_from_the_end_that_can_run_it(
+    brain: RulesBrain,
+) -> None:
+    decision = await understand(
+        brain,
+        "users say it's slow, can you check network latency between the load balancer and the "
+        "api servers?",
+        _balanced_index(),
+    )
+    assert decision.clarification is None, decision.clarification
+    assert decision.intent == Intent(category="network", action="ping")
+    assert sorted(decision.targets) == ["api-01", "api-02"]
+    assert decision.inputs["destination"] == "lb-01.corp.example"
+    assert decision.read_as is not None and "ping" in decision.read_as
+
+
+async def test_connectivity_between_two_hosts_pings_one_from_the_other(brain: RulesBrain) -> None:
+    decision = await understand(brain, "test connectivity between web-01 and db-01")
+    assert decision.intent == Intent(category="network", action="ping")
+    assert len(decision.targets) == 1
+    assert decision.inputs["destination"].split(".")[0] in {"web-01", "db-01"}
+    assert decision.inputs["destination"].split(".")[0] not in decision.targets
+
+
+async def test_an_unknown_end_is_named(brain: RulesBrain) -> None:
+    decision = await understand(brain, "check latency between web-77 and db-01")
+    assert decision.clarification is not None
+    assert "web-77" in decision.clarification.question
+
+
+async def test_a_multiword_tag_is_one_word(brain: RulesBrain) -> None:
+    decision = brain.read("t", "list the load balancers", _balanced_index())
+    groups = [e for e in decision.entities if e.type is EntityType.GROUP]
+    assert groups and groups[0].filter == {"tags": "load-balancer"}
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("List production databases", {"environment": "production", "tags": "database"}),
+        (
+            "how many databases do we have in prod",
+            {"environment": "production", "tags": "database"},
+        ),
+        ("show me the backups in dr", {"environment": "dr", "tags": "backup"}),
+    ],
+)
+async def test_a_tags_plural_stands_for_the_assets_tagged_so(
+    brain: RulesBrain, text: str, wanted: dict[str, str]
+) -> None:
+    decision = brain.read("t", text, fleet_index())
+    assert decision.clarification is None, decision.clarification
+    groups = [e for e in decision.entities if e.type is EntityType.GROUP]
+    assert groups and groups[0].filter == wanted
+
+
+@pytest.mark.parametrize(
+    "text", ["Filter those to only Linux", "just the prod ones", "narrow that down to staging"]
+)
+async def test_narrowing_with_nothing_before_it_asks_which_assets(
+    brain: RulesBrain, text: str
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is not None
+    assert decision.clarification.reason == "no_target"
+    assert "earlier answer" in decision.clarification.question
+
+
+async def test_narrowing_an_earlier_list_adds_to_its_filter(brain: RulesBrain) -> None:
+    listed = Context(
+        intent=Intent(category="inventory", action="list_assets"),
+        said="show me all servers",
+        turns=("show me all servers",),
+    )
+    decision = await understand(brain, "Filter those to only Linux", context=listed)
+    groups = [e for e in decision.entities if e.type is EntityType.GROUP]
+    assert groups and groups[0].filter == {"os_type": "linux", "device_type": "server"}
+    assert decision.read_as is not None and "only Linux" in decision.read_as
+    counted = await understand(
+        brain,
+        "how many are there?",
+        context=Context(
+            intent=Intent(category="inventory", action="list_assets"),
+            said="show me all servers, only Linux",
+            turns=("show me all servers", "Filter those to only Linux"),
+        ),
+    )
+    assert counted.intent == Intent(category="inventory", action="count_assets")
+    groups = [e for e in counted.entities if e.type is EntityType.GROUP]
+    assert groups and groups[0].filter == {"os_type": "linux", "device_type": "server"}
+
+
+async def test_only_before_an_order_is_not_narrowing(brain: RulesBrain) -> None:
+    decision = await understand(brain, "only restart nginx on web-01")
+    assert actions(decision) == ["restart_service"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "check el status de la database por favor, está muy lento",
+        "bitte überprüfen die Festplatte auf web-01",
+        "vérifier le serveur web-01 s'il vous plaît, il est très lent",
+    ],
+)
+async def test_another_language_is_said_to_be_one(brain: RulesBrain, text: str) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is not None
+    assert "English only" in decision.clarification.question
+    assert decision.clarification.options == []
