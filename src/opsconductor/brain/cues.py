@@ -8,7 +8,6 @@ from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.qualifiers import (
     CLAUSE_VERBS,
     CONJUNCTIONS,
-    NAMED,
     GroupReading,
     Qualifier,
     QualifierKind,
@@ -37,8 +36,8 @@ _NAME_GLUE = frozenset({"the", "their", "its", "his", "her"})
 
 
 def _tags(tokens: list[Token], position: int, index: InventoryIndex, reading: GroupReading) -> None:
-    """'tagged web', 'tagged web and frontend' (both), 'tagged web or app' (named back: a
-    filter's tags must all match)."""
+    """'tagged web', 'tagged web and frontend' (both), 'tagged web or app' (either: read so by
+    `choices.alternatives`)."""
     while True:
         token = tokens[position]
         tag = Qualifier(QualifierKind.TAG, index.tags.get(token.norm, token.text), token.text)
@@ -50,11 +49,6 @@ def _tags(tokens: list[Token], position: int, index: InventoryIndex, reading: Gr
         if joint.norm not in {"and", "or"} or follower.norm not in index.tags:
             return
         mark(joint, TokenKind.CONSUMED)
-        if joint.norm == "or":
-            words = f"{token.text} or {follower.text}"
-            reading.unread.append(Unread(words, "more than one tag to choose from"))
-            mark(follower, TokenKind.QUALIFIER)
-            return
         position += 2
 
 
@@ -251,37 +245,6 @@ def _cue_content(
     for p, qualifier in read:
         take(tokens[p], qualifier, reading)  # "in the 10.1 range": 'range' is part of it
     mark(tokens[cue], TokenKind.CONSUMED)
-
-
-def negations(tokens: list[Token], index: InventoryIndex, reading: GroupReading) -> None:
-    """'except staging', 'not in production', 'non-windows': no filter excludes yet."""
-    for position, token in enumerate(tokens):
-        if not token.free:
-            continue
-        if token.norm.startswith("non-") and len(token.norm) > 4:
-            reading.unread.append(Unread(token.text, "exclusion"))
-            mark(token, TokenKind.QUALIFIER)
-            continue
-        if token.norm not in lexicon.NEGATION_WORDS:
-            continue
-        for later in range(position + 1, min(len(tokens), position + 4)):
-            follower = tokens[later]
-            if follower.free and follower.norm in _NEGATION_GLUE:
-                continue
-            excluded_asset = follower.kind in NAMED and token.norm in _EXCLUDING
-            if excluded_asset or (
-                follower.free
-                and (
-                    read_word(follower, index, cued=True) is not None
-                    or unsupported_word(follower) is not None
-                    or follower.norm in lexicon.DISTRIBUTIONS
-                )
-            ):
-                reading.unread.append(Unread(span_text(tokens, position, later + 1), "exclusion"))
-                for negated in tokens[position : later + 1]:
-                    if negated.free:
-                        mark(negated, TokenKind.QUALIFIER)
-            break
 
 
 def range_words(tokens: list[Token]) -> None:

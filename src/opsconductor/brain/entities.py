@@ -79,8 +79,9 @@ class Extraction:
 def filter_inputs(flt: AssetFilter) -> dict[str, str]:
     """A group filter as the string inputs of the inventory tools."""
     values = flt.model_dump(mode="json", exclude_defaults=True)
-    if "tags" in values:
-        values["tags"] = ",".join(values["tags"])
+    for listed in ("tags", "either", "exclude"):  # `connectors.inventory.filter_from_inputs`
+        if listed in values:
+            values[listed] = ",".join(values[listed])
     return {key: str(value) for key, value in values.items()}
 
 
@@ -265,6 +266,7 @@ def _apply_group(result: Extraction, reading: GroupReading, index: InventoryInde
     if not reading.found or result.unread:
         return
     flt = reading.filter()
+    _without_excluded(result, flt)
     describing = result.targets and not reading.plural
     if describing or (result.targets and not reading.heads):
         # People call any machine a server: the noun alone never contradicts a named asset.
@@ -278,6 +280,16 @@ def _apply_group(result: Extraction, reading: GroupReading, index: InventoryInde
     matched = " ".join(t.text for t in result.tokens if t.kind in _GROUP_KINDS)
     result.add(EntityType.GROUP, flt.describe(), matched, None, flt)
     result.reasons.append(f"'{matched}' is a group: {flt.describe()}")
+
+
+def _without_excluded(result: Extraction, flt: AssetFilter) -> None:
+    """'every web server except web-01': the asset the request excludes is no target of it."""
+    excluded = {pair.split("=", 1)[1] for pair in flt.exclude if pair.startswith("name=")}
+    if excluded:
+        result.targets = [t for t in result.targets if t not in excluded]
+        result.entities = [
+            e for e in result.entities if not (e.type is EntityType.ASSET and e.value in excluded)
+        ]
 
 
 def _versions_of_releases(result: Extraction, reading: GroupReading) -> None:

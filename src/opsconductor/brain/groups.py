@@ -15,7 +15,8 @@ member named after its `AssetFilter` field, one more reader in `qualifiers.read_
 from __future__ import annotations
 
 from opsconductor.brain import lexicon
-from opsconductor.brain.cues import cue_phrases, negations, range_words
+from opsconductor.brain.choices import alternatives, exclusions
+from opsconductor.brain.cues import cue_phrases, range_words
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.measures import read_fact_phrases
 from opsconductor.brain.qualifiers import (
@@ -43,7 +44,7 @@ def read_groups(tokens: list[Token], index: InventoryIndex, vocabulary: Vocabula
     """Find the group the request is about, if any, and mark the words it used."""
     reading = GroupReading()
     named_assets = any(t.kind in NAMED for t in tokens)
-    negations(tokens, index, reading)
+    exclusions(tokens, index, reading)
     facts = read_fact_phrases(tokens, reading)
     for position, token in enumerate(tokens):
         if token.free and _is_head(tokens, position, index, named_assets):
@@ -65,6 +66,7 @@ def read_groups(tokens: list[Token], index: InventoryIndex, vocabulary: Vocabula
         t.norm in lexicon.SCOPE_WORDS for t in tokens
     )
     range_words(tokens)
+    alternatives(tokens, reading)
     _mark_group(tokens, reading)
     return reading
 

@@ -11,6 +11,7 @@ from typing import Any
 from rapidfuzz import fuzz, process, utils
 
 from opsconductor.brain.lexicon import ENVIRONMENT_WORDS
+from opsconductor.inventory import choices
 from opsconductor.inventory.conditions import Verdict, fact_verdict
 from opsconductor.inventory.models import AssetFilter
 
@@ -43,6 +44,7 @@ class AssetKey:
         lowered_tags = {tag.lower() for tag in self.tags}
         return (
             self._placed(flt)
+            and choices.chosen(self, flt.either, flt.exclude)
             and fact_verdict(flt, self.facts) is Verdict.MATCH
             and (
                 (flt.os_type is None or self.os_type == flt.os_type.value)

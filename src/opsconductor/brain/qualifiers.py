@@ -41,6 +41,9 @@ class QualifierKind(StrEnum):
     OS_NAME = "os_name"  # a distribution
     OS_VERSION = "os_version"
     RUNNING = "running"  # a service discovery saw running, no asset declaring it
+    # Pairs of `inventory.choices` ("environment=staging"): several of each kind.
+    EITHER = "either"
+    EXCLUDE = "exclude"
 
 
 @dataclass(frozen=True)
@@ -72,20 +75,22 @@ class GroupReading:
     def filter(self) -> AssetFilter:
         """All qualifiers in one filter; call only when :meth:`conflicts` is empty."""
         values: dict[str, object] = {}
-        tags: list[str] = []
+        listed: dict[QualifierKind, list[str]] = {kind: [] for kind in _MANY}
         for qualifier in self.qualifiers:
-            if qualifier.kind is QualifierKind.TAG:
-                tags.append(qualifier.value)
+            if qualifier.kind in _MANY:
+                listed[qualifier.kind].append(qualifier.value)
             else:
                 values[qualifier.kind.value] = qualifier.value
-        return AssetFilter.model_validate({**values, "tags": tuple(dict.fromkeys(tags))})
+        for kind, items in listed.items():
+            values[kind.value] = tuple(dict.fromkeys(items))
+        return AssetFilter.model_validate(values)
 
     def conflicts(self) -> list[Unread]:
         """Two values for one single-valued field ("windows and linux servers"): a filter
         matches one of them only, so the request is asked about rather than narrowed."""
         by_kind: dict[QualifierKind, list[Qualifier]] = {}
         for qualifier in self.qualifiers:
-            if qualifier.kind is not QualifierKind.TAG:
+            if qualifier.kind not in _MANY:
                 by_kind.setdefault(qualifier.kind, []).append(qualifier)
         found = []
         for kind, items in by_kind.items():
@@ -94,6 +99,9 @@ class GroupReading:
                 found.append(Unread(words, f"more than one {KIND_NOUNS[kind]}"))
         return found
 
+
+# Kinds a filter holds several values of.
+_MANY = (QualifierKind.TAG, QualifierKind.EITHER, QualifierKind.EXCLUDE)
 
 KIND_NOUNS = {
     QualifierKind.OS: "operating system",
@@ -113,6 +121,8 @@ KIND_NOUNS = {
     QualifierKind.OS_NAME: "distribution",
     QualifierKind.OS_VERSION: "OS version",
     QualifierKind.RUNNING: "running service",
+    QualifierKind.EITHER: "alternative",
+    QualifierKind.EXCLUDE: "exclusion",
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.catalog.parsers import Parsed
-from opsconductor.inventory import repository
+from opsconductor.inventory import choices, repository
 from opsconductor.inventory.models import (
     Asset,
     AssetFilter,
@@ -54,6 +54,7 @@ def group_phrase(flt: AssetFilter, count: int | None = None) -> str:
         words.append(f"with IPs in {flt.ip_prefix}*")
     if flt.os_type and flt.os_type.value in {"other", "network"}:
         words.append(f"with OS type {flt.os_type.value}")
+    words += choices.phrases(flt.either, flt.exclude)
     return " ".join([*words, *fact_phrases(flt)])
 
 
@@ -78,8 +79,9 @@ def _join(parts: list[str]) -> str:
 
 def filter_from_inputs(inputs: dict[str, Any]) -> AssetFilter:
     values = dict(inputs)
-    if "tags" in values:
-        values["tags"] = tuple(t for t in str(values["tags"]).split(",") if t)
+    for listed in ("tags", "either", "exclude"):  # comma-separated in the string inputs
+        if listed in values:
+            values[listed] = tuple(t for t in str(values[listed]).split(",") if t)
     return AssetFilter.model_validate(values)
 
 

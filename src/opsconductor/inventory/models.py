@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from opsconductor.inventory import choices
 from opsconductor.schemas.text import Line, Prose, control_character_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]{0,254}$"
@@ -214,6 +215,15 @@ class AssetFilter(BaseModel):
     os_version: str | None = Field(default=None, pattern=OS_VERSION_PATTERN)
     # A service discovery saw running; `service` (declared) alone chooses targets of changes.
     running: str | None = Field(default=None, pattern=SERVICE_PATTERN)
+    # Alternatives and exclusions as `field=value` pairs (`inventory.choices`): "Linux or
+    # Windows", "in prod and staging"; "except staging", "not tagged web".
+    either: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @field_validator("either", "exclude")
+    @classmethod
+    def _valid_choices(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return choices.normalised(value)
 
     def is_empty(self) -> bool:
         return self == AssetFilter()
@@ -251,7 +261,7 @@ class AssetFilter(BaseModel):
             words += f" with {self.hostname_text!r} in the hostname"
         if self.ip_prefix:
             words += f" with IPs in {self.ip_prefix}"
-        return " ".join([words, *fact_phrases(self)])
+        return " ".join([words, *choices.phrases(self.either, self.exclude), *fact_phrases(self)])
 
 
 def fact_phrases(flt: AssetFilter) -> list[str]:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from opsconductor.errors import AssetNotFound
+from opsconductor.inventory import choices
 from opsconductor.inventory.conditions import Verdict, fact_verdict, with_record
 from opsconductor.inventory.models import Asset, AssetFilter, Connection
 from opsconductor.store.tables import AssetFactRow, AssetRow
@@ -205,8 +206,46 @@ async def _condition_facts(
 
 
 def _filtered(query: Select[Any], flt: AssetFilter) -> Select[Any]:
-    conditions = [*_field_conditions(flt), *_list_conditions(flt)]
+    conditions = [*_field_conditions(flt), *_list_conditions(flt), *_choice_conditions(flt)]
     return query.where(*conditions) if conditions else query
+
+
+def _choice_conditions(flt: AssetFilter) -> list[ColumnElement[bool]]:
+    """`either`: one of each field's values; `exclude`: none of the pairs. A NULL column holds
+    no value, so it is neither chosen nor excluded (`inventory.choices`)."""
+    found: list[ColumnElement[bool]] = []
+    for name, values in choices.by_field(flt.either).items():
+        found.append(or_(*(_holds(name, value) for value in values)))
+    for pair in flt.exclude:
+        name, value = pair.split("=", 1)
+        found.append(func.coalesce(_holds(name, value), False).is_(False))
+    return found
+
+
+_CHOICE_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
+    "os_type": AssetRow.os_type,
+    "device_type": AssetRow.device_type,
+    "environment": AssetRow.environment,
+    "location": AssetRow.location,
+    "owner": AssetRow.owner,
+    "criticality": AssetRow.criticality,
+    "name": AssetRow.name,
+}
+
+
+def _holds(field: str, value: str) -> ColumnElement[bool]:
+    """The asset has this value for the field; NULL when the column is NULL."""
+    if field == "tag":
+        return _in_json_list(AssetRow.tags, value)
+    if field == "service":
+        return _in_json_list(AssetRow.services, value)
+    return _same_text(_CHOICE_COLUMNS[field], value)
+
+
+def _in_json_list(column: InstrumentedAttribute[Any], value: str) -> ColumnElement[bool]:
+    # The list's text holds each element in quotes, which makes the match exact; names and tags
+    # hold no quote (their patterns), and case is ignored as for the other fields.
+    return func.lower(cast(column, String)).contains(f'"{value.lower()}"', autoescape=True)
 
 
 def _field_conditions(flt: AssetFilter) -> list[ColumnElement[bool]]:
