@@ -300,3 +300,41 @@ async def test_another_language_is_said_to_be_one(brain: RulesBrain, text: str) 
     assert decision.clarification is not None
     assert "English only" in decision.clarification.question
     assert decision.clarification.options == []
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("restart nginx and frobnicate the flux capacitor on web-01", "frobnicate"),
+        ("check disk and defrag the quantum drive on db-01", "defrag"),
+    ],
+)
+async def test_a_part_not_understood_before_the_hosts_is_named(
+    brain: RulesBrain, text: str, named: str
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is not None, actions(decision)
+    assert named in decision.clarification.question
+
+
+@pytest.mark.parametrize(
+    "text", ["check disk on web-01 and web-02 too", "restart nginx on web-01 and db-01 as well"]
+)
+async def test_more_hosts_after_and_are_hosts(brain: RulesBrain, text: str) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert len(decision.targets) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "restart nginx on all servers not tagged foo",  # no such tag
+        "how many boxes not running nginx",  # nobody declares nginx
+        "reboot the servers except the ones at mars-base",  # no such place
+    ],
+)
+async def test_an_exclusion_that_cannot_be_applied_is_named(brain: RulesBrain, text: str) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is not None, (actions(decision), decision.targets)
+    assert decision.clarification.reason == "not_understood"

@@ -41,6 +41,7 @@ _GLUE = frozenset(
     {"in", "the", "on", "at", "from", "our", "any", "a", "for", "tagged", "tag", "labelled"}
     | {"labeled", "running", "hosting", "those", "ones", "that", "are", "is", "by", "owned"}
 )
+_CUES = lexicon.TAG_CUES | lexicon.SERVICE_CUES
 # Words joining several excluded values: 'except staging and dev', 'not prod or qa'.
 _MORE = frozenset({"and", "or", "nor", ","})
 _ALTERNATIVE_GLUE = frozenset({"and", "or", "either", "the", "in", "at", "on", "nor"})
@@ -78,15 +79,22 @@ def _negated(
     """Exclude what follows the negation at `negation`, and each value joined to it by 'and' /
     'or' ('except staging and dev'); returns the position of the last word read."""
     last: int | None = None
+    cued = False  # 'not tagged …', 'not running …': what follows must be excluded or named
     position, reach = start, start + _REACH
     while position < min(len(tokens), reach):
         follower = tokens[position]
         glue = _GLUE if last is None else _MORE | {"the"}
         folded = follower.kind is TokenKind.CONSUMED  # 'than' of 'other than', read as 'except'
         if folded or (follower.free and follower.norm in glue):
+            cued = cued or follower.norm in _CUES
             position += 1
             continue
         if not _one_excluded(tokens, negation, position, index, reading):
+            if cued and last is None and follower.free:
+                reading.unread.append(
+                    Unread(span_text(tokens, negation, position + 1), "exclusion")
+                )
+                last = position
             break
         last, reach = position, position + 3
         position += 1
@@ -103,6 +111,8 @@ def _one_excluded(
 ) -> bool:
     """Read one negated word; False when it is not one a group could be narrowed by."""
     follower = tokens[position]
+    if _negation_end(tokens, position) is not None:
+        return False  # 'not windows and not linux': the next negation reads its own words
     words = span_text(tokens, negation, position + 1)
     if follower.kind is TokenKind.ASSET and tokens[negation].norm in _EXCLUDING_ASSETS:
         pair = f"name={follower.value}"
@@ -111,7 +121,10 @@ def _one_excluded(
     if follower.kind in NAMED:  # an unknown or ambiguous host: named back by its own rule
         reading.unread.append(Unread(words, "exclusion"))
         return True
-    if not follower.free:
+    if follower.kind is TokenKind.SERVICE and follower.norm not in index.services:
+        reading.unread.append(Unread(words, "exclusion"))  # no asset is declared to run it
+        return True
+    if not (follower.free or follower.kind is TokenKind.SERVICE):
         return False
     if follower.norm in index.services:
         service = Qualifier(QualifierKind.SERVICE, follower.norm, follower.text)

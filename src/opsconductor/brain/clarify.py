@@ -17,7 +17,10 @@ _NAME_A_TARGET = "Name an asset, hostname, IP or group."
 _WHY = {
     "location": "I can't select assets by location yet: the inventory records no sites or "
     "data centres",
-    "exclusion": "I can't exclude assets yet: ask for the ones you want instead",
+    "exclusion": (
+        "I can't tell what to leave out: I exclude by environment, OS, device type, tag, "
+        "location, declared service, owner or a named asset of the inventory"
+    ),
     "distribution": "that word names more than one distribution, or one no host reports: "
     "say which (ubuntu, debian, rhel, centos, rocky, almalinux, fedora, sles, opensuse)",
     "owner": "I can't select assets by owner yet",

@@ -208,16 +208,25 @@ class ContextReader:
     def _dangling(self, request: BrainRequest, clause: str) -> DecisionV1 | None:
         """A clarification for a part after "and" / "then" that names nothing and asks for
         nothing known ("… and frobnicate the flux capacitor"): never dropped silently."""
+        whole: DecisionV1 | None = None
         for match in re.finditer(rf"\s{_JOINERS}\s+", clause, re.IGNORECASE):
             tail = clause[match.end() :].strip(" ?.!,")
             if not tail:
                 continue
+            whole = whole or self.read(request.request_id, clause, request.index)
+            if _read_into_a_group(tail, whole):
+                continue  # 'except the ones in dev and qa': the group took it
             read = self.read(request.request_id, tail, request.index)
             head = clause[: match.start()].strip(" ,")
             understood = self.read(request.request_id, head, request.index)
-            if understood.intent is None or understood.clarification is not None:
+            # The head may lack its hosts: "restart nginx and frobnicate … on web-01".
+            unclear = (
+                understood.clarification is not None
+                and understood.clarification.reason != "no_target"
+            )
+            if understood.intent is None or unclear:
                 return None  # nothing to say was understood: the whole clause is read as one
-            if read.intent is None and not read.entities:
+            if read.intent is None and _beyond_places(tail, read):
                 question = (
                     f"I understood '{clause[: match.start()].strip()}' but not '{tail}'. "
                     "Say it in other words, or ask for it on its own."
@@ -411,6 +420,28 @@ def _nothing_to_narrow(request: BrainRequest, clause: str, alone: DecisionV1) ->
             "clarification": Clarification(reason="no_target", question=question),
         }
     )
+
+
+_PLACE_GLUE = frozenset({"on", "in", "at", "for", "to", "from", "the", "too", "as", "well", "also"})
+
+
+def _beyond_places(tail: str, read: DecisionV1) -> bool:
+    """Whether `tail` says more than where: 'frobnicate the flux capacitor on web-01' does,
+    'web-02 too' does not."""
+    if any(e.type not in {EntityType.ASSET, EntityType.GROUP} for e in read.entities):
+        return False  # a service or a path: more of the same order ('nginx and postgres …')
+    named = {w.lower() for e in read.entities for w in (e.matched or e.value).split()}
+    return any(
+        w.lower().strip(",.?!") not in named | _PLACE_GLUE for w in tail.split() if w.strip(",.?!")
+    )
+
+
+def _read_into_a_group(tail: str, whole: DecisionV1) -> bool:
+    """Whether every word of `tail` is one the whole request's group was read from."""
+    used = {
+        w.lower() for e in whole.entities if e.type is EntityType.GROUP for w in e.matched.split()
+    }
+    return bool(used) and all(w.lower() in used for w in tail.split())
 
 
 def _understood(said: _Said) -> bool:
