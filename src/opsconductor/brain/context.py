@@ -17,7 +17,13 @@ from opsconductor.brain.base import BrainRequest, Context
 from opsconductor.brain.between import between_sides, ping_rewrites
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.schemas.common import RiskLevel
-from opsconductor.schemas.decision import Clarification, Clause, DecisionV1, EntityType
+from opsconductor.schemas.decision import (
+    Clarification,
+    ClarificationReason,
+    Clause,
+    DecisionV1,
+    EntityType,
+)
 
 Read = Callable[[str, str, InventoryIndex], DecisionV1]  # request id, text, index
 Changes = Callable[[DecisionV1], bool]  # does the decision's intent change a host?
@@ -144,15 +150,7 @@ class ContextReader:
                 f"I don't make changes on a condition ({left}). Ask for the check first; once "
                 "you have seen its result, ask for the change."
             )
-            decision = changes[0].decision.model_copy(
-                update={
-                    "request_id": request.request_id,
-                    "text": request.text,
-                    "kind": "clarification",
-                    "clarification": Clarification(reason="not_understood", question=question),
-                }
-            )
-            return decision
+            return _asking(request, changes[0].decision, "not_understood", question)
         decision = _one(request, checks[0]) if len(checks) == 1 else _merged(request, checks)
         used = " then ".join(s.text for s in checks).strip().rstrip(".?!")
         note = (
@@ -186,14 +184,7 @@ class ContextReader:
             "a ping on: name them, e.g. 'ping web-01 from the api servers'."
         )
         decision = read(request.text) if first is None else first.decision
-        return decision.model_copy(
-            update={
-                "request_id": request.request_id,
-                "text": request.text,
-                "kind": "clarification",
-                "clarification": Clarification(reason="missing_input", question=question),
-            }
-        )
+        return _asking(request, decision, "missing_input", question)
 
     def _next(self, request: BrainRequest, clauses: list[str], position: int) -> _Said | None:
         """The clause after this one, read on its own, when it names where it runs: the hosts
@@ -231,15 +222,7 @@ class ContextReader:
                     f"I understood '{clause[: match.start()].strip()}' but not '{tail}'. "
                     "Say it in other words, or ask for it on its own."
                 )
-                clarification = Clarification(reason="out_of_scope", question=question)
-                return read.model_copy(
-                    update={
-                        "request_id": request.request_id,
-                        "text": request.text,
-                        "kind": "clarification",
-                        "clarification": clarification,
-                    }
-                )
+                return _asking(request, read, "out_of_scope", question)
         return None
 
     def _distributed(self, request: BrainRequest, text: str) -> list[_Said] | None:
@@ -412,14 +395,7 @@ def _nothing_to_narrow(request: BrainRequest, clause: str, alone: DecisionV1) ->
         "conversation. Which assets do you mean? Ask for them first (e.g. 'show me all "
         "servers'), then narrow them, or ask in one go ('show me all Linux servers')."
     )
-    return alone.model_copy(
-        update={
-            "request_id": request.request_id,
-            "text": request.text,
-            "kind": "clarification",
-            "clarification": Clarification(reason="no_target", question=question),
-        }
-    )
+    return _asking(request, alone, "no_target", question)
 
 
 _PLACE_GLUE = frozenset({"on", "in", "at", "for", "to", "from", "the", "too", "as", "well", "also"})
@@ -442,6 +418,20 @@ def _read_into_a_group(tail: str, whole: DecisionV1) -> bool:
         w.lower() for e in whole.entities if e.type is EntityType.GROUP for w in e.matched.split()
     }
     return bool(used) and all(w.lower() in used for w in tail.split())
+
+
+def _asking(
+    request: BrainRequest, decision: DecisionV1, reason: ClarificationReason, question: str
+) -> DecisionV1:
+    """The decision, for the whole request, as the clarification `question`."""
+    return decision.model_copy(
+        update={
+            "request_id": request.request_id,
+            "text": request.text,
+            "kind": "clarification",
+            "clarification": Clarification(reason=reason, question=question),
+        }
+    )
 
 
 def _understood(said: _Said) -> bool:

@@ -38,12 +38,15 @@ class Entity(Contract):
     )
 
 
+ClarificationReason = Literal[
+    "unknown_host", "ambiguous", "out_of_scope", "missing_input", "no_target", "not_understood"
+]
+
+
 class Clarification(Contract):
     # not_understood: words that narrow the request (a qualifier, a filter word) map to
     # nothing the brain can apply; the question names them.
-    reason: Literal[
-        "unknown_host", "ambiguous", "out_of_scope", "missing_input", "no_target", "not_understood"
-    ]
+    reason: ClarificationReason
     question: str
     options: list[str] = Field(default_factory=list)
     about: str | None = Field(
