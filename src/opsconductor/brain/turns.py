@@ -1,0 +1,175 @@
+"""A turn read with the conversation before it: an answer to the last clarification's
+options ("the first one"), a follow-up ("and on web-02?", "what about memory?", "restart it"),
+a narrowing of the last answer ("filter those to only Linux"). Each is a re-reading of the
+words with what the turn before supplies; nothing here guesses a host or an intent."""
+
+from __future__ import annotations
+
+import re
+
+from opsconductor.brain.base import BrainRequest, Context
+from opsconductor.brain.said import Said, asking
+from opsconductor.schemas.decision import DecisionV1, EntityType
+
+_PRONOUN = re.compile(r"\b(it|its|that one|that service|the service)\b", re.IGNORECASE)
+_HOST_PRONOUN = re.compile(
+    r"\s*\b(on\s+)?(their|them|those|these|they)(\s+(hosts|servers|boxes))?\b", re.I
+)
+_AGAIN = re.compile(r"\s*\b(again|back up|back)\b", re.IGNORECASE)
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+_OPTION_REPLY = re.compile(
+    r"^(?:the\s+)?(?P<ordinal>first|second|third|fourth|fifth|last)(?:\s+one)?$"
+    r"|^(?:number\s+|#)?(?P<number>[1-9])$",
+    re.IGNORECASE,
+)
+# "filter those to only Linux", "only the production ones", "narrow it down to dev": the turn
+# before, narrowed further.
+_NARROWING = re.compile(
+    r"^(?:(?:now|ok|okay)\s+)?(?:(?:filter|narrow|limit|restrict|reduce|cut)\s+(?:down\s+)?"
+    r"(?:those|these|them|that|it|this|the\s+list|the\s+results?)?\s*(?:down\s+)?"
+    r"(?:to\s+)?(?:only\s+|just\s+)?|(?:(?:show|list|give)\s+(?:me\s+)?)?(?:only|just)\s+)"
+    r"(?:the\s+)?(?P<rest>.+?)(?:\s+ones?)?[\s?.!]*$",
+    re.IGNORECASE,
+)
+# Words of a narrowing that stand for an earlier answer: "those", "the prod ones".
+ANTECEDENT = re.compile(
+    r"\b(those|these|them|that|it|this|ones?)\b|^(filter|narrow|limit|restrict)\b", re.I
+)
+_NAMES_PLACE = re.compile(r"\b(on|at|from)\s+\S+", re.IGNORECASE)
+_PLACE_WORD = re.compile(r"^(on|in|at|for|to)\s+", re.IGNORECASE)
+_FOLLOW_UP = re.compile(
+    r"^(?:(?:and\s+)?(?:what|how)\s+about|(?:and\s+)?(?:the\s+)?same\s+(?:for|on|in)|and\s+(?:for|on|in)"
+    r"|and(?=\s+\S+\s*\??$))\b",
+    re.IGNORECASE,
+)
+
+
+def answer_to_options(text: str, context: Context) -> str:
+    """A reply that picks one of the last clarification's options ("the first one",
+    "web-prod-01"), as the request that was being clarified, with that option in it."""
+    if not context.options or not context.turns:
+        return text
+    choice = _chosen_option(text, context.options)
+    if choice is None:
+        return text
+    asked = context.turns[-1]
+    if context.about and re.search(rf"\b{re.escape(context.about)}\b", asked, re.I):
+        return re.sub(rf"\b{re.escape(context.about)}\b", choice, asked, count=1, flags=re.I)
+    return f"{asked} on {choice}"
+
+
+def _chosen_option(text: str, options: tuple[str, ...]) -> str | None:
+    reply = text.strip(" .!?").lower()
+    for option in options:
+        if reply == option.lower():
+            return option
+    match = _OPTION_REPLY.match(reply)
+    if match is None:
+        return None
+    position = (
+        _ORDINALS[match.group("ordinal").lower()]
+        if match.group("ordinal")
+        else int(match.group("number")) - 1
+    )
+    if position >= len(options):
+        return None
+    return options[position]
+
+
+def from_context(context: Context) -> Said | None:
+    if context.intent is None or not context.said:
+        return None
+    said = context.said
+    decision = DecisionV1(
+        request_id="context",
+        text=said,
+        kind="action",
+        intent=context.intent,
+        targets=list(context.targets),
+        inputs=dict(context.inputs),
+        confidence=1.0,
+    )
+    return Said(said, decision)
+
+
+def with_context(text: str, first: DecisionV1, previous: Said, verbs: frozenset[str]) -> list[str]:
+    """Re-readings of `text` with what the clause or turn before supplies, most specific
+    first; empty when the text stands on its own."""
+    follow = _FOLLOW_UP.match(text)
+    if follow:
+        return _follow_up(text[follow.end() :].strip(" ?.!,"), previous, verbs)
+    base = _AGAIN.sub("", text).strip()
+    service = previous.decision.inputs.get("service") or previous.decision.inputs.get("app")
+    if service:
+        base = _PRONOUN.sub(service, base)
+    base = _HOST_PRONOUN.sub("", base).strip()
+    where = _where(previous)
+    lacks_targets = first.clarification is not None and first.clarification.reason in {
+        "no_target",
+        "missing_input",
+    }
+    # A request that names where it runs ("check disk on web") keeps its own words.
+    names_place = _NAMES_PLACE.search(base) is not None
+    candidates = []
+    if (lacks_targets or base != text) and where and not names_place:
+        candidates.append(f"{base} on {where}")
+    if base != text:
+        candidates.append(base)
+    return candidates
+
+
+def _follow_up(rest: str, previous: Said, verbs: frozenset[str]) -> list[str]:
+    """ "and on web-02?", "same for staging": the turn before, elsewhere; "what about
+    memory?": another check, on the same hosts."""
+    if not rest:
+        return []
+    candidates = []
+    if rest.split()[0].lower() not in verbs:
+        action = _without_targets(previous)
+        place = _PLACE_WORD.sub("", rest).strip()
+        if action and place:
+            candidates += [f"{action} on {place}", f"{action} in {place}"]
+    where = _where(previous)
+    if where and _NAMES_PLACE.search(rest) is None:
+        candidates.append(f"{rest} on {where}")
+    candidates.append(rest)
+    return candidates
+
+
+def _where(said: Said) -> str:
+    return " ".join(said.decision.targets or _target_words(said.decision))
+
+
+def _target_words(decision: DecisionV1) -> list[str]:
+    return [
+        e.matched or e.value
+        for e in decision.entities
+        if e.type in {EntityType.ASSET, EntityType.GROUP}
+    ]
+
+
+def _without_targets(said: Said) -> str:
+    """The clause or turn before with the words that named its targets taken out."""
+    text = said.text
+    for words in _target_words(said.decision) or said.decision.targets:
+        text = re.sub(rf"\s*\b(on|in|for|at|to)?\s*{re.escape(words)}\b", "", text, flags=re.I)
+    return text.strip(" ?.,")
+
+
+def narrowing(text: str, verbs: frozenset[str]) -> str | None:
+    """What 'filter those to only Linux' narrows to ('Linux'); None for an order ('only
+    restart nginx') or anything else."""
+    match = _NARROWING.match(text)
+    if match is None or match.group("rest").split()[0].lower() in verbs:
+        return None
+    return match.group("rest")
+
+
+def nothing_to_narrow(request: BrainRequest, clause: str, alone: DecisionV1) -> DecisionV1:
+    """ "filter those to only Linux" with no turn before it to narrow."""
+    question = (
+        f"'{clause.strip(' ?.!')}' narrows an earlier answer, and there is none in this "
+        "conversation. Which assets do you mean? Ask for them first (e.g. 'show me all "
+        "servers'), then narrow them, or ask in one go ('show me all Linux servers')."
+    )
+    return asking(request, alone, "no_target", question)
