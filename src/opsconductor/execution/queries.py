@@ -6,6 +6,7 @@ faces never touch the store's tables."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -190,3 +191,64 @@ async def events_after(
         .limit(limit)
     )
     return [StoredEvent(row.id, row.type, row.data or {}, row.at) for row in rows]
+
+
+# --- across executions: what the feed of all executions reads (see api/routes/feed.py) ---
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One stored event of any execution."""
+
+    id: int
+    execution_id: str
+    type: str
+    data: dict[str, Any]
+    at: datetime
+
+
+async def newest_event_id(session: AsyncSession) -> int:
+    """The id of the newest stored event of any execution (0 when there is none)."""
+    return int(await session.scalar(select(func.max(ExecutionEventRow.id))) or 0)
+
+
+async def feed_ids_between(
+    session: AsyncSession, types: Sequence[str], *, above: int, up_to: int
+) -> list[int]:
+    """The ids of stored events of the given types, of any execution, in (above, up_to]."""
+    ids = await session.scalars(
+        select(ExecutionEventRow.id).where(
+            ExecutionEventRow.id > above,
+            ExecutionEventRow.id <= up_to,
+            ExecutionEventRow.type.in_(types),
+        )
+    )
+    return list(ids)
+
+
+async def feed_events_after(
+    session: AsyncSession, types: Sequence[str], *, after: int, also: list[int], limit: int
+) -> list[FeedEvent]:
+    """Up to `limit` stored events of the given types, of any execution, with an id above
+    `after` or in `also`, in id order."""
+    newer = ExecutionEventRow.id > after
+    rows = await session.scalars(
+        select(ExecutionEventRow)
+        .where(
+            ExecutionEventRow.type.in_(types),
+            or_(newer, ExecutionEventRow.id.in_(also)) if also else newer,
+        )
+        .order_by(ExecutionEventRow.id)
+        .limit(limit)
+    )
+    return [FeedEvent(r.id, r.execution_id, r.type, r.data or {}, r.at) for r in rows]
+
+
+async def approvals_of(session: AsyncSession, execution_id: str) -> list[ApprovalRow]:
+    """Every approval of one execution, oldest first."""
+    rows = await session.scalars(
+        select(ApprovalRow)
+        .where(ApprovalRow.execution_id == execution_id)
+        .order_by(ApprovalRow.created_at, ApprovalRow.id)
+    )
+    return list(rows)
