@@ -33,6 +33,7 @@ class ExecutionFilter:
     state: str | None = None
     requester: str | None = None
     since: datetime | None = None  # created at or after; UTC when it has no zone
+    text: str | None = None  # in the request's words, ignoring case
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ def _executions(flt: ExecutionFilter) -> Select[ExecutionRow]:
     if flt.since is not None:
         since = flt.since if flt.since.tzinfo else flt.since.replace(tzinfo=UTC)
         query = query.where(ExecutionRow.created_at >= since)
+    if flt.text:
+        query = query.where(
+            func.lower(ExecutionRow.request_text).contains(flt.text.lower(), autoescape=True)
+        )
     return query
 
 

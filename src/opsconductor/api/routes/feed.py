@@ -2,7 +2,7 @@
 that show many at once (the approvals inbox, the history).
 
 It carries the execution-level events the store keeps (`progress`: a change of state,
-`approval_required`, `complete`, `error`), each naming its execution, never step output: a
+`approval_required`, `complete`), each naming its execution, never step output: a
 page that wants a run's detail opens that run's own stream. Every role that reads may see every
 execution (`GET /executions` lists them all), so the feed is filtered by that permission. A
 feed opened without `after` starts at the newest event (the page has just listed the current
@@ -36,7 +36,8 @@ from opsconductor.execution.queries import (
 
 router = APIRouter(tags=["executions"])
 
-FEED_TYPES = ("progress", "approval_required", "complete", "error")
+# Not "error": an EventSource hands an event of that name to its connection-error handler.
+FEED_TYPES = ("progress", "approval_required", "complete")
 FEED_POLL_S = 0.5  # one query for every execution: cheap enough twice a second per page
 KEEPALIVE_S = 15.0
 BATCH = 500
@@ -129,7 +130,7 @@ async def stream_feed(
     ] = None,
 ) -> StreamingResponse:
     """Changes of every execution as Server-Sent Events (`progress`, `approval_required`,
-    `complete`, `error`, each with its `execution_id`), after a first `ready` event that gives
+    `complete`, each with its `execution_id`), after a first `ready` event that gives
     the cursor. Token in `Authorization: Bearer`, or a one-use `?ticket=` from `POST
     /stream-tickets` made with no execution id."""
     resume = max(v for v in (after, last_event_id, -1) if v is not None)
