@@ -69,9 +69,7 @@ class FeedReader:
                 await asyncio.sleep(0.05)
 
 
-async def test_the_feed_carries_every_execution_from_now_with_a_ticket(
-    api: Api, live: str
-) -> None:
+async def test_the_feed_carries_every_execution_from_now_with_a_ticket(api: Api, live: str) -> None:
     ticket = (await stream_ticket(api, Role.VIEWER))["ticket"]
     async with FeedReader(live, params={"ticket": ticket}) as feed:
         asked = await api.ask(Role.OPERATOR, LEVEL_2)
@@ -109,18 +107,14 @@ async def test_the_feed_replays_after_a_cursor_and_takes_the_bearer_header(
 
 
 @pytest.mark.parametrize("case", ["none", "bad", "foreign", "spent"])
-async def test_the_feed_refuses_without_a_valid_credential(
-    api: Api, live: str, case: str
-) -> None:
+async def test_the_feed_refuses_without_a_valid_credential(api: Api, live: str, case: str) -> None:
     params: dict[str, str] = {}
     if case == "bad":
         params["ticket"] = "ost_" + "A" * 43
     elif case in {"foreign", "spent"}:
         asked = await api.ask(Role.OPERATOR, "how many assets do we have")
         for_one = case == "foreign"
-        made = await stream_ticket(
-            api, Role.VIEWER, asked["execution"]["id"] if for_one else None
-        )
+        made = await stream_ticket(api, Role.VIEWER, asked["execution"]["id"] if for_one else None)
         params["ticket"] = made["ticket"]
         if case == "spent":
             async with FeedReader(live, params=params):
