@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { h, clear } from "./dom.js";
 import { planCard } from "./plancard.js";
+import { runView } from "./run.js";
 
 const LIMIT = 100;
 
@@ -51,20 +52,28 @@ export function showInbox(view, app) {
     status.textContent = wanted.length ? `${page.count} pending.` : "Nothing waits for a decision.";
     const keep = new Set(wanted.map((a) => a.id));
     for (const [id, card] of cards) {
-      if (!keep.has(id)) { card.stop(); card.element.remove(); cards.delete(id); }
+      if (!keep.has(id) && !card.approvedHere) { card.stop(); card.element.remove(); cards.delete(id); }
     }
     for (const approval of wanted) {
       if (!cards.has(approval.id)) {
         const element = h("div", { class: "inbox-item", dataset: { approval: approval.id } });
-        const stop = planCard(element, app, approval.execution_id, {
+        const card = { element, stops: [], approvedHere: false, stop: () => card.stops.forEach((s) => s()) };
+        // Approved here: the item stays, and the run is followed in it from the first event
+        // (an immediate plan's approval answers only once the run has ended).
+        card.stops.push(planCard(element, app, approval.execution_id, {
           headingLevel: 2,
-          onDecided: (verb) => { if (verb === "approve") location.hash = `#/runs/${encodeURIComponent(approval.execution_id)}`; },
-        });
-        cards.set(approval.id, { element, stop });
+          onApproving: () => {
+            if (card.approvedHere) return;
+            card.approvedHere = true;
+            card.stops.push(runView(element, app, approval.execution_id, { compact: true, heading: 3 }));
+          },
+        }));
+        cards.set(approval.id, card);
       }
     }
     // Newest first, the API's order; moved only when it changed (a moved node loses focus).
-    const order = wanted.map((a) => cards.get(a.id).element);
+    const order = [...cards.values()].filter((c) => c.approvedHere).map((c) => c.element)
+      .concat(wanted.filter((a) => !cards.get(a.id).approvedHere).map((a) => cards.get(a.id).element));
     if (order.some((element, i) => list.children[i] !== element)) list.append(...order);
   }
   const stop = app.onFeed(() => { clearTimeout(timer); timer = setTimeout(load, 150); });

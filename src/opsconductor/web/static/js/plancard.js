@@ -15,7 +15,7 @@ const LEVEL_WORDS = {
 let serial = 0;
 
 /** Render the card of `executionId` into `container`; returns a function that stops it. */
-export function planCard(container, app, executionId, { onDecided, headingLevel = 3 } = {}) {
+export function planCard(container, app, executionId, { onDecided, onApproving, headingLevel = 3 } = {}) {
   const id = `plan-${++serial}`;
   const card = h("article", { class: "card plan", "aria-labelledby": `${id}-title`, dataset: { execution: executionId } },
     h("p", { class: "muted" }, "Loading the plan…"));
@@ -33,6 +33,7 @@ export function planCard(container, app, executionId, { onDecided, headingLevel 
   }
   async function decide(approval, verb, comment) {
     busy = true;
+    if (verb === "approve" && onApproving) onApproving();
     const status = card.querySelector(".decision-status");
     status.textContent = verb === "approve" ? "Approving…" : "Denying…";
     try {
@@ -164,7 +165,7 @@ function decision(app, plan, id, decide) {
     type: "button", class: "primary", disabled: needsOther, dataset: { focusKey: "approve" },
     "aria-describedby": needsOther ? `${id}-why` : null, onclick: () => decide(approval, "approve"),
   }, "Approve");
-  const comment = h("textarea", { id: `${id}-comment`, rows: 2, required: true, dataset: { focusKey: "comment" } });
+  const comment = h("textarea", { id: `${id}-comment`, rows: 2, "aria-required": "true", dataset: { focusKey: "comment" } });
   const form = h("form", { class: "deny-form", hidden: true, onsubmit: (e) => {
     e.preventDefault();
     if (!comment.value.trim()) { status.textContent = "Say why you deny it."; comment.focus(); return; }
