@@ -69,10 +69,9 @@ serve: $(STAMP)
 	OPSCONDUCTOR_HOME="$(OPSCONDUCTOR_HOME)" $(BIN)/opsconductor serve --host $(SERVE_HOST) --port $(SERVE_PORT)
 
 # docs/screenshots/*.png: each main view of the page, light and dark, drawn by Chromium over a
-# throwaway store with the demo inventory (tests/web/screenshots.py).
+# throwaway store with the demo inventory (tests/web/screenshots.py); needs no service.
 screenshots: $(STAMP)
 	@bash scripts/ensure-chromium.sh </dev/null >/dev/null
-	@bash scripts/ensure-sshd.sh </dev/null >/dev/null
 	PYTHONPATH=. $(BIN)/python -m tests.web.screenshots docs/screenshots
 
 # ------------------------------------------------------------------- lint ---
