@@ -148,3 +148,21 @@ def test_a_late_page_replays_the_run_then_follows_it(pages: Pages, site: Site) -
     expect(late).to_have_attribute("data-state", "succeeded")
     expect(late.get_by_role("status").first).to_contain_text("2 hosts, 2 units: 2 succeeded")
     expect(late.get_by_role("button", name="Cancel")).to_have_count(0)
+
+
+def test_a_clarification_offers_buttons_and_follow_ups_keep_the_conversation(
+    pages: Pages,
+) -> None:
+    page = pages.open("alice")
+    ask(page, "check disk space on app-1")
+    options = last_reply(page).get_by_role("group", name="Options")
+    expect(options.get_by_role("button", name="app-01")).to_be_visible()
+    options.get_by_role("button", name="app-01").click()
+    reply = last_reply(page)
+    expect(reply.locator("article.plan")).to_contain_text("staging: app-01")
+    reply.get_by_role("button", name="Approve").click()
+    expect(reply.locator(".bars")).to_contain_text("Disk use")
+    ask(page, "and on app-02?")
+    follow_up = last_reply(page)
+    expect(follow_up.locator(".read-as")).to_contain_text("app-02")
+    expect(follow_up.locator("article.plan")).to_contain_text("staging: app-02")

@@ -78,7 +78,15 @@ export function showChat(view, app, state) {
     const execution = a.execution;
     if (!execution) return;
     if (a.approval.required && a.approval.status === "pending") {
-      stops.push(planCard(reply, app, execution.id, { onDecided: (verb) => { if (verb === "approve") follow(reply, execution.id); } }));
+      stops.push(planCard(reply, app, execution.id, {
+        onDecided: (verb, answer) => {
+          if (verb !== "approve") return;
+          // An immediate plan's approval answers with its result: drawn like any answer.
+          const done = answer && answer.execution && answer.execution.result;
+          if (done && done.step_results) reply.append(...renderData(done));
+          follow(reply, execution.id);
+        },
+      }));
       stops.push(app.onFeed((event) => {
         if (event.execution_id === execution.id && ["approved", "queued", "running"].includes(event.data.state)) follow(reply, execution.id);
       }));
