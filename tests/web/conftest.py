@@ -1,7 +1,7 @@
 """The page in a real browser: Debian's Chromium driven by Playwright against a live
 `opsconductor serve` over a store with real sshd hosts (and, for the fan-out, 200 `local`
-assets). One store, one server and one browser serve every test of this folder; each test
-opens its own browser contexts (fresh storage: nobody is signed in)."""
+assets). One store and one server serve every test of this folder, one browser each module;
+each test opens its own browser contexts (fresh storage: nobody is signed in)."""
 
 from __future__ import annotations
 
@@ -150,7 +150,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         stop_hosts(hosts)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running on this thread
+# while it is started, and the async tests of other folders need the thread without one.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: `bash scripts/ensure-chromium.sh` (make test) adds it")
@@ -158,7 +160,7 @@ def playwright() -> Iterator[Playwright]:
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     # Playwright gives each launch a fresh, temporary user-data dir of its own.
     launched = playwright.chromium.launch(
@@ -213,9 +215,14 @@ def sign_in(page: Page, token: str) -> None:
 
 
 def ask(page: Page, text: str) -> None:
+    """Ask in the chat and wait for the answer (the page takes one question at a time)."""
+    replies = page.get_by_role("log", name="Conversation").locator(".turn.reply")
+    before = replies.count()
     box = page.get_by_role("textbox", name="Ask")
     box.fill(text)
     box.press("Enter")
+    expect(replies).to_have_count(before + 1)
+    expect(replies.last).not_to_have_attribute("aria-busy", "true", timeout=30_000)
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float = 30, what: str = "") -> None:
