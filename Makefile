@@ -2,8 +2,10 @@
 #
 #   make venv     create .venv and install the package editable with the test extra
 #   make demo     run the offline demo (embedded SQLite, no services needed)
+#   make serve    serve the API and the web page at http://127.0.0.1:8000/ over the demo's store
+#   make screenshots  write docs/screenshots/*.png of the page's main views (Chromium)
 #   make lint     ruff check, ruff format --check, mypy
-#   make test     venv + lint + PostgreSQL (scripts/ensure-postgres.sh) + pytest
+#   make test     venv + lint + PostgreSQL, sshd, Chromium, axe-core (scripts/ensure-*.sh) + pytest
 #   make bench    run bench/run.py
 #   make bench-fanout  install .[bench] (ansible-core), time 50-host fan-out against Ansible
 #   make eval     run the evaluation set and write docs/eval.md
@@ -34,7 +36,7 @@ OPSCONDUCTOR_HOME ?= $(CURDIR)/.opsconductor/demo
 SHARED ?= ../shared
 EVAL_DIR ?= $(SHARED)/eval/upstream
 
-.PHONY: help all venv install demo lint test bench bench-fanout eval format clean distclean
+.PHONY: help all venv install demo serve screenshots lint test bench bench-fanout eval format clean distclean
 
 help:
 	@sed -n '3,15s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -58,6 +60,20 @@ demo: $(STAMP)
 	@mkdir -p "$(OPSCONDUCTOR_HOME)"
 	OPSCONDUCTOR_HOME="$(OPSCONDUCTOR_HOME)" $(BIN)/opsconductor demo $(DEMO_ARGS)
 
+# The page at http://$(SERVE_HOST):$(SERVE_PORT)/ over the demo's store. On a store without
+# users it creates user `admin` and prints its API token ONCE: paste it into "API token".
+SERVE_HOST ?= 127.0.0.1
+SERVE_PORT ?= 8000
+serve: $(STAMP)
+	@mkdir -p "$(OPSCONDUCTOR_HOME)"
+	OPSCONDUCTOR_HOME="$(OPSCONDUCTOR_HOME)" $(BIN)/opsconductor serve --host $(SERVE_HOST) --port $(SERVE_PORT)
+
+# docs/screenshots/*.png: each main view of the page, light and dark, drawn by Chromium over a
+# throwaway store with the demo inventory (tests/web/screenshots.py); needs no service.
+screenshots: $(STAMP)
+	@bash scripts/ensure-chromium.sh </dev/null >/dev/null
+	PYTHONPATH=. $(BIN)/python -m tests.web.screenshots docs/screenshots
+
 # ------------------------------------------------------------------- lint ---
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -69,6 +85,8 @@ lint: $(STAMP)
 # creating one if needed); pytest gets it as OPSCONDUCTOR_TEST_DATABASE_URL.
 test: $(STAMP) lint
 	@sshd="$$(bash scripts/ensure-sshd.sh </dev/null)"; echo "==> sshd for the test hosts: $$sshd"
+	@chromium="$$(bash scripts/ensure-chromium.sh </dev/null)"; echo "==> browser for tests/web: $$chromium"
+	@axe="$$(bash scripts/ensure-axe.sh </dev/null)"; echo "==> axe-core for tests/web: $$axe"
 	@url="$$(bash scripts/ensure-postgres.sh)"; \
 	echo "==> OPSCONDUCTOR_TEST_DATABASE_URL=$$url"; \
 	export OPSCONDUCTOR_TEST_DATABASE_URL="$$url"; \

@@ -54,6 +54,10 @@ OPERATOR = "fuzz-operator"
 # and an asset the run creates (ssh to a generated address) would have to be named in a
 # sentence the rules understand, which generated text does not form. The event stream stays
 # in too: generated ids name no execution (404), and a real one is only streamed once ended.
+# The one exception is GET /feed, the stream of every execution: it never ends by design, so a
+# generated case with a valid token would wait forever (tests/api/test_api_web_support.py
+# covers its answers and refusals over real HTTP).
+ENDLESS = "/api/v1/feed"
 UNREACHABLE = {"connection": {"protocol": "none"}}
 # Asked by the operator before the run: rows for the list answers, and approvals to decide.
 SEED_QUESTIONS = ("how many assets do we have", "check disk space on web-prod-01")
@@ -164,7 +168,7 @@ def test_real_answers_keep_to_the_spec(target: Target) -> None:
         call(target, f"GET {path}")
 
 
-@schema.parametrize()
+@schema.exclude(path=ENDLESS).parametrize()
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,  # the first call of each operation opens the store: slow, and not the point

@@ -22,14 +22,18 @@ from opsconductor.api.routes import (
     audit,
     events,
     executions,
+    feed,
     health,
+    plans,
     requests,
+    session,
     tickets,
     tools,
 )
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
 from opsconductor.queue.inprocess import Worker
+from opsconductor.web import install_page
 
 logger = logging.getLogger(__name__)
 
@@ -79,12 +83,14 @@ def create_app(settings: Settings, *, conductor: OpsConductor | None = None) -> 
     # and 400 for a body that cannot be parsed or an error no other status fits.
     refusals = {**error_responses(400, 401, 403), **deps.RATE_LIMITED_RESPONSE}
     api = APIRouter(prefix=API_PREFIX)
-    for module in (requests, executions, approvals, assets, tools, audit, events, tickets):
+    routers = (requests, executions, plans, approvals, assets, tools, audit, events, feed, tickets)
+    for module in (*routers, session):
         api.include_router(module.router, responses=refusals)
     app.include_router(api)
     app.include_router(metrics.router, responses=refusals)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(health.router, include_in_schema=False)  # where load balancers look
+    install_page(app)
     return app
 
 

@@ -6,6 +6,7 @@ faces never touch the store's tables."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -32,6 +33,7 @@ class ExecutionFilter:
     state: str | None = None
     requester: str | None = None
     since: datetime | None = None  # created at or after; UTC when it has no zone
+    text: str | None = None  # in the request's words, ignoring case
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ def _executions(flt: ExecutionFilter) -> Select[ExecutionRow]:
     if flt.since is not None:
         since = flt.since if flt.since.tzinfo else flt.since.replace(tzinfo=UTC)
         query = query.where(ExecutionRow.created_at >= since)
+    if flt.text:
+        query = query.where(
+            func.lower(ExecutionRow.request_text).contains(flt.text.lower(), autoescape=True)
+        )
     return query
 
 
@@ -190,3 +196,64 @@ async def events_after(
         .limit(limit)
     )
     return [StoredEvent(row.id, row.type, row.data or {}, row.at) for row in rows]
+
+
+# --- across executions: what the feed of all executions reads (see api/routes/feed.py) ---
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One stored event of any execution."""
+
+    id: int
+    execution_id: str
+    type: str
+    data: dict[str, Any]
+    at: datetime
+
+
+async def newest_event_id(session: AsyncSession) -> int:
+    """The id of the newest stored event of any execution (0 when there is none)."""
+    return int(await session.scalar(select(func.max(ExecutionEventRow.id))) or 0)
+
+
+async def feed_ids_between(
+    session: AsyncSession, types: Sequence[str], *, above: int, up_to: int
+) -> list[int]:
+    """The ids of stored events of the given types, of any execution, in (above, up_to]."""
+    ids = await session.scalars(
+        select(ExecutionEventRow.id).where(
+            ExecutionEventRow.id > above,
+            ExecutionEventRow.id <= up_to,
+            ExecutionEventRow.type.in_(types),
+        )
+    )
+    return list(ids)
+
+
+async def feed_events_after(
+    session: AsyncSession, types: Sequence[str], *, after: int, also: list[int], limit: int
+) -> list[FeedEvent]:
+    """Up to `limit` stored events of the given types, of any execution, with an id above
+    `after` or in `also`, in id order."""
+    newer = ExecutionEventRow.id > after
+    rows = await session.scalars(
+        select(ExecutionEventRow)
+        .where(
+            ExecutionEventRow.type.in_(types),
+            or_(newer, ExecutionEventRow.id.in_(also)) if also else newer,
+        )
+        .order_by(ExecutionEventRow.id)
+        .limit(limit)
+    )
+    return [FeedEvent(r.id, r.execution_id, r.type, r.data or {}, r.at) for r in rows]
+
+
+async def approvals_of(session: AsyncSession, execution_id: str) -> list[ApprovalRow]:
+    """Every approval of one execution, oldest first."""
+    rows = await session.scalars(
+        select(ApprovalRow)
+        .where(ApprovalRow.execution_id == execution_id)
+        .order_by(ApprovalRow.created_at, ApprovalRow.id)
+    )
+    return list(rows)

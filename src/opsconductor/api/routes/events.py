@@ -82,7 +82,7 @@ class StreamedEvent:
         return f"{head}event: {self.type}\ndata: {body}\n\n"
 
 
-class _Cursor:
+class Cursor:
     """Which stored events a follower has sent, and which rows it still has to ask for."""
 
     def __init__(self, after: int, *, look_behind: bool) -> None:
@@ -119,7 +119,7 @@ class Follower:
     def __init__(self, conductor: OpsConductor, execution_id: str, after: int = 0) -> None:
         self.conductor = conductor
         self.execution_id = execution_id
-        self.cursor = _Cursor(after, look_behind=not conductor.db.is_sqlite)
+        self.cursor = Cursor(after, look_behind=not conductor.db.is_sqlite)
         self._live: list[Event] = []  # output chunks waiting for the stored events before them
         self._last_read = 0.0
 

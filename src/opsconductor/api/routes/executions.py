@@ -45,10 +45,14 @@ async def list_executions(
         BeforeValidator(iso_only),
         Query(description="Created at or after (ISO 8601; UTC if no zone)."),
     ] = None,
+    q: Annotated[Name | None, Query(description="In the request's words, ignoring case.")] = None,
 ) -> ExecutionsPublic:
     """Executions, newest first."""
     flt = ExecutionFilter(
-        state=status.value if status is not None else None, requester=requester, since=since
+        state=status.value if status is not None else None,
+        requester=requester,
+        since=since,
+        text=q,
     )
     async with conductor.db.reader() as session:
         found = await page_executions(session, flt, offset=page.offset, limit=page.limit)
