@@ -66,9 +66,14 @@ MATRIX = [
     Case("GET", "/audit", "401 2xx 2xx 2xx 2xx"),
     Case("GET", "/audit/verify", "401 2xx 2xx 2xx 2xx"),
     Case("POST", "/stream-tickets", "401 2xx 2xx 2xx 2xx"),
+    Case("GET", "/me", "401 2xx 2xx 2xx 2xx"),
+    Case("GET", "/executions/{execution}/plan", "401 2xx 2xx 2xx 2xx"),
 ]
 # Streams, checked in their own tests; here only that they refuse a caller without a token.
-STREAMS = [Case("GET", "/executions/{execution}/events", "401 - - - -")]
+STREAMS = [
+    Case("GET", "/executions/{execution}/events", "401 - - - -"),
+    Case("GET", "/feed", "401 - - - -"),
+]
 
 
 async def fill(api: Api, case: Case) -> tuple[str, Any]:
