@@ -4,6 +4,8 @@ filters that match nothing. Each is a clear answer or 4xx, never a 5xx, and noth
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from tests.api.harness import Api
@@ -98,3 +100,46 @@ async def test_an_approval_never_carries_over_to_a_follow_up(api: Api, follow_up
     async with api.conductor.db.reader() as session:
         states = {row.state for row in await session.scalars(select(ExecutionRow))}
     assert states == {"pending_approval"}, states
+
+
+async def test_restart_it_after_the_target_was_deleted_does_not_act(api: Api) -> None:
+    await api.ask(
+        Role.OPERATOR, "restart nginx on web-prod-02", dry_run=True, conversation_id="gone"
+    )
+    deleted = await api.client.delete("/assets/web-prod-02", headers=api.headers(Role.ADMIN))
+    assert deleted.status_code == 204, deleted.text
+    follow = await api.ask(Role.OPERATOR, "restart it", confirm=True, conversation_id="gone")
+    assert follow["plan"] is None and follow["execution"] is None, follow
+    assert follow["response"]["type"] in {"clarification", "error"}, follow["response"]
+    async with api.conductor.db.reader() as session:
+        assert list(await session.scalars(select(ExecutionRow))) == []
+
+
+async def test_restart_it_after_the_target_was_re_pointed_plans_the_new_address(api: Api) -> None:
+    before = await api.ask(
+        Role.OPERATOR, "restart nginx on web-prod-02", dry_run=True, conversation_id="moved"
+    )
+    moved = await api.client.patch(
+        "/assets/web-prod-02", json={"ip_address": "10.9.9.9"}, headers=api.headers(Role.ADMIN)
+    )
+    assert moved.status_code == 200, moved.text
+    follow = await api.ask(Role.OPERATOR, "restart it", dry_run=True, conversation_id="moved")
+    fresh = await api.ask(Role.OPERATOR, "restart nginx on web-prod-02", dry_run=True)
+    # The follow-up is planned against the inventory of now (the hash covers the address),
+    # exactly as the same request asked afresh, never against the address the context saw.
+    assert follow["plan"]["hash"] != before["plan"]["hash"]
+    assert follow["plan"]["hash"] == fresh["plan"]["hash"]
+
+
+async def test_expired_context_is_not_used(api: Api) -> None:
+    await api.ask(
+        Role.OPERATOR, "restart nginx on web-prod-02", dry_run=True, conversation_id="old"
+    )
+    async with api.conductor.db.session() as session:
+        row = await session.get(ConversationRow, ("alice", "old"))
+        assert row is not None
+        row.updated_at = row.updated_at - timedelta(
+            seconds=api.conductor.settings.conversation_ttl_s + 1
+        )
+    follow = await api.ask(Role.OPERATOR, "restart it", confirm=True, conversation_id="old")
+    assert follow["plan"] is None and follow["decision"]["read_as"] is None, follow
