@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from opsconductor.app import OpsConductor
 from opsconductor.cli import views
@@ -28,6 +28,7 @@ from opsconductor.inventory.importers import read_assets_file
 from opsconductor.inventory.models import AssetFilter
 from opsconductor.pipeline import discovery
 from opsconductor.pipeline.answer import Answer
+from opsconductor.schemas.text import Line
 
 app = typer.Typer(no_args_is_help=True, help="The asset inventory.")
 
@@ -85,7 +86,24 @@ def assets_list(
     emit(rows, fmt, lambda: views.show_assets(out, rows))
 
 
+# What the API accepts for a filter word (`api.params.Name`): one line, no control character,
+# so that a filter given on the command line is held to the same rule as one sent over HTTP.
+_FILTER_WORD = TypeAdapter(Annotated[str, Line(255)])
+_WORD_FIELDS = ("environment", "text", "location", "service", "tags")
+
+
+def _check_word(field: str, word: object) -> None:
+    try:
+        _FILTER_WORD.validate_python(word)
+    except ValidationError as exc:
+        raise OpsConductorError(f"bad filter: {field}: {exc.errors()[0]['msg']}") from None
+
+
 def _filter(values: dict[str, object]) -> AssetFilter:
+    for field, value in values.items():
+        for word in value if isinstance(value, tuple) else (value,):
+            if field in _WORD_FIELDS and word is not None:
+                _check_word(field, word)
     try:
         return AssetFilter.model_validate(values)
     except ValidationError as exc:

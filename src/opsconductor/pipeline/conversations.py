@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.brain.base import Context
@@ -26,12 +27,25 @@ async def load(session: AsyncSession, owner: str, conversation_id: str, ttl_s: f
 
 
 async def save(session: AsyncSession, owner: str, conversation_id: str, context: Context) -> None:
-    row = await session.get(ConversationRow, (owner, conversation_id), with_for_update=True)
-    if row is None:
-        session.add(ConversationRow(owner=owner, id=conversation_id, context=_to_json(context)))
-        return
-    row.context = _to_json(context)
-    row.updated_at = utcnow()
+    """Store `context` whole as the conversation's, in one statement (INSERT … ON CONFLICT DO
+    UPDATE): the first turn creates the row, every later one replaces it. Of turns that race
+    (two first turns of a new conversation, say) the last to write wins; each was answered
+    from the context it read, and the row always holds one turn's whole context, never a mix
+    and never a unique-key error."""
+    values = {"context": _to_json(context), "updated_at": utcnow()}
+    statement = _insert(session).values(owner=owner, id=conversation_id, **values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[ConversationRow.owner, ConversationRow.id], set_=values
+        )
+    )
+
+
+def _insert(session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
+    # Each dialect's own INSERT, the one that knows ON CONFLICT.
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return postgresql.insert(ConversationRow)
+    return sqlite.insert(ConversationRow)
 
 
 def after_turn(before: Context, text: str, decision: DecisionV1 | None) -> Context:

@@ -28,6 +28,10 @@ from opsconductor.schemas.plan import PlanV1
 from opsconductor.schemas.response import ResponseType, ResponseV1
 from opsconductor.store.database import Database
 
+# More actions than this in one request is refused rather than planned: nobody reviews a
+# preview of a hundred steps, and each clause is a step the approver must read.
+MAX_CLAUSES = 20
+
 
 class Pipeline:
     """Answers requests against the live inventory and catalog. Every answer's public form is
@@ -77,6 +81,13 @@ class Pipeline:
         decision = await stage_a.understand(self.brain, str(uuid.uuid4()), text, index, context)
         if decision.clarification is not None:
             return Answer(text, stage_d.clarify(decision.clarification), decision)
+        clauses = len(decision.all_clauses())
+        if clauses > MAX_CLAUSES:
+            message = (
+                f"The request asks for {clauses} actions; ask for at most {MAX_CLAUSES} "
+                "in one request."
+            )
+            return Answer(text, stage_d.error(message), decision)
         return await self._plan_decided(text, decision, index)
 
     async def _plan_decided(self, text: str, decision: DecisionV1, index: InventoryIndex) -> Answer:
