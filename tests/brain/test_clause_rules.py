@@ -338,3 +338,18 @@ async def test_an_exclusion_that_cannot_be_applied_is_named(brain: RulesBrain, t
     decision = await understand(brain, text)
     assert decision.clarification is not None, (actions(decision), decision.targets)
     assert decision.clarification.reason == "not_understood"
+
+
+async def test_hosts_named_at_the_start_serve_the_whole_list(brain: RulesBrain) -> None:
+    decision = await understand(brain, "check disk on web-01 and memory")
+    assert [(c.intent.action, c.targets) for c in decision.clauses] == [
+        ("check_disk", ["web-01"]),
+        ("check_memory", ["web-01"]),
+    ]
+
+
+@pytest.mark.parametrize("text", ["approve it", "yes do it", "approved", "confirm the restart"])
+async def test_an_approval_is_never_a_request(brain: RulesBrain, text: str) -> None:
+    decision = await understand(brain, text)
+    assert decision.intent is None and decision.clarification is not None
+    assert "Approvals are not given in a request" in decision.clarification.question

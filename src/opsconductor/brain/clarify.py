@@ -145,6 +145,19 @@ def no_tool_for_change(verbs: list[str], closest: ToolSpec | None) -> Clarificat
     )
 
 
+def approvals_elsewhere() -> Clarification:
+    """An approval is a decision of its own, by id, never a request: a request cannot approve
+    an earlier turn's plan, and a plan of this one is approved as it is shown."""
+    return Clarification(
+        reason="out_of_scope",
+        question=(
+            "Approvals are not given in a request, and never carry over from an earlier one: "
+            "approve a pending plan by its id (`opsconductor approvals approve ID`, the "
+            "Approvals page, or POST /api/v1/approvals/ID/approve), as someone allowed to."
+        ),
+    )
+
+
 def out_of_scope(options: list[str], unknown: list[str]) -> Clarification:
     """Nothing in the catalog matches; the words no tool's examples use are named."""
     words = ", ".join(f"'{w}'" for w in unknown[:6])

@@ -204,14 +204,15 @@ class ContextReader:
         if match is None or match.group("verb").lower() not in self.verbs:
             return None
         verb, right = match.group("verb"), match.group("right")
-        last = self._read_one(
-            request, right if right.split()[0].lower() in self.verbs else f"{verb} {right}", None
-        )
-        if not understood(last):
-            return None
+        right = right if right.split()[0].lower() in self.verbs else f"{verb} {right}"
         items = [item.strip() for item in match.group("left").split(",") if item.strip()]
-        firsts = [self._read_one(request, f"{verb} {item}", last) for item in items]
-        if not all(understood(first) for first in firsts):
+        last = self._read_one(request, right, None)
+        if understood(last):  # the hosts are named once, at the end
+            firsts = [self._read_one(request, f"{verb} {item}", last) for item in items]
+        else:  # … or once, at the start: "check disk on web-01 and memory"
+            firsts = [self._read_one(request, f"{verb} {item}", None) for item in items]
+            last = self._read_one(request, right, firsts[-1]) if firsts else last
+        if not understood(last) or not all(understood(first) for first in firsts):
             return None
         readings = [*firsts, last]
         actions = {

@@ -30,6 +30,10 @@ FLEET_CHANGE_SIZE = 5
 _FACTS = frozenset({InventoryQuery.COUNT, InventoryQuery.LIST})
 _ANSWERS = frozenset(InventoryQuery)
 _CONDITIONS = frozenset({"if", "unless", "when", "whether"})
+# "approve it", "yes do it": an approval is never given in a request (see clarify).
+_APPROVING = frozenset(
+    {"approve", "approved", "approving", "approval", "confirm", "confirmed", "yes", "yep"}
+)
 
 
 class RulesBrain:
@@ -200,6 +204,8 @@ class RulesBrain:
         if found.ambiguous:
             word, names = next(iter(found.ambiguous.items()))
             return clarify.ambiguous_handle(word, names)
+        if best is None and any(t.norm in _APPROVING for t in found.tokens):
+            return clarify.approvals_elsewhere()
         if best is None:
             verbs = [token.text for word, token in pairs if word in lexicon.CHANGE_VERBS]
             if verbs and not _read_only_request(text):
