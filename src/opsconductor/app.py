@@ -56,13 +56,26 @@ class OpsConductor:
             settings,
             db,
             catalog,
-            RulesBrain(catalog),
+            _brain(settings, catalog),
             events or InProcessEventBus(),
             connector_registry(settings, db),
             WebhookNotifier.from_settings(settings, db),
         )
 
     async def close(self) -> None:
+        closing = getattr(self.brain, "aclose", None)  # the LLM brain's HTTP client
+        if closing is not None:
+            await closing()
         if self.notifier is not None:
             await self.notifier.aclose()  # notices in flight still need the store to audit
         await self.db.close()
+
+
+def _brain(settings: Settings, catalog: Catalog) -> Brain:
+    """The brain the settings choose; the LLM brain's module is imported only when chosen."""
+    rules = RulesBrain(catalog)
+    if settings.brain != "llm":
+        return rules
+    from opsconductor.brain.llm.brain import llm_brain_from_settings
+
+    return llm_brain_from_settings(settings, catalog, rules)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -99,6 +99,22 @@ class Settings(BaseSettings):
         default=None,
         description="32 random bytes in base64 that seal credentials at rest; without it, a key "
         "file `secret.key` in `home` is made on first use (mode 0600).",
+    )
+
+    brain: Literal["rules", "llm"] = Field(
+        default="rules", description="Which brain reads requests: the embedded rules, or a model."
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="An OpenAI-compatible API base, e.g. http://127.0.0.1:11434/v1."
+    )
+    llm_model: str | None = Field(default=None, description="The model name the server knows.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="Sent as a bearer token to the model server; never logged."
+    )
+    llm_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    llm_fallback: Literal["rules", "fail"] = Field(
+        default="rules",
+        description="When the model cannot be used: read the request by the rules, or fail.",
     )
 
     @field_validator("home")

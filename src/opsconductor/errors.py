@@ -5,6 +5,7 @@ broken invariants and unreachable infrastructure.
     OpsConductorError
     ├── ConfigurationError          settings or environment that cannot work
     ├── DatabaseUnavailable         the store's database cannot be reached
+    ├── BrainUnavailable            the LLM brain failed and its fallback is 'fail'
     ├── CatalogError                a toolset file that does not validate (names file and tool)
     ├── InventoryError              an inventory operation that cannot be done
     │   ├── ImportRejected          an import file with a bad row (names row and field)
@@ -38,6 +39,11 @@ class ConfigurationError(OpsConductorError):
 class DatabaseUnavailable(OpsConductorError):
     """The database did not answer; the message names where it was looked for, never a
     password."""
+
+
+class BrainUnavailable(OpsConductorError):
+    """The language model could not be used and the settings say to fail closed: nothing was
+    planned. The message never holds the API key."""
 
 
 class CatalogError(OpsConductorError):

@@ -19,6 +19,7 @@ from opsconductor.errors import (
     ApprovalAlreadyDecided,
     ApprovalExpired,
     AssetNotFound,
+    BrainUnavailable,
     CatalogError,
     ConfigurationError,
     DatabaseUnavailable,
@@ -55,6 +56,7 @@ STATUS_BY_ERROR: tuple[tuple[type[OpsConductorError], int], ...] = (
     (ImportRejected, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (CatalogError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (DatabaseUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (BrainUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
     (ConfigurationError, status.HTTP_500_INTERNAL_SERVER_ERROR),
 )
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,7 +118,7 @@ class ExecutionService:
                 action="created",
                 to_state=state.value,
                 reason=f"request: {text[:200]}",
-                details={"plan_hash": row.plan_hash, "approval_level": plan.approval_level},
+                details=_created_details(row.plan_hash, plan.approval_level, decision),
             )
             approvals: list[ApprovalRow] = []
             if needs_approval:
@@ -444,3 +445,12 @@ async def _audit_refusal(
         action=action,
         reason=why,
     )
+
+
+def _created_details(plan_hash: str, level: int, decision: DecisionV1) -> dict[str, Any]:
+    """The audit details of a created execution: with a model's proposal, its model, prompt
+    version and raw arguments, so a reviewer sees what the model said beside what was planned."""
+    details: dict[str, Any] = {"plan_hash": plan_hash, "approval_level": level}
+    if decision.proposed_by is not None:
+        details["model_proposal"] = decision.proposed_by.model_dump(mode="json")
+    return details

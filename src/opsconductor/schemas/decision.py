@@ -65,6 +65,15 @@ class Clause(Contract):
     text: str = Field(default="", description="The words of the request this clause stands for.")
 
 
+class ModelProposal(Contract):
+    """What a model proposed for a decision (LLM brain), kept for the audit trail."""
+
+    model: str
+    prompt_version: str
+    proposal: str = Field(description="The model's raw propose_plan arguments, capped.")
+    used: bool = Field(description="False when the proposal was set aside for the rules.")
+
+
 class DecisionV1(Contract):
     version: Literal[1] = 1
     request_id: str
@@ -89,6 +98,9 @@ class DecisionV1(Contract):
         default=None,
         description="How the request was read when earlier turns of the conversation filled "
         "in what it left out ('restart nginx on web-prod-02').",
+    )
+    proposed_by: ModelProposal | None = Field(
+        default=None, description="Set when a model proposed the plan (or was asked and failed)."
     )
 
     def all_clauses(self) -> list[Clause]:
