@@ -57,7 +57,9 @@ def test_level_3_asks_for_each_step_inside_the_running_job(pages: Pages, site: S
     run = carol.locator("section.run")
     expect(run).to_have_attribute("data-state", "pending_approval")
     inside = run.locator(".run-approval article.plan")
-    expect(inside.locator(".approvals li[data-status=pending]")).to_contain_text("step two_marks.first")
+    expect(inside.locator(".approvals li[data-status=pending]")).to_contain_text(
+        "step two_marks.first"
+    )
     assert marks.started(host) == []
     inside.get_by_role("button", name="Approve").click()
 
