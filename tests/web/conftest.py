@@ -22,6 +22,7 @@ from tests.conftest import seed
 from tests.connectors.fleet import CREDENTIAL, add_key_credential, fleet_settings, host_asset
 from tests.sshhosts import SshHost, start_hosts, stop_hosts
 from tests.trust.processes import Process, make_slow, process_env, serve, set_delay
+from tests.web import marks
 
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
@@ -79,6 +80,7 @@ class Site:
     settings: Settings
     short_ttl_url: str = ""  # a second server on the same store, whose approvals expire soon
     logs: list[Path] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # for a test's own server on this store
 
     @property
     def api(self) -> str:
@@ -93,6 +95,7 @@ class Site:
             host.clear_received()
             (host.directory / "finished.jsonl").unlink(missing_ok=True)
             set_delay(host, 0)
+            marks.make_marks_fail(host, False)
 
 
 async def _prepare(settings: Settings, hosts: list[SshHost]) -> dict[str, str]:
@@ -125,11 +128,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         for host in hosts:
             make_slow(host)
+            marks.install(host)
             set_delay(host, 0)
         settings = fleet_settings(base, hosts)
         tokens = in_thread(lambda: asyncio.run(_prepare(settings, hosts)))
         env = process_env(
-            settings.home, None, OPSCONDUCTOR_KNOWN_HOSTS=str(settings.known_hosts_file)
+            settings.home,
+            None,
+            OPSCONDUCTOR_KNOWN_HOSTS=str(settings.known_hosts_file),
+            OPSCONDUCTOR_CATALOG_DIRS=str(marks.CATALOG),
         )
         main = serve(env, base / "serve.log")
         processes.append(main)
@@ -143,6 +150,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             settings=settings,
             short_ttl_url=f"http://127.0.0.1:{short.port}/",
             logs=[base / "serve.log", base / "serve-short.log"],
+            env=env,
         )
     finally:
         for process in processes:

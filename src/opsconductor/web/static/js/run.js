@@ -100,16 +100,24 @@ class Run {
       this.summaryEl.textContent = `The run could not be read: ${error.message}`;
       return;
     }
-    this.stops.push(followExecution(this.id, (event) => this.onEvent(event), { onEnd: () => this.reload() }));
+    this.follow();
     const observer = new ResizeObserver(() => this.render());
     observer.observe(this.viewport);
     this.stops.push(() => observer.disconnect());
     this.render();
   }
 
+  /** Follow the execution's events (again, after a resolve: its stream ended at `interrupted`). */
+  follow() {
+    if (this.unfollow) this.unfollow();
+    this.unfollow = followExecution(this.id, (event) => this.onEvent(event), { onEnd: () => this.reload() });
+  }
+
   stop() {
     for (const stop of this.stops) stop();
     this.stops = [];
+    if (this.unfollow) this.unfollow();
+    this.unfollow = null;
     if (this.stopCard) this.stopCard();
   }
 
@@ -223,7 +231,7 @@ class Run {
       : this.level === 1 && this.requester === me.name && this.app.can("confirm_own");
     if (state === "interrupted" && mayResolve) {
       this.actionsEl.append(h("span", {}, "Interrupted while a change was in flight. Resolve: "),
-        ["retry", "skip", "abort"].map((d) => h("button", { type: "button", onclick: (e) => this.resolve(d, e.target) },
+        ...["retry", "skip", "abort"].map((d) => h("button", { type: "button", onclick: (e) => this.resolve(d, e.target) },
           d[0].toUpperCase() + d.slice(1))));
     } else if (state === "interrupted") {
       this.actionsEl.append(h("span", {}, "Interrupted: waiting for an approver to resolve it."));
@@ -256,10 +264,7 @@ class Run {
     button.disabled = true;
     try {
       this.apply(await api(`/executions/${encodeURIComponent(this.id)}/resolve`, { method: "POST", body: { decision } }));
-      if (!this.stops.length || decision !== "abort") {
-        this.stop();
-        this.stops.push(followExecution(this.id, (event) => this.onEvent(event), { onEnd: () => this.reload() }));
-      }
+      if (decision !== "abort") this.follow(); // retry and skip queue the run for a worker
     } catch (error) {
       this.actionStatus.textContent = error.message;
       button.disabled = false;
