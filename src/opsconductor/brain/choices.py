@@ -34,7 +34,15 @@ CHOICE_FIELDS = {
 }
 # Words that exclude a named asset ('every host except web-01', 'other than web-01'); 'not
 # web-01' is more often a mistake than an exclusion, and is asked about.
-_EXCLUDING_ASSETS = frozenset({"except", "excluding", "exclude", "besides", "other", "apart"})
+_EXCLUDING_ASSETS = frozenset(
+    {"except", "excluding", "exclude", "besides", "other", "apart", "aside", "but", "minus"}
+    | {"save", "sans", "excepting", "without", "leave", "skip", "never", "don't", "dont"}
+)
+# "everything but web-01", "all servers minus the windows ones": exclusions when what follows
+# is one a group can leave out (`_negated` reads nothing otherwise: "check disk but restart …").
+_EXCLUDING_WORDS = frozenset(
+    {"but", "minus", "save", "sans", "excepting", "leave", "skip", "never", "don't", "dont"}
+)
 _NEGATING = lexicon.NEGATION_WORDS | {"aren't", "arent", "isn't", "isnt"}
 # Words between a negation and what it negates: 'not in production', 'not tagged web'.
 _GLUE = frozenset(
@@ -66,10 +74,12 @@ def _negation_end(tokens: list[Token], position: int) -> int | None:
     """Where the negated words start: after 'except', 'not', 'other than', 'apart from'."""
     word = tokens[position].norm
     following = tokens[position + 1].norm if position + 1 < len(tokens) else ""
-    if word in _NEGATING:
-        return position + 1
-    if (word, following) in {("other", "than"), ("apart", "from"), ("but", "not")}:
+    if (word, following) in {("other", "than"), ("apart", "from"), ("aside", "from")}:
         return position + 2
+    if (word, following) == ("but", "not"):
+        return position + 2
+    if word in _NEGATING or word in _EXCLUDING_WORDS:
+        return position + 1
     return None
 
 
@@ -83,7 +93,8 @@ def _negated(
     position, reach = start, start + _REACH
     while position < min(len(tokens), reach):
         follower = tokens[position]
-        glue = _GLUE if last is None else _MORE | {"the"}
+        # "don't reboot app-01": the order's verb stands between the negation and its host.
+        glue = (_GLUE | lexicon.CHANGE_VERBS) if last is None else _MORE | {"the"}
         folded = follower.kind is TokenKind.CONSUMED  # 'than' of 'other than', read as 'except'
         if folded or (follower.free and follower.norm in glue):
             cued = cued or follower.norm in _CUES

@@ -42,7 +42,7 @@ _NOT_ORDERS = frozenset({"what", "how", "is", "are", "which", "who", "when", "wh
 # A clause starts after "and" / "then" (a comma before them allowed), or after a bare ';' or
 # ',' — each only when an order's verb follows (`split_clauses`).
 _JOINERS = (
-    r"(?:(?:,\s*)?(?:\band\s+then\b|\bthen\b|\band\s+afterwards\b|\bafter\s+that\b|\band\b)"
+    r"(?:(?:,\s*)?(?:\band\s+then\b|\bthen\b|\band\s+afterwards\b|\bafter\s+that\b|\band\b|\bbut\b)"
     r"|;|,)"
 )
 # "If web-01's CPU is over 80%, restart apache": a change on a condition. Clauses are read one

@@ -15,6 +15,8 @@ _SHELL_SYNTAX = re.compile(r"(`|\$\(|\$\{|&&|\|\||\s\|\s|>\s*/|<\s*/)")
 # A semicolon is prose ("restart apache; otherwise, show me top processes") unless what
 # follows it, up to the next sentence mark, looks like a command line: no space around it
 # ("df;ls"), a command word people only type in a shell, a flag, a path or a variable.
+# A quotation mark that is not an apostrophe inside a word ("web-01's").
+_QUOTE = re.compile(r"\"|(?<!\w)'|'(?!\w)")
 _SEMICOLON = re.compile(r";(?P<after>[^;.!?]*)")
 _SHELL_AFTER = re.compile(
     r"^\S|^\s*(rm|cat|ls|echo|curl|wget|sudo|su|chmod|chown|bash|sh|zsh|nc|ncat|dd|mkfs|mv|cp|"
@@ -76,7 +78,10 @@ def _shell_syntax(text: str) -> str | None:
         return found.group().strip()
     for semicolon in _SEMICOLON.finditer(text):
         after = semicolon.group("after")
-        if not after.strip() or _SHELL_AFTER.search(after):
+        before = text[: semicolon.start()]
+        # Inside quotes ("restart 'nginx; reboot'") it is a command line, never prose.
+        quoted = len(_QUOTE.findall(before)) % 2 == 1
+        if quoted or not after.strip() or _SHELL_AFTER.search(after):
             return ";"
     return None
 
