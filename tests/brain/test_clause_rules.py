@@ -122,6 +122,8 @@ async def test_semicolons_and_commas_before_an_order_start_a_clause(
         "when the disk is full on app-01 then reboot it",
         "check disk on db-01 and if it is over 90% reboot it",
         "unless web-02 is busy, restart nginx on it",
+        "in case nginx is down on web-02, bounce it",
+        "stop postgres on db-01 provided backups are done",
     ],
 )
 async def test_a_change_on_a_condition_is_never_planned(brain: RulesBrain, text: str) -> None:
@@ -385,3 +387,8 @@ async def test_every_way_of_saying_except_excludes(
 async def test_but_before_an_order_is_a_clause(brain: RulesBrain) -> None:
     decision = await understand(brain, "check disk but restart nginx on web-01")
     assert actions(decision) == ["check_disk", "restart_service"]
+
+
+async def test_a_standing_condition_plans_no_change(brain: RulesBrain) -> None:
+    decision = await understand(brain, "restart nginx on web-01 whenever it crashes")
+    assert "restart_service" not in actions(decision)

@@ -47,7 +47,10 @@ _JOINERS = (
 )
 # "If web-01's CPU is over 80%, restart apache": a change on a condition. Clauses are read one
 # by one, so the condition would be lost with them; the changes are left out and said so.
-_CONDITION = re.compile(r"\b(if|unless|when|whether|otherwise|else)\b", re.IGNORECASE)
+_CONDITION = re.compile(
+    r"\b(if|unless|when|whenever|whether|otherwise|else|provided|providing|assuming|in\s+case)\b",
+    re.IGNORECASE,
+)
 _WHETHER = re.compile(r"\b(check|see|verify|test|find\s+out|tell\s+me)\s+(if|whether)\b", re.I)
 
 

@@ -29,7 +29,9 @@ FLEET_CHANGE_SIZE = 5
 # Inventory answers stated as facts: every word of the request must be one they can use.
 _FACTS = frozenset({InventoryQuery.COUNT, InventoryQuery.LIST})
 _ANSWERS = frozenset(InventoryQuery)
-_CONDITIONS = frozenset({"if", "unless", "when", "whether"})
+_CONDITIONS = frozenset(
+    {"if", "unless", "when", "whenever", "whether", "provided", "providing", "assuming"}
+)
 # "approve it", "yes do it": an approval is never given in a request (see clarify).
 _APPROVING = frozenset(
     {"approve", "approved", "approving", "approval", "confirm", "confirmed", "yes", "yep"}
