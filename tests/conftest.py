@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import asyncpg
@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
+from opsconductor.identity import repository as identity
+from opsconductor.identity.models import Role
 from opsconductor.inventory import repository
 from opsconductor.inventory.models import Asset
 
@@ -78,6 +80,16 @@ async def conductor(settings: Settings) -> AsyncIterator[OpsConductor]:
 async def seed(conductor: OpsConductor, assets: list[dict[str, object]]) -> None:
     async with conductor.db.session() as session:
         await repository.upsert_assets(session, [Asset.model_validate(a) for a in assets])
+
+
+async def users_with_tokens(conductor: OpsConductor, users: Mapping[str, Role]) -> dict[str, str]:
+    """Each user made with its role and one API token; the tokens by user name."""
+    tokens: dict[str, str] = {}
+    async with conductor.db.session() as session:
+        for name, role in users.items():
+            await identity.create_user(session, name, role, actor="test")
+            _, tokens[name] = await identity.create_token(session, name, actor="test")
+    return tokens
 
 
 def workstations(count: int) -> list[dict[str, object]]:

@@ -11,14 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Select
-from tests.conftest import seed
+from tests.conftest import seed, users_with_tokens
 from tests.connectors.fleet import CREDENTIAL, add_key_credential, fleet_settings, host_asset
 from tests.sshhosts import SshHost, start_hosts, stop_hosts
 from tests.trust.processes import make_slow, process_env, set_delay
 
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
-from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Role
 
 USERS = {"alice": Role.OPERATOR, "bob": Role.APPROVER, "carol": Role.APPROVER, "root": Role.ADMIN}
@@ -82,12 +81,8 @@ async def store(database_url: str | None, tmp_path: Path, hosts: list[SshHost]) 
         (host.directory / "finished.jsonl").unlink(missing_ok=True)
         set_delay(host, 0)
     conductor = await OpsConductor.open(settings)
-    tokens: dict[str, str] = {}
     try:
-        async with conductor.db.session() as session:
-            for name, role in USERS.items():
-                await identity.create_user(session, name, role, actor="test")
-                _, tokens[name] = await identity.create_token(session, name, actor="test")
+        tokens = await users_with_tokens(conductor, USERS)
         await add_key_credential(conductor, CREDENTIAL, hosts[0].client_key_path, hosts[0].username)
         await seed(conductor, [host_asset(h) for h in hosts])
     finally:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
-from tests.conftest import seed
+from tests.conftest import seed, users_with_tokens
 from tests.connectors.fleet import CREDENTIAL, add_key_credential, fleet_settings, host_asset
 from tests.sshhosts import SshHost, start_hosts, stop_hosts
 from tests.trust.processes import Process, make_slow, process_env, serve, set_delay
@@ -26,7 +26,6 @@ from tests.web import marks
 
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
-from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Role
 
 T = TypeVar("T")
@@ -100,12 +99,8 @@ class Site:
 
 async def _prepare(settings: Settings, hosts: list[SshHost]) -> dict[str, str]:
     conductor = await OpsConductor.open(settings)
-    tokens: dict[str, str] = {}
     try:
-        async with conductor.db.session() as session:
-            for name, role in USERS.items():
-                await identity.create_user(session, name, role, actor="test")
-                _, tokens[name] = await identity.create_token(session, name, actor="test")
+        tokens = await users_with_tokens(conductor, USERS)
         await add_key_credential(conductor, CREDENTIAL, hosts[0].client_key_path, hosts[0].username)
         staging = [host_asset(h) | {"environment": "staging"} for h in hosts]
         await seed(conductor, staging + fanout_assets(FANOUT_HOSTS))

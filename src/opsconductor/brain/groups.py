@@ -75,8 +75,10 @@ def _plural_tag(token: Token, index: InventoryIndex) -> Qualifier | None:
     """'databases' where the inventory tags assets 'database' (never the tag itself: 'list
     database' is not a group of them)."""
     word = token.lower  # as written: typo tolerance may have folded 'backups' into 'backup'
-    for singular in (word[:-2], word[:-1]) if word.endswith("es") else (word[:-1],):
-        if word.endswith("s") and len(singular) > 2 and singular in index.tags:
+    if not word.endswith("s"):
+        return None
+    for singular in (word[:-1], word[:-2]):  # 'databases', 'switches'
+        if len(singular) > 2 and singular in index.tags:
             return Qualifier(QualifierKind.TAG, index.tags[singular], token.text)
     return None
 
