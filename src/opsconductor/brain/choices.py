@@ -52,6 +52,7 @@ _GLUE = frozenset(
 _CUES = lexicon.TAG_CUES | lexicon.SERVICE_CUES
 # Words joining several excluded values: 'except staging and dev', 'not prod or qa'.
 _MORE = frozenset({"and", "or", "nor", ","})
+_AFTER_VALUE = frozenset({"the", "ones", "one"})  # 'except the windows ones and the switches'
 _ALTERNATIVE_GLUE = frozenset({"and", "or", "either", "the", "in", "at", "on", "nor"})
 _REACH = 4  # words a negation looks ahead for what it negates
 
@@ -90,16 +91,20 @@ def _negated(
     'or' ('except staging and dev'); returns the position of the last word read."""
     last: int | None = None
     cued = False  # 'not tagged …', 'not running …': what follows must be excluded or named
+    joined = True  # a value after the first needs 'and' / 'or' / a comma before it
     position, reach = start, start + _REACH
     while position < min(len(tokens), reach):
         follower = tokens[position]
         # "don't reboot app-01": the order's verb stands between the negation and its host.
-        glue = (_GLUE | lexicon.CHANGE_VERBS) if last is None else _MORE | {"the"}
+        glue = (_GLUE | lexicon.CHANGE_VERBS) if last is None else _MORE | _AFTER_VALUE
         folded = follower.kind is TokenKind.CONSUMED  # 'than' of 'other than', read as 'except'
         if folded or (follower.free and follower.norm in glue):
             cued = cued or follower.norm in _CUES
+            joined = joined or follower.norm in _MORE
             position += 1
             continue
+        if not joined:
+            break  # 'non windows servers': the noun the exclusion describes, not a second one
         if not _one_excluded(tokens, negation, position, index, reading):
             if cued and last is None and follower.free:
                 reading.unread.append(
@@ -107,7 +112,8 @@ def _negated(
                 )
                 last = position
             break
-        last, reach = position, position + 3
+        last, reach = position, position + 5  # "ones, and the switches"
+        joined = follower.ends_clause  # 'except web-01, web-02 and …'
         position += 1
     if last is None:
         return negation

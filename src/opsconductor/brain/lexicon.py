@@ -70,6 +70,11 @@ PHRASES: dict[str, str] = {
     "ip address": "ip",
     "listening ports": "ports",
     "open ports": "ports",
+    # "open" said of a port is its state, not the order to open it ("which ports are open").
+    "open connections": "connections",
+    "are open": "ports",
+    "is open": "ports",
+    "open on": "ports",
     "log file": "log",
     "data center": "datacenter",
     "data centre": "datacenter",
@@ -120,7 +125,7 @@ SYNONYMS: dict[str, str] = _table(
     uptime: uptime boot booted
     service: service services daemon daemons unit units
     process: process processes ps pid task tasks top tasklist
-    ports: port ports listening socket sockets connections netstat ss
+    ports: port ports listening socket sockets netstat ss
     os: os distribution distro
     kernel: kernel uname systeminfo
     firewall: firewall iptables ufw rule rules security
@@ -403,6 +408,13 @@ READ_ONLY_PHRASES = (
     "do not change",
     "don't change",
 )
+
+# A request that opens with one of these asks whether something is so ("is port 5432 open on
+# db-01", "does web-01 need a reboot"): a question about the state, never an order to change it.
+QUESTION_OPENERS = _words("is are was were does did has")
+# A request that opens with one of these asks to be shown something ("show every open port on
+# web-01"): a later word that could be a change verb is what it shows, not an order.
+READING_OPENERS = _words("show list display view print tell what which where who")
 
 # Common little words of Spanish, French, German, Portuguese and Italian that English never
 # uses: two of them among the words nothing understood means the request is in another

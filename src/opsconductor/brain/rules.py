@@ -295,7 +295,10 @@ def _read_only_request(text: str) -> bool:
     lowered = text.lower()
     if any(p in lowered for p in lexicon.READ_ONLY_PHRASES):
         return True
-    return any(w.strip(",.?!") in _CONDITIONS for w in lowered.split())
+    words = [w.strip(",.?!") for w in lowered.split()]
+    if words and words[0] in lexicon.QUESTION_OPENERS | lexicon.READING_OPENERS:
+        return True
+    return any(w in _CONDITIONS for w in words)
 
 
 def _needs_targets(tools: list[ToolSpec]) -> bool:
