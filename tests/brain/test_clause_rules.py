@@ -392,3 +392,104 @@ async def test_but_before_an_order_is_a_clause(brain: RulesBrain) -> None:
 async def test_a_standing_condition_plans_no_change(brain: RulesBrain) -> None:
     decision = await understand(brain, "restart nginx on web-01 whenever it crashes")
     assert "restart_service" not in actions(decision)
+
+
+def steps(decision: DecisionV1) -> list[tuple[str, tuple[str, ...]]]:
+    """(action, targets) of each clause, in order."""
+    if decision.clauses:
+        return [(c.intent.action, tuple(sorted(c.targets))) for c in decision.clauses]
+    assert decision.intent is not None
+    return [(decision.intent.action, tuple(sorted(decision.targets)))]
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        (
+            "check disk on web-01, also restart nginx",
+            [("check_disk", ("web-01",)), ("restart_service", ("web-01",))],
+        ),
+        (
+            "check disk on web-01 plus memory",
+            [("check_disk", ("web-01",)), ("check_memory", ("web-01",))],
+        ),
+        (
+            "check disk on web-01 as well as memory on db-01",
+            [("check_disk", ("web-01",)), ("check_memory", ("db-01",))],
+        ),
+        (
+            "Show uptime for app-02 & check its memory",
+            [("check_uptime", ("app-02",)), ("check_memory", ("app-02",))],
+        ),
+    ],
+)
+async def test_also_plus_and_as_well_as_join_clauses_like_and(
+    brain: RulesBrain, text: str, wanted: list[tuple[str, tuple[str, ...]]]
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert steps(decision) == wanted
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        (
+            "restart nginx on web-01 after checking its status",
+            [("service_status", ("web-01",)), ("restart_service", ("web-01",))],
+        ),
+        (
+            "restart nginx on web-01 only after stopping apache",
+            [("stop_service", ("web-01",)), ("restart_service", ("web-01",))],
+        ),
+        (
+            "reboot app-01 first and then app-02",
+            [("reboot", ("app-01",)), ("reboot", ("app-02",))],
+        ),
+        (
+            "restart nginx on web-01 then web-02",
+            [("restart_service", ("web-01",)), ("restart_service", ("web-02",))],
+        ),
+        (
+            "deploy billing-api 2.3.1 to app-01 and then the staging app servers",
+            [
+                ("deploy_application", ("app-01",)),
+                ("deploy_application", ("app-stg-01", "app-stg-02")),
+            ],
+        ),
+    ],
+)
+async def test_the_order_people_say_is_the_order_steps_run(
+    brain: RulesBrain, text: str, wanted: list[tuple[str, tuple[str, ...]]]
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert steps(decision) == wanted
+    for clause in decision.clauses:  # what the first part said is kept for the next
+        if clause.intent.action == "deploy_application":
+            assert clause.inputs.get("app") == "billing-api"
+            assert clause.inputs.get("version") == "2.3.1"
+
+
+@pytest.mark.parametrize(
+    ("text", "pause"),
+    [
+        ("reboot app-01, wait 5 minutes, then reboot app-02", "wait 5 minutes"),
+        ("restart nginx on web-01, wait a minute and restart it on web-02", "wait a minute"),
+        ("wait for nginx to stop on web-01", "wait for"),
+        ("pause for 30s then reboot db-01", "pause for 30s"),
+    ],
+)
+async def test_a_pause_is_named_never_dropped(brain: RulesBrain, text: str, pause: str) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is not None
+    assert f"'{pause}'" in decision.clarification.question
+    assert not decision.clauses
+
+
+async def test_a_service_listed_after_including_is_named_when_the_check_skips_it(
+    brain: RulesBrain,
+) -> None:
+    decision = await understand(brain, "run a health check on web-01 including nginx")
+    assert decision.clarification is not None
+    assert "'nginx'" in decision.clarification.question

@@ -91,6 +91,19 @@ def unknown_words(words: list[str], action: str) -> Clarification:
     return Clarification(reason="not_understood", question=question)
 
 
+def unchosen_words(words: list[str], flt: AssetFilter) -> Clarification:
+    """A change on a group: words that might narrow which hosts it touches, read as nothing,
+    would widen it to the whole group."""
+    quoted = ", ".join(f"'{w}'" for w in words)
+    return Clarification(
+        reason="not_understood",
+        question=(
+            f"I would run this on all {group_phrase(flt)}, but I don't know how to use {quoted} "
+            f"to choose among them: {WHAT_FILTERS_DO}. Ask again without it, or name the hosts."
+        ),
+    )
+
+
 def mismatched(names: list[str], flt: AssetFilter) -> Clarification:
     verb = "is" if len(names) == 1 else "are"
     return Clarification(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from opsconductor.brain import reports
+from opsconductor.brain import reports, sequence
 from opsconductor.brain.base import BrainRequest
 from opsconductor.brain.between import between_sides, ping_rewrites
 from opsconductor.brain.index import InventoryIndex
@@ -84,21 +84,17 @@ class ContextReader:
         sides = between_sides(text)
         if sides is not None:
             return self._between(request, sides)
-        clauses = split_clauses(text, self.verbs) if text == request.text else [text]
+        answered = text != request.text  # an answer to the last turn's options: one clause
+        pause = None if answered else sequence.PAUSE.search(text)
+        if pause is not None:
+            return self._paused(request, pause.group(0))
+        clauses = [text] if answered else split_clauses(self._in_order(request, text), self.verbs)
         previous = from_context(request.context)
         said: list[Said] = []
-        for position, clause in enumerate(clauses):
-            dangling = self._dangling(request, clause)
-            if dangling is not None:
-                return dangling
-            if previous is None and len(clauses) == 1 and narrowing(clause, self.verbs):
-                alone = self.read(request.request_id, clause, request.index)
-                if not understood(Said(clause, alone)) or ANTECEDENT.search(clause):
-                    return nothing_to_narrow(request, clause, alone)
-            readings = self._distributed(request, clause) or [
-                self._read_one(request, clause, previous or self._next(request, clauses, position))
-            ]
-            readings = [each for r in readings for each in self._per_service(request, r)]
+        for position in range(len(clauses)):
+            readings = self._clause(request, clauses, position, previous)
+            if isinstance(readings, DecisionV1):
+                return readings
             for reading in readings:
                 if reading.decision.clarification is not None or reading.decision.intent is None:
                     return whole_request_clarified(request, reading, said, len(clauses))
@@ -109,6 +105,49 @@ class ContextReader:
         if len(said) == 1:
             return one(request, said[0])
         return merged(request, said)
+
+    def _clause(
+        self, request: BrainRequest, clauses: list[str], position: int, previous: Said | None
+    ) -> list[Said] | DecisionV1:
+        """The readings of one clause (several for a list), or the clarification it ends in."""
+        clause = clauses[position]
+        dangling = self._dangling(request, clause)
+        if dangling is not None:
+            return dangling
+        if previous is None and len(clauses) == 1 and narrowing(clause, self.verbs):
+            alone = self.read(request.request_id, clause, request.index)
+            if not understood(Said(clause, alone)) or ANTECEDENT.search(clause):
+                return nothing_to_narrow(request, clause, alone)
+        readings = self._distributed(request, clause) or [
+            self._read_one(request, clause, previous or self._next(request, clauses, position))
+        ]
+        return [each for r in readings for each in self._per_service(request, r)]
+
+    def _in_order(self, request: BrainRequest, text: str) -> str:
+        """The request with its order said the one way `split_clauses` reads (`sequence`)."""
+        text = sequence.checks_first(sequence.with_plain_joiners(text), self.verbs)
+        return sequence.verb_repeated(text, self.verbs, lambda part: self._place(request, part))
+
+    def _place(self, request: BrainRequest, text: str) -> bool:
+        """Whether `text` only says where ('app-02', 'the staging servers')."""
+        read = self.read(request.request_id, text, request.index)
+        places = {EntityType.ASSET, EntityType.GROUP}
+        return (
+            bool(read.entities)
+            and not _beyond_places(text, read)
+            and all(e.type in places for e in read.entities)
+        )
+
+    def _paused(self, request: BrainRequest, pause: str) -> DecisionV1:
+        """'reboot app-01, wait 5 minutes, then reboot app-02': steps run one after another,
+        each as soon as the one before has ended, never after a pause; said, not dropped."""
+        question = (
+            f"I run steps one after another, each as soon as the one before has finished, and "
+            f"I can't wait for a time or an event ('{pause.strip()}'). Ask without the pause, "
+            "or ask for the next part when you are ready."
+        )
+        reading = self.read(request.request_id, request.text, request.index)
+        return asking(request, reading, "not_understood", question)
 
     def _without_conditional_changes(self, request: BrainRequest, said: list[Said]) -> DecisionV1:
         """The checks of a conditional request, and never its changes: OpsConductor does not

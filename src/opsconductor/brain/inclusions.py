@@ -32,8 +32,9 @@ def take_inclusions(tokens: list[Token]) -> list[Token]:
         items = 0
         for following in tokens[position + 1 : position + 1 + 2 * _MOST_ITEMS]:
             glue = following.free and following.norm in _LIST_GLUE
+            listed = following.free or following.kind is TokenKind.SERVICE  # 'including nginx'
             if not glue and (
-                not following.free
+                not listed
                 or following.norm in lexicon.STOP_WORDS
                 or following.norm in lexicon.QUALIFIER_CUES
                 or items == _MOST_ITEMS
@@ -42,14 +43,16 @@ def take_inclusions(tokens: list[Token]) -> list[Token]:
             taken.append(following)
             items += not glue
     for token in taken:
-        mark(token, TokenKind.CONSUMED)
+        if token.free:  # a service keeps its kind: a step that takes a service covers it
+            mark(token, TokenKind.CONSUMED)
     return taken
 
 
 def release(taken: list[Token]) -> None:
     """The words `take_inclusions` consumed, free again: the request is read with them."""
     for token in taken:
-        mark(token, TokenKind.WORD, "")
+        if token.kind is TokenKind.CONSUMED:
+            mark(token, TokenKind.WORD, "")
 
 
 def _items(taken: Iterable[Token]) -> list[Token]:
@@ -63,7 +66,13 @@ def uncovered(taken: Iterable[Token], tools: list[ToolSpec], catalog: Catalog) -
         covered |= {concept(part) for part in tool.name.split(".")[-1].split("_")}
         for example in tool.examples:
             covered |= set(example_words(example))
-    missing = [t.text for t in _items(taken) if concept(t.norm) not in covered]
+    # A service listed is covered by a step that takes one ("… including nginx").
+    services = any("service" in tool.parameters for tool in _expanded(tools, catalog))
+    missing = [
+        t.text
+        for t in _items(taken)
+        if concept(t.norm) not in covered and not (services and t.kind is TokenKind.SERVICE)
+    ]
     return list(dict.fromkeys(missing))
 
 

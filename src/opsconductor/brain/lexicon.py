@@ -83,6 +83,8 @@ PHRASES: dict[str, str] = {
     "but not": "except",
     "owned by": "owned",
     "belonging to": "owned",
+    "right away": "now",
+    "at once": "now",
     "what is running": "running",
     "what's running": "running",
     "whats running": "running",

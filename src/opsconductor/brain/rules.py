@@ -230,6 +230,7 @@ class RulesBrain:
         return (
             self._unserved_change(best, pairs, tools, text)
             or self._unusable_words(best, pairs)
+            or self._unchosen_words(found, best, pairs, tools)
             or self._targets_question(found, best, tools, targets)
         )
 
@@ -253,6 +254,25 @@ class RulesBrain:
     ) -> Clarification | None:
         unusable = self._unusable(best, pairs)
         return clarify.unknown_words(unusable, best.action) if unusable else None
+
+    def _unchosen_words(
+        self,
+        found: Extraction,
+        best: IntentScore,
+        pairs: list[tuple[str, Token]],
+        tools: list[ToolSpec],
+    ) -> Clarification | None:
+        """'reboot servers up more than 100 days', 'reboot the healthy servers': a change on a
+        group may use no word that its reading leaves aside, or it would touch the whole group."""
+        if found.group is None or all(t.read_only for t in tools):
+            return None
+        known = self.matcher.words_by_intent[(best.category, best.action)]
+        unused = [
+            token.text
+            for word, token in pairs
+            if word not in PLACEHOLDERS and word not in known and word not in best.shared
+        ]
+        return clarify.unchosen_words(list(dict.fromkeys(unused)), found.group) if unused else None
 
     def _targets_question(
         self, found: Extraction, best: IntentScore, tools: list[ToolSpec], targets: list[str]
