@@ -493,3 +493,42 @@ async def test_a_service_listed_after_including_is_named_when_the_check_skips_it
     decision = await understand(brain, "run a health check on web-01 including nginx")
     assert decision.clarification is not None
     assert "'nginx'" in decision.clarification.question
+
+
+@pytest.mark.parametrize(
+    ("text", "check", "left_out"),
+    [
+        ("restart nginx on web-01 if it is down", "service_status", "restart nginx on web-01"),
+        ("if nginx is down on web-01, restart it", "service_status", "restart nginx on web-01"),
+        ("restart nginx on web-02 when it crashes", "service_status", "restart nginx on web-02"),
+        ("Restart nginx on web-01 unless it's running", "service_status", "restart nginx"),
+        (
+            "check if nginx is running on web-01 and restart it if not",
+            "service_status",
+            "restart nginx on web-01",
+        ),
+        ("reboot db-01 if its disk is full", "check_disk", "reboot db-01"),
+        ("restart nginx on web-01 once the deploy is done", "service_status", "restart nginx"),
+    ],
+)
+async def test_a_change_on_a_condition_runs_the_check_the_condition_names_and_says_so(
+    brain: RulesBrain, text: str, check: str, left_out: str
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert actions(decision) == [check]
+    assert decision.read_as is not None
+    assert f"not '{left_out}" in decision.read_as.lower()
+    assert "condition" in decision.read_as
+
+
+async def test_otherwise_starts_a_clause_and_its_checks_are_kept(brain: RulesBrain) -> None:
+    text = "If web-01's CPU is over 80%, restart apache; otherwise check memory"
+    decision = await understand(brain, text)
+    assert actions(decision) == ["check_cpu", "check_memory"]
+    assert decision.read_as is not None and "not 'restart apache" in decision.read_as
+
+
+async def test_once_as_a_count_is_no_condition(brain: RulesBrain) -> None:
+    decision = await understand(brain, "restart nginx on web-01 once")
+    assert actions(decision) == ["restart_service"]

@@ -39,18 +39,36 @@ Changes = Callable[[DecisionV1], bool]  # does the decision's intent change a ho
 
 # Words that open a question rather than an order: "and is nginx running" is not a new clause.
 _NOT_ORDERS = frozenset({"what", "how", "is", "are", "which", "who", "when", "where", "number"})
-# A clause starts after "and" / "then" (a comma before them allowed), or after a bare ';' or
-# ',' — each only when an order's verb follows (`split_clauses`).
+# A clause starts after "and" / "then" / "otherwise" (a comma before them allowed), or after a
+# bare ';' or ',' — each only when an order's verb follows (`split_clauses`).
 _JOINERS = (
-    r"(?:(?:,\s*)?(?:\band\s+then\b|\bthen\b|\band\s+afterwards\b|\bafter\s+that\b|\band\b|\bbut\b)"
+    r"(?:(?:[;,]\s*)?(?:\botherwise\b|\bor\s+else\b|\belse\b)"
+    r"|(?:,\s*)?(?:\band\s+then\b|\bthen\b|\band\s+afterwards\b|\bafter\s+that\b|\band\b|\bbut\b)"
     r"|;|,)"
 )
 # "If web-01's CPU is over 80%, restart apache": a change on a condition. Clauses are read one
 # by one, so the condition would be lost with them; the changes are left out and said so.
+# "once the deploy is done" is a condition; "restart nginx once" is not.
+_ONCE = r"once(?=\s+(?:the|it|its|that|this|they|we|you|everything|all)\b)"
 _CONDITION = re.compile(
-    r"\b(if|unless|when|whenever|whether|otherwise|else|provided|providing|assuming|in\s+case)\b",
+    r"\b(if|unless|when|whenever|whether|otherwise|else|provided|providing|assuming|in\s+case"
+    rf"|{_ONCE})\b",
     re.IGNORECASE,
 )
+# "restart nginx on web-01 if it is down": an order, then its condition.
+_AFTER_CONDITION = re.compile(
+    r"^(?P<order>.+?)\s*,?\s+(?:only\s+)?\b(?:if|unless|when|whenever|in\s+case|provided"
+    rf"|providing|assuming|{_ONCE})\b(?P<condition>.*)$",
+    re.IGNORECASE,
+)
+# "if nginx is down on web-01, …": a condition before its order.
+_BEFORE_ORDER = re.compile(r"^(?:if|when|whenever|unless|in\s+case)\b", re.IGNORECASE)
+# "… if not", "… if so", "… if needed": the condition is the result of the check before.
+_ABOUT_THE_LAST_CHECK = frozenset(
+    {"not", "so", "needed", "necessary", "required", "it is", "it's", "it isn't", "it's not", ""}
+    | {"it is not", "there is", "it failed", "down", "it's down", "it is down", "stopped"}
+)
+_PRONOUN = re.compile(r"\b(?:it|its|it's|they|their|them)\b\s*", re.IGNORECASE)
 _WHETHER = re.compile(r"\b(check|see|verify|test|find\s+out|tell\s+me)\s+(if|whether)\b", re.I)
 
 
@@ -100,7 +118,7 @@ class ContextReader:
                     return whole_request_clarified(request, reading, said, len(clauses))
                 said.append(reading)
                 previous = reading
-        if len(clauses) > 1 and _CONDITION.search(_WHETHER.sub("", text)):
+        if len(said) > 1 and _CONDITION.search(_WHETHER.sub("", text)):
             return self._without_conditional_changes(request, said)
         if len(said) == 1:
             return one(request, said[0])
@@ -111,6 +129,9 @@ class ContextReader:
     ) -> list[Said] | DecisionV1:
         """The readings of one clause (several for a list), or the clarification it ends in."""
         clause = clauses[position]
+        conditional = self._on_condition(request, clause, previous)
+        if conditional is not None:
+            return conditional
         dangling = self._dangling(request, clause)
         if dangling is not None:
             return dangling
@@ -122,6 +143,49 @@ class ContextReader:
             self._read_one(request, clause, previous or self._next(request, clauses, position))
         ]
         return [each for r in readings for each in self._per_service(request, r)]
+
+    def _on_condition(
+        self, request: BrainRequest, clause: str, previous: Said | None
+    ) -> list[Said] | None:
+        """'restart nginx on web-01 if it is down', '… and restart it if not': the change, and
+        before it the check its condition asks for — the check of the clause before, or of the
+        service the change names, or the condition read on the change's hosts. The change is
+        then left out and said so (`_without_conditional_changes`); None when the clause is no
+        change on a condition."""
+        if _BEFORE_ORDER.match(clause):
+            return self._condition_checked(request, clause)
+        match = _AFTER_CONDITION.match(clause)
+        if match is None or _WHETHER.search(clause):
+            return None
+        order = self._read_one(request, match.group("order"), previous)
+        if not understood(order) or not self.changes(order.decision):
+            return None
+        condition = match.group("condition").strip(" ?.!")
+        checked = previous is not None and not self.changes(previous.decision)
+        if checked and condition.lower() in _ABOUT_THE_LAST_CHECK:
+            return [order]  # the check is the clause before: "… and restart it if not"
+        hosts = " ".join(order.decision.targets)
+        service = order.decision.inputs.get("service")
+        candidates = [f"check {service} status on {hosts}"] if service else []
+        candidates += [f"{_PRONOUN.sub('', condition)} on {hosts}"]
+        candidates += [f"run a health check on {hosts}"]
+        for candidate in candidates:
+            check = Said(candidate, self.read(request.request_id, candidate, request.index))
+            if understood(check) and not self.changes(check.decision):
+                return [check, order]
+        return None
+
+    def _condition_checked(self, request: BrainRequest, clause: str) -> list[Said] | None:
+        """'if nginx is down on web-01': a condition on a service is that service's status."""
+        reading = self.read(request.request_id, clause, request.index)
+        service = reading.inputs.get("service")
+        groups = [e.matched for e in reading.entities if e.type is EntityType.GROUP]
+        where = " ".join(reading.targets) or (f"the {groups[0]}" if groups else "")
+        if not service or not where:  # read or not, it names what to check and where
+            return None
+        check = f"check {service} status on {where}"
+        said = Said(check, self.read(request.request_id, check, request.index))
+        return [said] if understood(said) else None
 
     def _in_order(self, request: BrainRequest, text: str) -> str:
         """The request with its order said the one way `split_clauses` reads (`sequence`)."""
