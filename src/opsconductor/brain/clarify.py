@@ -3,6 +3,8 @@ use, so the person can rephrase rather than wonder what was misread."""
 
 from __future__ import annotations
 
+import re
+
 from opsconductor.brain import lexicon
 from opsconductor.brain.groups import Unread
 from opsconductor.brain.index import InventoryIndex
@@ -24,6 +26,8 @@ _WHY = {
     "distribution": "that word names more than one distribution, or one no host reports: "
     "say which (ubuntu, debian, rhel, centos, rocky, almalinux, fedora, sles, opensuse)",
     "owner": "I can't select assets by owner yet",
+    "inclusion": "the group is already narrowed to another value of that kind, so I can't tell "
+    "whether you want both: say 'linux or windows servers', or ask for each",
     "the services they run": "no asset is declared to run that, and no collected facts show "
     "it running",
 }
@@ -89,6 +93,32 @@ def unknown_words(words: list[str], action: str) -> Clarification:
             f"{WHAT_FILTERS_DO}."
         )
     return Clarification(reason="not_understood", question=question)
+
+
+# "how many servers in each environment", "count assets per site", "hosts by owner": a count
+# split by a field other than the OS and device type it is already broken down by.
+_BREAKDOWN = re.compile(
+    r"\b(?:in\s+each|for\s+each|each|per|by|broken\s+down\s+by|grouped\s+by|split\s+by)\s+"
+    r"(?:the\s+)?(?P<field>environments?|envs?|sites?|locations?|data\s*cent(?:er|re)s?|dcs?"
+    r"|regions?|owners?|teams?|tags?|criticality|criticalities|services?)\b",
+    re.IGNORECASE,
+)
+
+
+def breakdown_asked(text: str, action: str) -> Clarification | None:
+    """A count or list split by a field it cannot split by: asked, never answered as one total."""
+    match = _BREAKDOWN.search(text)
+    if match is None:
+        return None
+    what = "count" if action == "count_assets" else "list"
+    return Clarification(
+        reason="not_understood",
+        question=(
+            f"I can {what} assets broken down by OS and device type, but not "
+            f"'{match.group(0)}'. Ask for each value on its own, e.g. 'how many servers in "
+            "production'."
+        ),
+    )
 
 
 def unchosen_words(words: list[str], flt: AssetFilter) -> Clarification:

@@ -66,9 +66,40 @@ def read_groups(tokens: list[Token], index: InventoryIndex, vocabulary: Vocabula
         t.norm in lexicon.SCOPE_WORDS for t in tokens
     )
     range_words(tokens)
+    _included(tokens, reading)
     alternatives(tokens, reading)
     _mark_group(tokens, reading)
     return reading
+
+
+# "how many servers including dr", "all hosts incl. the staging ones": values said to be part
+# of the group, not a narrowing of it.
+# 'servers where …', 'hosts whose …': what follows describes the group, not a place to ask.
+_RELATIVE = frozenset({"where", "whose"})
+_INCLUDING = frozenset({"including", "incl", "include", "includes", "inclusive"})
+_INCLUDED_GLUE = frozenset({"the", "those", "in", "at", "and", ",", "ones", "also", "even"})
+
+
+def _included(tokens: list[Token], reading: GroupReading) -> None:
+    """A qualifier after 'including' does not narrow the group: the group without it already
+    holds those assets. One whose kind the group narrows by another value ('linux servers
+    including windows ones') would widen it instead, and is asked about."""
+    for qualifier in list(reading.qualifiers):
+        at = _position_of(tokens, qualifier.words)
+        before = at - 1
+        while before >= 0 and tokens[before].norm in _INCLUDED_GLUE:
+            before -= 1
+        if at < 0 or before < 0 or tokens[before].norm not in _INCLUDING:
+            continue
+        reading.qualifiers.remove(qualifier)
+        mark(tokens[before], TokenKind.QUALIFIER)
+        if any(other.kind is qualifier.kind for other in reading.qualifiers):
+            reading.unread.append(Unread(span_text(tokens, before, at + 1), "inclusion"))
+
+
+def _position_of(tokens: list[Token], words: str) -> int:
+    first = words.split()[0].lower() if words.split() else ""
+    return next((i for i, t in enumerate(tokens) if t.lower == first), -1)
 
 
 def _plural_tag(token: Token, index: InventoryIndex) -> Qualifier | None:
@@ -126,7 +157,7 @@ def _pre_modifiers(
         if position in facts:
             position -= 1  # read already: 'production ubuntu 22.04 servers'
             continue
-        if not (token.free or token.kind is TokenKind.IP_PREFIX):
+        if not (token.free or token.kind is TokenKind.IP_PREFIX) or token.norm in _INCLUDING:
             break
         if token.norm in _PRE_GLUE:
             mark(token, TokenKind.CONSUMED)
@@ -168,6 +199,9 @@ def _mark_group(tokens: list[Token], reading: GroupReading) -> None:
     if reading.heads:
         for head in reading.heads:
             mark(head, TokenKind.GROUP)
+            after = tokens.index(head) + 1
+            if after < len(tokens) and tokens[after].free and tokens[after].norm in _RELATIVE:
+                mark(tokens[after], TokenKind.CONSUMED)  # 'servers where env is prod'
         return
     if not reading.qualifiers:
         return

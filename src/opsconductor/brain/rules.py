@@ -227,6 +227,11 @@ class RulesBrain:
         if found.mismatched and found.described is not None:
             return clarify.mismatched(found.mismatched, found.described)
         tools = self._tools(best)
+        counting = any(word == "count" for word, _ in pairs)
+        if (counting or any(_query(t) in _FACTS for t in tools)) and (
+            split := clarify.breakdown_asked(text, "count_assets" if counting else best.action)
+        ):
+            return split
         return (
             self._unserved_change(best, pairs, tools, text)
             or self._unusable_words(best, pairs)
