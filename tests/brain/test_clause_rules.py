@@ -10,6 +10,7 @@ from tests.brain.fleet import fleet_index
 from opsconductor.brain.base import BrainRequest, Context
 from opsconductor.brain.index import AssetKey, InventoryIndex
 from opsconductor.brain.rules import RulesBrain
+from opsconductor.pipeline.conversations import after_turn
 from opsconductor.schemas.decision import DecisionV1, EntityType, Intent
 
 
@@ -532,3 +533,80 @@ async def test_otherwise_starts_a_clause_and_its_checks_are_kept(brain: RulesBra
 async def test_once_as_a_count_is_no_condition(brain: RulesBrain) -> None:
     decision = await understand(brain, "restart nginx on web-01 once")
     assert actions(decision) == ["restart_service"]
+
+
+async def conversation(brain: RulesBrain, turns: list[str]) -> DecisionV1:
+    """The last turn's decision, each turn read with the context the ones before left
+    (`pipeline.conversations.after_turn`, as the pipeline keeps it)."""
+    context = Context()
+    decision: DecisionV1 | None = None
+    for text in turns:
+        decision = await understand(brain, text, context=context)
+        context = after_turn(context, text, decision)
+    assert decision is not None
+    return decision
+
+
+def group_of(decision: DecisionV1) -> dict[str, str] | None:
+    groups = [e for e in decision.entities if e.type is EntityType.GROUP]
+    return groups[0].filter if len(groups) == 1 else None
+
+
+@pytest.mark.parametrize(
+    ("turns", "action", "wanted"),
+    [
+        (
+            ["how many linux servers in production?", "and in staging?"],
+            "count_assets",
+            {"os_type": "linux", "device_type": "server", "environment": "staging"},
+        ),
+        (
+            ["how many servers in prod", "what about windows?", "and in staging?"],
+            "count_assets",
+            {"os_type": "windows", "device_type": "server", "environment": "staging"},
+        ),
+        (
+            ["how many windows servers", "and linux?"],
+            "count_assets",
+            {"os_type": "linux", "device_type": "server"},
+        ),
+        (
+            ["list the web servers in production", "What about staging?"],
+            "list_assets",
+            {"device_type": "server", "environment": "staging", "tags": "web"},
+        ),
+        (
+            ["how many switches do we have", "and firewalls?"],
+            "count_assets",
+            {"device_type": "firewall"},
+        ),
+        (
+            ["list all staging servers", "now do the same on all production servers"],
+            "list_assets",
+            {"device_type": "server", "environment": "production"},
+        ),
+    ],
+)
+async def test_a_follow_up_asks_again_with_its_value_in_place_of_the_one_of_its_kind(
+    brain: RulesBrain, turns: list[str], action: str, wanted: dict[str, str]
+) -> None:
+    decision = await conversation(brain, turns)
+    assert decision.clarification is None, decision.clarification
+    assert decision.intent is not None and decision.intent.action == action
+    assert group_of(decision) == wanted
+    assert decision.read_as is not None  # context was used: said back
+
+
+async def test_them_after_a_list_is_the_listed_group_said_back(brain: RulesBrain) -> None:
+    decision = await conversation(brain, ["list the web servers", "reboot them"])
+    assert actions(decision) == ["reboot"]
+    assert sorted(decision.targets) == ["web-01", "web-02", "web-stg-01"]
+    assert decision.read_as is not None and "web servers" in decision.read_as
+
+
+async def test_the_same_thing_elsewhere_repeats_the_change_there(brain: RulesBrain) -> None:
+    turns = ["restart nginx on web-01", "now do the same thing on all staging servers"]
+    decision = await conversation(brain, turns)
+    assert actions(decision) == ["restart_service"]
+    assert decision.inputs.get("service") == "nginx"
+    assert sorted(decision.targets) == ["app-stg-01", "app-stg-02", "ci-runner-07", "web-stg-01"]

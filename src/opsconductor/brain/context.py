@@ -30,6 +30,7 @@ from opsconductor.brain.turns import (
     from_context,
     narrowing,
     nothing_to_narrow,
+    regrouped,
     with_context,
 )
 from opsconductor.schemas.decision import Clarification, DecisionV1, EntityType
@@ -388,6 +389,15 @@ class ContextReader:
     ) -> Said | None:
         """The text re-read with what the clause or turn before supplies; None when no
         re-reading is understood."""
+        if not previous.decision.entities:  # a turn before this one is kept as its words
+            entities = self.read(request.request_id, previous.text, request.index).entities
+            decision = previous.decision.model_copy(update={"entities": entities})
+            previous = Said(previous.text, decision)
+        regrouping = regrouped(
+            text, previous, lambda words: self.read(request.request_id, words, request.index)
+        )
+        if regrouping is not None:
+            return regrouping
         narrowed = narrowing(text, self.verbs)
         if narrowed:
             candidate = f"{previous.text.rstrip(' ?.!')}, only {narrowed}"

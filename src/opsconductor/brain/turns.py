@@ -6,10 +6,12 @@ words with what the turn before supplies; nothing here guesses a host or an inte
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from opsconductor.brain.base import BrainRequest, Context
 from opsconductor.brain.said import Said, asking
-from opsconductor.schemas.decision import DecisionV1, EntityType
+from opsconductor.connectors.inventory import filter_from_inputs
+from opsconductor.schemas.decision import DecisionV1, Entity, EntityType
 
 _PRONOUN = re.compile(r"\b(it|its|that one|that service|the service)\b", re.IGNORECASE)
 _HOST_PRONOUN = re.compile(
@@ -38,7 +40,8 @@ ANTECEDENT = re.compile(
 _NAMES_PLACE = re.compile(r"\b(on|at|from)\s+\S+", re.IGNORECASE)
 _PLACE_WORD = re.compile(r"^(on|in|at|for|to)\s+", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
-    r"^(?:(?:and\s+)?(?:what|how)\s+about|(?:and\s+)?(?:the\s+)?same\s+(?:for|on|in)|and\s+(?:for|on|in)"
+    r"^(?:(?:and\s+)?(?:what|how)\s+about|(?:and\s+|now\s+|ok\s+)?(?:do\s+)?(?:the\s+)?same"
+    r"(?:\s+thing)?\s+(?:for|on|in|with)|and\s+(?:for|on|in)"
     r"|and(?=\s+\S+\s*\??$))\b",
     re.IGNORECASE,
 )
@@ -116,6 +119,37 @@ def with_context(text: str, first: DecisionV1, previous: Said, verbs: frozenset[
     if base != text:
         candidates.append(base)
     return candidates
+
+
+# What a count or list turn asked, by its action: a follow-up asks it again of another group.
+_ASKED = {"count_assets": "how many", "list_assets": "list"}
+
+
+def regrouped(text: str, previous: Said, read: Callable[[str], DecisionV1]) -> Said | None:
+    """'and in staging?', 'what about windows?', 'and linux?' after a count or list: the same
+    question, with each value the follow-up gives in place of the one of its kind ('how many
+    Linux servers in production?' → 'in staging' → staging Linux servers, not both)."""
+    follow = _FOLLOW_UP.match(text)
+    intent = previous.decision.intent
+    if follow is None or intent is None or intent.action not in _ASKED:
+        return None
+    before = _group(previous.decision.entities or read(previous.text).entities)
+    rest = _PLACE_WORD.sub("", text[follow.end() :].strip(" ?.!,")).strip()
+    readings = (read(words) for words in (f"list all {rest} assets", f"list assets in {rest}"))
+    given = next((g for r in readings if (g := _group(r.entities)) and g.filter), None)
+    if not rest or before is None or given is None or before.filter is None:
+        return None
+    merged = filter_from_inputs({**before.filter, **(given.filter or {})})
+    candidate = f"{_ASKED[intent.action]} {merged.describe()}"
+    said = Said(candidate, read(candidate))
+    after = _group(said.decision.entities)
+    same = after is not None and filter_from_inputs(after.filter or {}) == merged
+    return said if same and said.decision.clarification is None else None
+
+
+def _group(entities: list[Entity]) -> Entity | None:
+    groups = [e for e in entities if e.type is EntityType.GROUP]
+    return groups[0] if len(groups) == 1 else None
 
 
 def _follow_up(rest: str, previous: Said, verbs: frozenset[str]) -> list[str]:
