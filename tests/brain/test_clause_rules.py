@@ -610,3 +610,23 @@ async def test_the_same_thing_elsewhere_repeats_the_change_there(brain: RulesBra
     assert actions(decision) == ["restart_service"]
     assert decision.inputs.get("service") == "nginx"
     assert sorted(decision.targets) == ["app-stg-01", "app-stg-02", "ci-runner-07", "web-stg-01"]
+
+
+@pytest.mark.parametrize(
+    ("text", "runs_on", "pings"),
+    [
+        ("ping db-01 from web-01", "web-01", "db-01.corp.example"),
+        ("latency from web-01 to db-01", "web-01", "db-01.corp.example"),
+        ("can app-01 reach pg-03?", "app-01", "pg-03.corp.example"),
+        ("check connectivity from app-01 to pg-03", "app-01", "pg-03.corp.example"),
+        ("ping 8.8.8.8 from web-01", "web-01", "8.8.8.8"),
+    ],
+)
+async def test_a_ping_runs_on_its_source_never_on_its_destination(
+    brain: RulesBrain, text: str, runs_on: str, pings: str
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert actions(decision) == ["ping"]
+    assert decision.targets == [runs_on]
+    assert decision.inputs.get("destination") == pings

@@ -29,6 +29,31 @@ def between_sides(text: str) -> tuple[str, str] | None:
     return match.group("a").strip(" ,"), match.group("b").strip(" ,")
 
 
+# "ping db-01 from web-01", "latency from web-01 to db-01", "can web-01 reach db-01": one
+# end runs the ping, the other is where it goes.
+_DIRECTED = (
+    re.compile(r"^(?:please\s+)?ping\s+(?P<to>.+?)\s+from\s+(?P<at>.+?)\s*[?.!]*$", re.I),
+    re.compile(
+        r"\b(?:latency|connectivity|reachability|ping|packet\s+loss|network|connection|route)\b"
+        r".*?\bfrom\s+(?P<at>.+?)\s+to\s+(?P<to>.+?)\s*[?.!]*$",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^can\s+(?P<at>\S+)\s+(?:reach|ping|see|talk\s+to)\s+(?P<to>.+?)\s*[?.!]*$", re.I),
+)
+
+
+def directed_ping(text: str, index: InventoryIndex, read: Read) -> str | None:
+    """'ping db-01 from web-01' as 'ping <db-01's address> from web-01': the asset pinged is a
+    destination, never a second host to run on. None when the destination is not one asset
+    (an address or a domain is read as it is)."""
+    for pattern in _DIRECTED:
+        match = pattern.search(text)
+        if match is not None:
+            address = _one_address(match.group("to").strip(" ,"), index, read)
+            return None if address is None else f"ping {address} from {match.group('at')}"
+    return None
+
+
 def ping_rewrites(sides: tuple[str, str], index: InventoryIndex, read: Read) -> list[str]:
     """'ping <the one asset of one side> from <the other side>', both ways round, for each
     side that stands for exactly one asset with an address."""

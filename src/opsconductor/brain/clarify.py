@@ -121,6 +121,39 @@ def breakdown_asked(text: str, action: str) -> Clarification | None:
     )
 
 
+def chosen_by_rank(words: str) -> Clarification:
+    """'kill the biggest process': a change never picks its object by a rank it has not shown."""
+    return Clarification(
+        reason="missing_input",
+        question=(
+            f"Which is the '{words}' I would have to find out first, and I only change what "
+            "you name. Look first (e.g. 'show the top processes on <host>'), then ask again "
+            "with the one to act on."
+        ),
+    )
+
+
+def unknown_object(verb: str, words: list[str]) -> Clarification:
+    """A change we have a tool for, on something the inventory does not name."""
+    quoted = f"'{' '.join(words)}'"
+    return Clarification(
+        reason="not_understood",
+        question=(
+            f"I know how to {verb.lower()}, but not what {quoted} stands for: it is no asset, "
+            f"group or tag of the inventory. {WHAT_FILTERS_DO}, or name the hosts."
+        ),
+    )
+
+
+def either_host(names: list[str]) -> Clarification:
+    """'restart nginx on web-01 or web-02': a change on one of them, which is not ours to pick."""
+    return Clarification(
+        reason="ambiguous",
+        question=f"You said {', '.join(names[:-1])} or {names[-1]}: which one should I act on?",
+        options=names,
+    )
+
+
 def unchosen_words(words: list[str], flt: AssetFilter) -> Clarification:
     """A change on a group: words that might narrow which hosts it touches, read as nothing,
     would widen it to the whole group."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from opsconductor.brain import reports, sequence
 from opsconductor.brain.base import BrainRequest
-from opsconductor.brain.between import between_sides, ping_rewrites
+from opsconductor.brain.between import between_sides, directed_ping, ping_rewrites
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.said import (
     Said,
@@ -43,7 +43,7 @@ _NOT_ORDERS = frozenset({"what", "how", "is", "are", "which", "who", "when", "wh
 # A clause starts after "and" / "then" / "otherwise" (a comma before them allowed), or after a
 # bare ';' or ',' — each only when an order's verb follows (`split_clauses`).
 _JOINERS = (
-    r"(?:(?:[;,]\s*)?(?:\botherwise\b|\bor\s+else\b|\belse\b)"
+    r"(?:(?:[;,]\s*)?(?:\botherwise\b|\bor\s+else\b|\belse\b),?(?:\s+just)?"
     r"|(?:,\s*)?(?:\band\s+then\b|\bthen\b|\band\s+afterwards\b|\bafter\s+that\b|\band\b|\bbut\b)"
     r"|;|,)"
 )
@@ -103,6 +103,9 @@ class ContextReader:
         sides = between_sides(text)
         if sides is not None:
             return self._between(request, sides)
+        pinged = self._directed_ping(request, text)
+        if pinged is not None:
+            return pinged
         answered = text != request.text  # an answer to the last turn's options: one clause
         pause = None if answered else sequence.PAUSE.search(text)
         if pause is not None:
@@ -187,6 +190,16 @@ class ContextReader:
         check = f"check {service} status on {where}"
         said = Said(check, self.read(request.request_id, check, request.index))
         return [said] if understood(said) else None
+
+    def _directed_ping(self, request: BrainRequest, text: str) -> DecisionV1 | None:
+        """'ping db-01 from web-01': run on the source, to the destination's address."""
+        rewrite = directed_ping(
+            text, request.index, lambda words: self.read(request.request_id, words, request.index)
+        )
+        if rewrite is None:
+            return None
+        said = Said(rewrite, self.read(request.request_id, rewrite, request.index))
+        return one(request, said) if understood(said) else None
 
     def _in_order(self, request: BrainRequest, text: str) -> str:
         """The request with its order said the one way `split_clauses` reads (`sequence`)."""

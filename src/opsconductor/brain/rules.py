@@ -13,7 +13,8 @@ from opsconductor.brain.intents import (
     IntentScore,
     canonical_pairs,
 )
-from opsconductor.brain.tokens import Token
+from opsconductor.brain.slots import chosen_by_rank
+from opsconductor.brain.tokens import Token, TokenKind
 from opsconductor.brain.vocabulary import Vocabulary
 from opsconductor.catalog.loader import Catalog
 from opsconductor.catalog.models import ToolSpec
@@ -209,19 +210,7 @@ class RulesBrain:
         if best is None and any(t.norm in _APPROVING for t in found.tokens):
             return clarify.approvals_elsewhere()
         if best is None:
-            verbs = [token.text for word, token in pairs if word in lexicon.CHANGE_VERBS]
-            if verbs and not _read_only_request(text):
-                return clarify.no_tool_for_change(verbs, None)
-            near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
-            unknown = [
-                t.text
-                for w, t in pairs
-                if w not in PLACEHOLDERS
-                and not self.matcher.known(w)
-                and t.norm not in self.vocabulary
-            ]
-            options = clarify.tool_catalog_summaries(self.catalog, near)
-            return clarify.out_of_scope(options, list(dict.fromkeys(unknown)))
+            return self._nothing_matched(pairs, ranking, text)
         if found.unread:
             return clarify.unread(found.unread)
         if found.mismatched and found.described is not None:
@@ -233,11 +222,44 @@ class RulesBrain:
         ):
             return split
         return (
-            self._unserved_change(best, pairs, tools, text)
+            self._what_to_change(found, tools)
+            or self._unserved_change(best, pairs, tools, text)
             or self._unusable_words(best, pairs)
             or self._unchosen_words(found, best, pairs, tools)
-            or self._targets_question(found, best, tools, targets)
+            or self._targets_question(found, best, tools, targets, index)
         )
+
+    def _nothing_matched(
+        self, pairs: list[tuple[str, Token]], ranking: list[IntentScore], text: str
+    ) -> Clarification:
+        """No intent: say whether the change is ours and its object is not, or what we have."""
+        verbs = [token.text for word, token in pairs if word in lexicon.CHANGE_VERBS]
+        unknown = [
+            t.text
+            for w, t in pairs
+            if w not in PLACEHOLDERS and not self.matcher.known(w) and t.norm not in self.vocabulary
+        ]
+        top = ranking[0] if ranking else None
+        if verbs and unknown and top and set(top.shared) & lexicon.CHANGE_VERBS:
+            # 'reboot the domain controllers': the change is ours, its object is not known.
+            return clarify.unknown_object(verbs[0], list(dict.fromkeys(unknown)))
+        if verbs and not _read_only_request(text):
+            return clarify.no_tool_for_change(verbs, None)
+        near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
+        options = clarify.tool_catalog_summaries(self.catalog, near)
+        return clarify.out_of_scope(options, list(dict.fromkeys(unknown)))
+
+    @staticmethod
+    def _what_to_change(found: Extraction, tools: list[ToolSpec]) -> Clarification | None:
+        """A change acts on what the person chose, never on one of several ('web-01 or
+        web-02') or on one a rank picks ('the biggest process')."""
+        if all(t.read_only for t in tools):
+            return None
+        either = _hosts_either_or(found.tokens)
+        if len(either) > 1:
+            return clarify.either_host(either)
+        ranked = chosen_by_rank(found.tokens)
+        return clarify.chosen_by_rank(ranked) if ranked is not None else None
 
     def _unserved_change(
         self,
@@ -280,12 +302,21 @@ class RulesBrain:
         return clarify.unchosen_words(list(dict.fromkeys(unused)), found.group) if unused else None
 
     def _targets_question(
-        self, found: Extraction, best: IntentScore, tools: list[ToolSpec], targets: list[str]
+        self,
+        found: Extraction,
+        best: IntentScore,
+        tools: list[ToolSpec],
+        targets: list[str],
+        index: InventoryIndex,
     ) -> Clarification | None:
         needs_targets = _needs_targets(tools)
         if needs_targets and found.group is not None and found.group.uses_facts():
             return clarify.facts_choose_no_targets(found.group)
         if needs_targets and not targets:
+            # 'reboot db01': a word with digits where a host goes is a host we do not know.
+            unknown = [t.text for t in found.tokens if t.free and _numbered_name(t.norm)]
+            if unknown:
+                return clarify.unknown_hosts(unknown, index)
             return clarify.no_target(tools, best.action, found.group)
         if needs_targets and found.singular_group and len(targets) > 1:
             return clarify.several_match(targets)
@@ -324,6 +355,27 @@ def _read_only_request(text: str) -> bool:
     if words and words[0] in lexicon.QUESTION_OPENERS | lexicon.READING_OPENERS:
         return True
     return any(w in _CONDITIONS for w in words)
+
+
+def _numbered_name(word: str) -> bool:
+    return any(c.isdigit() for c in word) and any(c.isalpha() for c in word) and len(word) > 2
+
+
+def _hosts_either_or(tokens: list[Token]) -> list[str]:
+    """The assets named on either side of an 'or' ('web-01 or web-02'), in order."""
+    named: list[str] = []
+    for position, token in enumerate(tokens):
+        if token.norm != "or" or not 0 < position < len(tokens) - 1:
+            continue
+        if not (tokens[position - 1].kind is tokens[position + 1].kind is TokenKind.ASSET):
+            continue
+        start = position - 1  # 'web-01, web-02 or app-01': the whole list
+        while start > 0 and tokens[start - 1].kind is TokenKind.ASSET:
+            start -= 1
+        for token in (*tokens[start:position], tokens[position + 1]):
+            if token.value not in named:
+                named.append(token.value)
+    return named
 
 
 def _needs_targets(tools: list[ToolSpec]) -> bool:

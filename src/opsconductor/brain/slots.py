@@ -8,6 +8,7 @@ a noun says what it is ("the inventory database", "the web service").
 
 from __future__ import annotations
 
+import itertools
 from enum import StrEnum
 
 from opsconductor.brain import lexicon
@@ -53,6 +54,9 @@ _TOKEN_KINDS = {
 }
 # A word naming what a slot holds is never the value itself ("restart the service").
 _SLOT_NOUNS = frozenset({"service", "database", "process", "app"})
+# "deploy version 2.3.1 of billing-api": words that say a release follows, never a name.
+_RELEASE_WORDS = frozenset({"version", "release", "build", "of"})
+_SUPERLATIVES = frozenset({"top", "worst", "most", "least", "best", "hungriest"})
 
 
 def fill_slots(
@@ -105,10 +109,12 @@ def _slot_of(
 
 
 def _verb_before(tokens: list[Token], position: int) -> str:
-    """The concept of the word before this one, articles and folded words skipped."""
+    """The concept of the word before this one, articles, folded words and a release said
+    first ('deploy version 2.3.1 of billing-api') skipped."""
     for earlier in range(position - 1, -1, -1):
         token = tokens[earlier]
-        if token.kind is TokenKind.CONSUMED or token.norm in _ARTICLES:
+        skipped = token.kind in {TokenKind.CONSUMED, TokenKind.VERSION}
+        if skipped or token.norm in _ARTICLES or token.norm in _RELEASE_WORDS:
             continue
         return lexicon.SYNONYMS.get(token.norm, token.norm)
     return ""
@@ -117,10 +123,28 @@ def _verb_before(tokens: list[Token], position: int) -> str:
 def _is_name(word: str) -> bool:
     return (
         bool(NAME_SHAPED.match(word))
+        and word not in _RELEASE_WORDS
+        and not _superlative(word)
         and word not in lexicon.STOP_WORDS
         and word not in lexicon.SYNONYMS
         and not word.isdigit()
     )
+
+
+def chosen_by_rank(tokens: list[Token]) -> str | None:
+    """'the biggest process', 'the busiest service': the words, when a request picks what to
+    act on by a rank only a look at the host can tell; None otherwise."""
+    for position, (first, second) in enumerate(itertools.pairwise(tokens)):
+        noun = lexicon.SYNONYMS.get(second.norm, second.norm)
+        acted_on = _verb_before(tokens, position) in lexicon.CHANGE_VERBS
+        if acted_on and _superlative(first.norm) and noun in _SLOT_NOUNS:
+            return f"{first.text} {second.text}"
+    return None
+
+
+def _superlative(word: str) -> bool:
+    """'the biggest process', 'the busiest one': which one is a question, not its name."""
+    return word in _SUPERLATIVES or (len(word) > 5 and word.endswith("est") and word[-4] != "t")
 
 
 def _named_by_noun(tokens: list[Token], position: int) -> bool:
@@ -132,6 +156,7 @@ def _named_by_noun(tokens: list[Token], position: int) -> bool:
     return (
         before in _ARTICLES
         and bool(NAME_SHAPED.match(word))
+        and not _superlative(word)
         and concept not in _SLOT_NOUNS
         and word not in lexicon.STOP_WORDS
     )

@@ -105,7 +105,7 @@ def with_context(text: str, first: DecisionV1, previous: Said, verbs: frozenset[
     service = previous.decision.inputs.get("service") or previous.decision.inputs.get("app")
     if service:
         base = _PRONOUN.sub(service, base)
-    base = _HOST_PRONOUN.sub("", base).strip()
+    base = _HOST_PRONOUN.sub("", base).strip(" .!?")
     where = _where(previous)
     lacks_targets = first.clarification is not None and first.clarification.reason in {
         "no_target",
