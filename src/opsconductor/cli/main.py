@@ -19,6 +19,7 @@ from opsconductor.cli.caller import check_may_request, claimed_name, explained, 
 from opsconductor.cli.common import Actor, Format, console, fail, out, run
 from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
+from opsconductor.cli.mcp import mcp
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
 from opsconductor.cli.serve import serve
 from opsconductor.pipeline import conversations
@@ -40,6 +41,7 @@ for sub, name in [
 ]:
     app.add_typer(sub, name=name)
 app.command("serve")(serve)
+app.command("mcp")(mcp)
 
 
 @app.command()
