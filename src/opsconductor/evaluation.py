@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import sys
 import tempfile
 import traceback
 import typing
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
+from opsconductor.errors import BrainUnavailable
 from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType, Protocol
 from opsconductor.inventory.repository import upsert_assets
 from opsconductor.pipeline.answer import Answer
@@ -54,6 +56,8 @@ _REQUEST_HEADER = (
     "|---|---|---|---|---|---|---|",
 )
 JUDGEMENTS_NAME = "eval-judgements.yaml"  # beside the report it judges
+BrainName = typing.Literal["rules", "llm"]
+BRAINS: tuple[BrainName, ...] = ("rules", "llm")
 
 
 class Outcome(StrEnum):
@@ -130,6 +134,8 @@ class EvalReport:
     results: list[RequestResult]
     produced_on: date = field(default_factory=lambda: datetime.now(UTC).date())
     judgements: dict[str, Judgement] = field(default_factory=dict)
+    brain: BrainName = "rules"
+    model: str | None = None  # the LLM brain's model
 
     def groups(self) -> list[str]:
         """Group names in the order they first appear in the corpus."""
@@ -260,12 +266,16 @@ def load_corpus(path: Path) -> list[Request]:
     return requests
 
 
-async def run_eval(corpus: Path, inventory: Path, settings: Settings) -> EvalReport:
-    """Import the inventory into the (fresh) store of `settings`, then dry-run every request."""
-    requests = load_corpus(corpus)
+async def run_eval(
+    corpus: Path, inventory: Path, settings: Settings, sample: int | None = None
+) -> EvalReport:
+    """Import the inventory into the (fresh) store of `settings`, then dry-run every request
+    (or `sample` of them, spread evenly over the corpus) with the brain the settings choose."""
+    requests = sampled(load_corpus(corpus), sample)
     assets = upstream_assets(inventory)
     conductor = await OpsConductor.open(settings)
     try:
+        _ask_the_model_every_time(conductor)
         async with conductor.db.session() as session:
             summary = await upsert_assets(session, assets)
         if summary.updated or summary.unchanged:
@@ -273,13 +283,46 @@ async def run_eval(corpus: Path, inventory: Path, settings: Settings) -> EvalRep
         results = [await evaluate(conductor.pipeline, request) for request in requests]
     finally:
         await conductor.close()
-    return EvalReport(corpus=str(corpus), asset_count=len(assets), results=results)
+    model = settings.llm_model if settings.brain == "llm" else None
+    return EvalReport(
+        corpus=str(corpus),
+        asset_count=len(assets),
+        results=results,
+        brain=settings.brain,
+        model=model,
+    )
+
+
+def sampled(requests: list[Request], sample: int | None) -> list[Request]:
+    """`sample` requests spread evenly over the corpus (every group keeps its share), in
+    corpus order; all of them when `sample` is None or not smaller."""
+    if sample is None or sample >= len(requests):
+        return requests
+    if sample < 1:
+        raise ValueError("a sample needs at least one request")
+    step = len(requests) / sample
+    return [requests[int(i * step)] for i in range(sample)]
+
+
+def _ask_the_model_every_time(conductor: OpsConductor) -> None:
+    """An evaluation of the LLM brain measures the model: its circuit breaker, which would
+    skip the model after a few failures in a row, never opens here (the settings already
+    make a failure an error instead of a reading by the rules)."""
+    if conductor.settings.brain != "llm":
+        return
+    from opsconductor.brain.llm.brain import LlmBrain
+    from opsconductor.brain.llm.breaker import CircuitBreaker
+
+    if isinstance(conductor.brain, LlmBrain):
+        conductor.brain.breaker = CircuitBreaker(failures_to_open=sys.maxsize)
 
 
 async def evaluate(planner: Planner, request: Request) -> RequestResult:
     """Dry-run one request; an exception is a bug, recorded as a crash with where it was raised."""
     try:
         answer = await planner.plan(request.text)
+    except BrainUnavailable as exc:  # the model failed (the LLM brain, failing closed)
+        return RequestResult(request, Outcome.ERROR, message=str(exc))
     except Exception as exc:  # a bug in the pipeline: record it and go on to the next request
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f" (at {Path(frame.filename).name}:{frame.lineno})"
@@ -329,10 +372,10 @@ def classify(request: Request, answer: Answer) -> RequestResult:
 def render_markdown(report: EvalReport) -> str:
     """The content of docs/eval.md: a summary per group, then every request of every group."""
     lines = [
-        "# Understanding evaluation",
+        "# Understanding evaluation" + (" of the LLM brain" if report.brain == "llm" else ""),
         "",
-        f"Produced by `make eval` on {report.produced_on.isoformat()}: every request of "
-        f"`{report.corpus}` ({len(report.results)} requests) run through stages A-D "
+        f"Produced by {_produced_by(report)} on {report.produced_on.isoformat()}: "
+        f"{_which_requests(report)} run through stages A-D "
         f"(a dry run: nothing executed or stored) against the upstream sample inventory "
         f"({report.asset_count} assets). Hints are what the upstream tests expected; they are "
         "for judging, not our contract.",
@@ -352,6 +395,19 @@ def render_markdown(report: EvalReport) -> str:
         rows = [r for r in report.results if r.request.group == group]
         lines += [_request_row(report, r) for r in sorted(rows, key=lambda r: r.request.id)]
     return "\n".join(lines) + "\n"
+
+
+def _produced_by(report: EvalReport) -> str:
+    if report.brain == "rules":
+        return "`make eval`"
+    return f"`opsconductor eval --brain llm` with the model `{report.model}`"
+
+
+def _which_requests(report: EvalReport) -> str:
+    count = len(report.results)
+    if report.brain == "rules":
+        return f"every request of `{report.corpus}` ({count} requests)"
+    return f"{count} requests of `{report.corpus}`"
 
 
 def _verdict_summary(report: EvalReport) -> list[str]:
@@ -438,18 +494,143 @@ def _cell(text: str) -> str:
 
 
 def main_eval(
-    corpus: Path, inventory: Path, output: Path, judgements: Path | None = None
+    corpus: Path,
+    inventory: Path,
+    output: Path,
+    judgements: Path | None = None,
+    *,
+    brain: BrainName = "rules",
+    sample: int | None = None,
 ) -> EvalReport:
-    """Run the evaluation on a throwaway embedded store and write the markdown to `output`.
+    """Run the evaluation with `brain` on a throwaway embedded store and write the markdown to
+    `output`. The LLM brain's model is the one the settings (OPSCONDUCTOR_LLM_*) name.
 
     The judgements are read from `judgements`, by default the file beside `output`.
     """
     judged = load_judgements(judgements or output.with_name(JUDGEMENTS_NAME))
-    with tempfile.TemporaryDirectory(prefix="opsconductor-eval-") as home:
-        # database_url=None: never the database the environment points at, always a new file.
-        settings = load_settings(home=Path(home), database_url=None, auto_migrate=True)
-        report = asyncio.run(run_eval(corpus, inventory, settings))
+    report = _run_throwaway(corpus, inventory, brain, sample)
     report.judgements = judged
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_markdown(report), encoding="utf-8")
     return report
+
+
+def main_compare(
+    corpus: Path,
+    inventory: Path,
+    output: Path,
+    judgements: Path | None = None,
+    *,
+    sample: int | None = None,
+) -> dict[BrainName, EvalReport]:
+    """Run the same requests with each brain and write the comparison to `output`."""
+    judged = load_judgements(judgements or output.with_name(JUDGEMENTS_NAME))
+    reports = {brain: _run_throwaway(corpus, inventory, brain, sample) for brain in BRAINS}
+    for report in reports.values():
+        report.judgements = judged
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_comparison(reports), encoding="utf-8")
+    return reports
+
+
+def _run_throwaway(
+    corpus: Path, inventory: Path, brain: BrainName, sample: int | None
+) -> EvalReport:
+    with tempfile.TemporaryDirectory(prefix="opsconductor-eval-") as home:
+        # database_url=None: never the database the environment points at, always a new file.
+        # llm_fallback="fail": a request the model could not read is the model's error, not a
+        # reading by the rules counted to its credit.
+        settings = load_settings(
+            home=Path(home),
+            database_url=None,
+            auto_migrate=True,
+            brain=brain,
+            llm_fallback="fail",
+        )
+        return asyncio.run(run_eval(corpus, inventory, settings, sample))
+
+
+_SCORED = (Standing.RIGHT, Standing.CLARIFICATION, Standing.WRONG)
+
+
+def render_comparison(reports: dict[BrainName, EvalReport]) -> str:
+    """The brains side by side on the same requests: outcomes and verdicts per brain, in total
+    and per group, then each request on which they differ."""
+    first = next(iter(reports.values()))
+    model = next((r.model for r in reports.values() if r.model), None)
+    lines = [
+        "# Understanding evaluation: the brains compared",
+        "",
+        f"Produced by `opsconductor eval --brain rules --brain llm` on "
+        f"{first.produced_on.isoformat()}: the same {len(first.results)} requests of "
+        f"`{first.corpus}` dry-run by each brain against the upstream sample inventory "
+        f"({first.asset_count} assets)"
+        + (f"; the LLM brain asked `{model}`." if model else ".")
+        + " A verdict stands only for the outcome that was judged (by its fingerprint), so an "
+        "outcome no one judged yet counts as *not judged*. With the LLM brain a request the "
+        "model could not read is an *error* (no fallback to the rules).",
+        "",
+        "## Summary",
+        "",
+        "| brain | requests | "
+        + " | ".join(o.value for o in Outcome)
+        + " | "
+        + " | ".join(s.value for s in _SCORED)
+        + " | not judged |",
+        "|---|---:|" + "---:|" * (len(Outcome) + len(_SCORED) + 1),
+    ]
+    for brain, report in reports.items():
+        counts, standings = report.counts(), report.standings()
+        unjudged = standings[Standing.REJUDGE] + standings[Standing.UNJUDGED]
+        cells = [brain, str(counts.total()), *(str(counts[o]) for o in Outcome)]
+        cells += [*(str(standings[s]) for s in _SCORED), str(unjudged)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Right (or rightly asked) per group", ""]
+    lines += ["| group | requests | " + " | ".join(reports) + " |"]
+    lines += ["|---|---:|" + "---:|" * len(reports)]
+    for group in [*first.groups(), None]:
+        cells = [group or "**total**", str(first.counts(group).total())]
+        for report in reports.values():
+            standings = report.standings(group)
+            cells.append(str(standings[Standing.RIGHT] + standings[Standing.CLARIFICATION]))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += _differences(reports)
+    return "\n".join(lines) + "\n"
+
+
+def _differences(reports: dict[BrainName, EvalReport]) -> list[str]:
+    brains = list(reports)
+    by_id = [{r.request.id: r for r in report.results} for report in reports.values()]
+    differing = [
+        request_id
+        for request_id in by_id[0]
+        if len({fingerprint(results[request_id]) for results in by_id}) > 1
+    ]
+    lines = [
+        "",
+        f"## Where they differ ({len(differing)} requests)",
+        "",
+        "| id | request | " + " | ".join(brains) + " |",
+        "|---|---|" + "---|" * len(brains),
+    ]
+    for request_id in differing:
+        results = [results[request_id] for results in by_id]
+        cells = [request_id, _truncate(results[0].request.text, 80)]
+        cells += [
+            _outcome_cell(report, result)
+            for report, result in zip(reports.values(), results, strict=True)
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def _outcome_cell(report: EvalReport, result: RequestResult) -> str:
+    if result.outcome is Outcome.UNDERSTOOD:
+        detail = "; ".join(f"{_call(s)} → {_targets(s.targets)}" for s in result.steps)
+        detail += f" [level {result.approval_level}]"
+    elif result.outcome is Outcome.CLARIFICATION:
+        detail = f"{result.reason}: {result.question}"
+    else:
+        detail = result.message or ""
+    standing = report.standing(result).value
+    return f"**{result.outcome.value}** ({standing}): {_truncate(detail, 140)}"
