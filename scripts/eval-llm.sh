@@ -36,6 +36,10 @@ PY
 )
 echo "==> model file: $gguf"
 
+if curl -fsS "http://127.0.0.1:$port/v1/models" >/dev/null 2>&1; then
+    echo "something already answers on port $port: set LLM_PORT to a free one" >&2
+    exit 1
+fi
 log=$(mktemp -t opsconductor-llama.XXXXXX.log)
 "$venv/bin/python" -m llama_cpp.server --model "$gguf" --model_alias smollm2 \
     --host 127.0.0.1 --port "$port" --n_ctx 8192 --n_threads "$threads" >"$log" 2>&1 &
