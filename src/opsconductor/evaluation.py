@@ -435,7 +435,7 @@ def _verdict_cell(report: EvalReport, result: RequestResult) -> str:
     if standing in (Standing.REJUDGE, Standing.UNJUDGED):
         return f"**{standing.value}** (`{fingerprint(result)}`)"
     note = report.judgements[result.request.id].note
-    return f"**{standing.value}**: {_truncate(note, 160)}"
+    return f"**{standing.value}**: {truncate(note, 160)}"
 
 
 def _request_row(report: EvalReport, result: RequestResult) -> str:
@@ -443,7 +443,7 @@ def _request_row(report: EvalReport, result: RequestResult) -> str:
     if intent and result.confidence is not None:
         intent += f" ({result.confidence:.2f})"
     if result.outcome is Outcome.UNDERSTOOD:
-        detail = "; ".join(f"{_call(s)} → {_targets(s.targets)}" for s in result.steps)
+        detail = "; ".join(f"{call_text(s)} → {targets_text(s.targets)}" for s in result.steps)
         detail += f" [level {result.approval_level}, {result.mode}]"
     elif result.outcome is Outcome.CLARIFICATION:
         detail = f"{result.reason}: {result.question}"
@@ -453,22 +453,24 @@ def _request_row(report: EvalReport, result: RequestResult) -> str:
         detail = result.message or ""
     cells = [
         result.request.id,
-        _truncate(result.request.text, 80),
+        truncate(result.request.text, 80),
         f"**{result.outcome.value}**",
         _verdict_cell(report, result),
         intent,
-        _truncate(detail, 200),
-        _truncate(_compact_hints(result.request.hints), 120),
+        truncate(detail, 200),
+        truncate(_compact_hints(result.request.hints), 120),
     ]
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+    return "| " + " | ".join(table_cell(c) for c in cells) + " |"
 
 
-def _call(step: StepRow) -> str:
+def call_text(step: StepRow) -> str:
+    """A step as `tool(name=value, …)`, for a table cell."""
     arguments = ", ".join(f"{k}={v}" for k, v in step.inputs)
     return f"`{step.tool}({arguments})`" if arguments else f"`{step.tool}`"
 
 
-def _targets(targets: tuple[str, ...]) -> str:
+def targets_text(targets: tuple[str, ...]) -> str:
+    """The targets, or for more than three the count and the first three."""
     if len(targets) <= 3:
         return ", ".join(targets) or "(no targets)"
     return f"{len(targets)} assets ({', '.join(targets[:3])}, …)"
@@ -484,12 +486,14 @@ def _compact_hints(hints: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _truncate(text: str, limit: int) -> str:
+def truncate(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
+    """`text` safe inside a markdown table cell."""
     return text.replace("|", "\\|")
 
 
@@ -508,34 +512,17 @@ def main_eval(
     The judgements are read from `judgements`, by default the file beside `output`.
     """
     judged = load_judgements(judgements or output.with_name(JUDGEMENTS_NAME))
-    report = _run_throwaway(corpus, inventory, brain, sample)
+    report = run_throwaway(corpus, inventory, brain, sample)
     report.judgements = judged
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_markdown(report), encoding="utf-8")
     return report
 
 
-def main_compare(
-    corpus: Path,
-    inventory: Path,
-    output: Path,
-    judgements: Path | None = None,
-    *,
-    sample: int | None = None,
-) -> dict[BrainName, EvalReport]:
-    """Run the same requests with each brain and write the comparison to `output`."""
-    judged = load_judgements(judgements or output.with_name(JUDGEMENTS_NAME))
-    reports = {brain: _run_throwaway(corpus, inventory, brain, sample) for brain in BRAINS}
-    for report in reports.values():
-        report.judgements = judged
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_comparison(reports), encoding="utf-8")
-    return reports
-
-
-def _run_throwaway(
+def run_throwaway(
     corpus: Path, inventory: Path, brain: BrainName, sample: int | None
 ) -> EvalReport:
+    """The report of `brain` on `corpus`, run on a new embedded store that is then removed."""
     with tempfile.TemporaryDirectory(prefix="opsconductor-eval-") as home:
         # database_url=None: never the database the environment points at, always a new file.
         # llm_fallback="fail": a request the model could not read is the model's error, not a
@@ -548,89 +535,3 @@ def _run_throwaway(
             llm_fallback="fail",
         )
         return asyncio.run(run_eval(corpus, inventory, settings, sample))
-
-
-_SCORED = (Standing.RIGHT, Standing.CLARIFICATION, Standing.WRONG)
-
-
-def render_comparison(reports: dict[BrainName, EvalReport]) -> str:
-    """The brains side by side on the same requests: outcomes and verdicts per brain, in total
-    and per group, then each request on which they differ."""
-    first = next(iter(reports.values()))
-    model = next((r.model for r in reports.values() if r.model), None)
-    lines = [
-        "# Understanding evaluation: the brains compared",
-        "",
-        f"Produced by `opsconductor eval --brain rules --brain llm` on "
-        f"{first.produced_on.isoformat()}: the same {len(first.results)} requests of "
-        f"`{first.corpus}` dry-run by each brain against the upstream sample inventory "
-        f"({first.asset_count} assets)"
-        + (f"; the LLM brain asked `{model}`." if model else ".")
-        + " A verdict stands only for the outcome that was judged (by its fingerprint), so an "
-        "outcome no one judged yet counts as *not judged*. With the LLM brain a request the "
-        "model could not read is an *error* (no fallback to the rules).",
-        "",
-        "## Summary",
-        "",
-        "| brain | requests | "
-        + " | ".join(o.value for o in Outcome)
-        + " | "
-        + " | ".join(s.value for s in _SCORED)
-        + " | not judged |",
-        "|---|---:|" + "---:|" * (len(Outcome) + len(_SCORED) + 1),
-    ]
-    for brain, report in reports.items():
-        counts, standings = report.counts(), report.standings()
-        unjudged = standings[Standing.REJUDGE] + standings[Standing.UNJUDGED]
-        cells = [brain, str(counts.total()), *(str(counts[o]) for o in Outcome)]
-        cells += [*(str(standings[s]) for s in _SCORED), str(unjudged)]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Right (or rightly asked) per group", ""]
-    lines += ["| group | requests | " + " | ".join(reports) + " |"]
-    lines += ["|---|---:|" + "---:|" * len(reports)]
-    for group in [*first.groups(), None]:
-        cells = [group or "**total**", str(first.counts(group).total())]
-        for report in reports.values():
-            standings = report.standings(group)
-            cells.append(str(standings[Standing.RIGHT] + standings[Standing.CLARIFICATION]))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += _differences(reports)
-    return "\n".join(lines) + "\n"
-
-
-def _differences(reports: dict[BrainName, EvalReport]) -> list[str]:
-    brains = list(reports)
-    by_id = [{r.request.id: r for r in report.results} for report in reports.values()]
-    differing = [
-        request_id
-        for request_id in by_id[0]
-        if len({fingerprint(results[request_id]) for results in by_id}) > 1
-    ]
-    lines = [
-        "",
-        f"## Where they differ ({len(differing)} requests)",
-        "",
-        "| id | request | " + " | ".join(brains) + " |",
-        "|---|---|" + "---|" * len(brains),
-    ]
-    for request_id in differing:
-        results = [results[request_id] for results in by_id]
-        cells = [request_id, _truncate(results[0].request.text, 80)]
-        cells += [
-            _outcome_cell(report, result)
-            for report, result in zip(reports.values(), results, strict=True)
-        ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    return lines
-
-
-def _outcome_cell(report: EvalReport, result: RequestResult) -> str:
-    if result.outcome is Outcome.UNDERSTOOD:
-        detail = "; ".join(f"{_call(s)} → {_targets(s.targets)}" for s in result.steps)
-        detail += f" [level {result.approval_level}]"
-    elif result.outcome is Outcome.CLARIFICATION:
-        detail = f"{result.reason}: {result.question}"
-    else:
-        detail = result.message or ""
-    standing = report.standing(result).value
-    return f"**{result.outcome.value}** ({standing}): {_truncate(detail, 140)}"

@@ -149,7 +149,8 @@ def evaluate(
     ] = None,
 ) -> None:
     """Dry-run a request corpus against an inventory and write per-group results."""
-    from opsconductor.evaluation import main_compare, main_eval
+    from opsconductor.evaluation import main_eval
+    from opsconductor.evaluation_compare import main_compare
 
     brains = set(brain or [EvalBrain.RULES])
     try:
