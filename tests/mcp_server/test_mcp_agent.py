@@ -16,6 +16,7 @@ from tests.sshhosts import SshHost
 from tests.trust.conftest import Store
 from tests.trust.processes import running, serve
 
+from opsconductor.identity import repository as identity
 from opsconductor.store.tables import ApprovalRow, AssetRow
 
 TOOLS = {"ask", "execution_status", "list_executions", "list_approvals"}
@@ -167,3 +168,19 @@ def test_other_commands_never_import_the_sdk() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert shown.stdout.strip() == "[]", shown
+
+
+async def test_a_token_revoked_while_serving_stops_the_agent(store: Store) -> None:
+    async with stdio_agent(store.env, store.tokens["alice"], store.logs / "mcp.err") as agent:
+        assert counted(await ask_count(agent)) == 2
+        conductor = await store.conductor()
+        try:
+            async with conductor.db.session() as session:
+                for token in await identity.list_tokens(session, "alice"):
+                    await identity.revoke_token(session, token.id, actor="root")
+        finally:
+            await conductor.close()
+        refused = await agent.call_tool("ask", {"text": "how many assets do we have?"})
+        listing = await agent.call_tool("list_executions", {})
+    for result in (refused, listing):
+        assert result.is_error and "invalid, expired or revoked" in text_of(result), result
