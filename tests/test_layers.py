@@ -1,5 +1,5 @@
-"""The faces (API and CLI) call services and query functions; they never reach into the store's
-tables or build SQL queries themselves. Read from the modules' import statements."""
+"""The faces (API, CLI and MCP) call services and query functions; they never reach into the
+store's tables or build SQL queries themselves. Read from the modules' import statements."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "opsconductor"
-FACES = ("api", "cli")
+FACES = ("api", "cli", "mcp_server")
 TABLES = "opsconductor.store.tables"
 # What builds a query; the faces may still name SQLAlchemy's errors and session type.
 QUERY_BUILDERS = frozenset({"select", "insert", "update", "delete", "func", "or_", "and_"})

@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import sys
 import tempfile
 import traceback
 import typing
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
+from opsconductor.errors import BrainUnavailable
 from opsconductor.inventory.models import Asset, Connection, DeviceType, OsType, Protocol
 from opsconductor.inventory.repository import upsert_assets
 from opsconductor.pipeline.answer import Answer
@@ -54,6 +56,8 @@ _REQUEST_HEADER = (
     "|---|---|---|---|---|---|---|",
 )
 JUDGEMENTS_NAME = "eval-judgements.yaml"  # beside the report it judges
+BrainName = typing.Literal["rules", "llm"]
+BRAINS: tuple[BrainName, ...] = ("rules", "llm")
 
 
 class Outcome(StrEnum):
@@ -130,6 +134,8 @@ class EvalReport:
     results: list[RequestResult]
     produced_on: date = field(default_factory=lambda: datetime.now(UTC).date())
     judgements: dict[str, Judgement] = field(default_factory=dict)
+    brain: BrainName = "rules"
+    model: str | None = None  # the LLM brain's model
 
     def groups(self) -> list[str]:
         """Group names in the order they first appear in the corpus."""
@@ -260,12 +266,16 @@ def load_corpus(path: Path) -> list[Request]:
     return requests
 
 
-async def run_eval(corpus: Path, inventory: Path, settings: Settings) -> EvalReport:
-    """Import the inventory into the (fresh) store of `settings`, then dry-run every request."""
-    requests = load_corpus(corpus)
+async def run_eval(
+    corpus: Path, inventory: Path, settings: Settings, sample: int | None = None
+) -> EvalReport:
+    """Import the inventory into the (fresh) store of `settings`, then dry-run every request
+    (or `sample` of them, spread evenly over the corpus) with the brain the settings choose."""
+    requests = sampled(load_corpus(corpus), sample)
     assets = upstream_assets(inventory)
     conductor = await OpsConductor.open(settings)
     try:
+        _ask_the_model_every_time(conductor)
         async with conductor.db.session() as session:
             summary = await upsert_assets(session, assets)
         if summary.updated or summary.unchanged:
@@ -273,13 +283,46 @@ async def run_eval(corpus: Path, inventory: Path, settings: Settings) -> EvalRep
         results = [await evaluate(conductor.pipeline, request) for request in requests]
     finally:
         await conductor.close()
-    return EvalReport(corpus=str(corpus), asset_count=len(assets), results=results)
+    model = settings.llm_model if settings.brain == "llm" else None
+    return EvalReport(
+        corpus=str(corpus),
+        asset_count=len(assets),
+        results=results,
+        brain=settings.brain,
+        model=model,
+    )
+
+
+def sampled(requests: list[Request], sample: int | None) -> list[Request]:
+    """`sample` requests spread evenly over the corpus (every group keeps its share), in
+    corpus order; all of them when `sample` is None or not smaller."""
+    if sample is None or sample >= len(requests):
+        return requests
+    if sample < 1:
+        raise ValueError("a sample needs at least one request")
+    step = len(requests) / sample
+    return [requests[int(i * step)] for i in range(sample)]
+
+
+def _ask_the_model_every_time(conductor: OpsConductor) -> None:
+    """An evaluation of the LLM brain measures the model: its circuit breaker, which would
+    skip the model after a few failures in a row, never opens here (the settings already
+    make a failure an error instead of a reading by the rules)."""
+    if conductor.settings.brain != "llm":
+        return
+    from opsconductor.brain.llm.brain import LlmBrain
+    from opsconductor.brain.llm.breaker import CircuitBreaker
+
+    if isinstance(conductor.brain, LlmBrain):
+        conductor.brain.breaker = CircuitBreaker(failures_to_open=sys.maxsize)
 
 
 async def evaluate(planner: Planner, request: Request) -> RequestResult:
     """Dry-run one request; an exception is a bug, recorded as a crash with where it was raised."""
     try:
         answer = await planner.plan(request.text)
+    except BrainUnavailable as exc:  # the model failed (the LLM brain, failing closed)
+        return RequestResult(request, Outcome.ERROR, message=str(exc))
     except Exception as exc:  # a bug in the pipeline: record it and go on to the next request
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f" (at {Path(frame.filename).name}:{frame.lineno})"
@@ -329,10 +372,10 @@ def classify(request: Request, answer: Answer) -> RequestResult:
 def render_markdown(report: EvalReport) -> str:
     """The content of docs/eval.md: a summary per group, then every request of every group."""
     lines = [
-        "# Understanding evaluation",
+        "# Understanding evaluation" + (" of the LLM brain" if report.brain == "llm" else ""),
         "",
-        f"Produced by `make eval` on {report.produced_on.isoformat()}: every request of "
-        f"`{report.corpus}` ({len(report.results)} requests) run through stages A-D "
+        f"Produced by {_produced_by(report)} on {report.produced_on.isoformat()}: "
+        f"{_which_requests(report)} run through stages A-D "
         f"(a dry run: nothing executed or stored) against the upstream sample inventory "
         f"({report.asset_count} assets). Hints are what the upstream tests expected; they are "
         "for judging, not our contract.",
@@ -352,6 +395,19 @@ def render_markdown(report: EvalReport) -> str:
         rows = [r for r in report.results if r.request.group == group]
         lines += [_request_row(report, r) for r in sorted(rows, key=lambda r: r.request.id)]
     return "\n".join(lines) + "\n"
+
+
+def _produced_by(report: EvalReport) -> str:
+    if report.brain == "rules":
+        return "`make eval`"
+    return f"`opsconductor eval --brain llm` with the model `{report.model}`"
+
+
+def _which_requests(report: EvalReport) -> str:
+    count = len(report.results)
+    if report.brain == "rules":
+        return f"every request of `{report.corpus}` ({count} requests)"
+    return f"{count} requests of `{report.corpus}`"
 
 
 def _verdict_summary(report: EvalReport) -> list[str]:
@@ -379,7 +435,7 @@ def _verdict_cell(report: EvalReport, result: RequestResult) -> str:
     if standing in (Standing.REJUDGE, Standing.UNJUDGED):
         return f"**{standing.value}** (`{fingerprint(result)}`)"
     note = report.judgements[result.request.id].note
-    return f"**{standing.value}**: {_truncate(note, 160)}"
+    return f"**{standing.value}**: {truncate(note, 160)}"
 
 
 def _request_row(report: EvalReport, result: RequestResult) -> str:
@@ -387,7 +443,7 @@ def _request_row(report: EvalReport, result: RequestResult) -> str:
     if intent and result.confidence is not None:
         intent += f" ({result.confidence:.2f})"
     if result.outcome is Outcome.UNDERSTOOD:
-        detail = "; ".join(f"{_call(s)} → {_targets(s.targets)}" for s in result.steps)
+        detail = "; ".join(f"{call_text(s)} → {targets_text(s.targets)}" for s in result.steps)
         detail += f" [level {result.approval_level}, {result.mode}]"
     elif result.outcome is Outcome.CLARIFICATION:
         detail = f"{result.reason}: {result.question}"
@@ -397,22 +453,24 @@ def _request_row(report: EvalReport, result: RequestResult) -> str:
         detail = result.message or ""
     cells = [
         result.request.id,
-        _truncate(result.request.text, 80),
+        truncate(result.request.text, 80),
         f"**{result.outcome.value}**",
         _verdict_cell(report, result),
         intent,
-        _truncate(detail, 200),
-        _truncate(_compact_hints(result.request.hints), 120),
+        truncate(detail, 200),
+        truncate(_compact_hints(result.request.hints), 120),
     ]
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+    return "| " + " | ".join(table_cell(c) for c in cells) + " |"
 
 
-def _call(step: StepRow) -> str:
+def call_text(step: StepRow) -> str:
+    """A step as `tool(name=value, …)`, for a table cell."""
     arguments = ", ".join(f"{k}={v}" for k, v in step.inputs)
     return f"`{step.tool}({arguments})`" if arguments else f"`{step.tool}`"
 
 
-def _targets(targets: tuple[str, ...]) -> str:
+def targets_text(targets: tuple[str, ...]) -> str:
+    """The targets, or for more than three the count and the first three."""
     if len(targets) <= 3:
         return ", ".join(targets) or "(no targets)"
     return f"{len(targets)} assets ({', '.join(targets[:3])}, …)"
@@ -428,28 +486,52 @@ def _compact_hints(hints: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _truncate(text: str, limit: int) -> str:
+def truncate(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
+    """`text` safe inside a markdown table cell."""
     return text.replace("|", "\\|")
 
 
 def main_eval(
-    corpus: Path, inventory: Path, output: Path, judgements: Path | None = None
+    corpus: Path,
+    inventory: Path,
+    output: Path,
+    judgements: Path | None = None,
+    *,
+    brain: BrainName = "rules",
+    sample: int | None = None,
 ) -> EvalReport:
-    """Run the evaluation on a throwaway embedded store and write the markdown to `output`.
+    """Run the evaluation with `brain` on a throwaway embedded store and write the markdown to
+    `output`. The LLM brain's model is the one the settings (OPSCONDUCTOR_LLM_*) name.
 
     The judgements are read from `judgements`, by default the file beside `output`.
     """
     judged = load_judgements(judgements or output.with_name(JUDGEMENTS_NAME))
-    with tempfile.TemporaryDirectory(prefix="opsconductor-eval-") as home:
-        # database_url=None: never the database the environment points at, always a new file.
-        settings = load_settings(home=Path(home), database_url=None, auto_migrate=True)
-        report = asyncio.run(run_eval(corpus, inventory, settings))
+    report = run_throwaway(corpus, inventory, brain, sample)
     report.judgements = judged
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_markdown(report), encoding="utf-8")
     return report
+
+
+def run_throwaway(
+    corpus: Path, inventory: Path, brain: BrainName, sample: int | None
+) -> EvalReport:
+    """The report of `brain` on `corpus`, run on a new embedded store that is then removed."""
+    with tempfile.TemporaryDirectory(prefix="opsconductor-eval-") as home:
+        # database_url=None: never the database the environment points at, always a new file.
+        # llm_fallback="fail": a request the model could not read is the model's error, not a
+        # reading by the rules counted to its credit.
+        settings = load_settings(
+            home=Path(home),
+            database_url=None,
+            auto_migrate=True,
+            brain=brain,
+            llm_fallback="fail",
+        )
+        return asyncio.run(run_eval(corpus, inventory, settings, sample))

@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +20,10 @@ from opsconductor.cli.caller import check_may_request, claimed_name, explained, 
 from opsconductor.cli.common import Actor, Format, console, fail, out, run
 from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
+from opsconductor.cli.mcp import mcp
 from opsconductor.cli.records import approvals_app, audit_app, executions_app
 from opsconductor.cli.serve import serve
+from opsconductor.errors import OpsConductorError
 from opsconductor.pipeline import conversations
 from opsconductor.pipeline.answer import Answer
 
@@ -40,6 +43,7 @@ for sub, name in [
 ]:
     app.add_typer(sub, name=name)
 app.command("serve")(serve)
+app.command("mcp")(mcp)
 
 
 @app.command()
@@ -121,16 +125,41 @@ def demo() -> None:
     run(lambda c: run_demo(c, console))
 
 
+class EvalBrain(StrEnum):
+    RULES = "rules"
+    LLM = "llm"
+
+
 @app.command("eval")
 def evaluate(
     corpus: Path,
     inventory: Path,
     output: Annotated[Path, typer.Option("--output")] = Path("docs/eval.md"),
+    brain: Annotated[
+        list[EvalBrain] | None,
+        typer.Option(
+            "--brain",
+            help="rules (default) or llm (the model OPSCONDUCTOR_LLM_* name); given twice, "
+            "--brain rules --brain llm, it writes a comparison of the two.",
+        ),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=1, help="Only this many requests, spread over the corpus."),
+    ] = None,
 ) -> None:
     """Dry-run a request corpus against an inventory and write per-group results."""
     from opsconductor.evaluation import main_eval
+    from opsconductor.evaluation_compare import main_compare
 
-    main_eval(corpus, inventory, output)
+    brains = set(brain or [EvalBrain.RULES])
+    try:
+        if len(brains) == 2:
+            main_compare(corpus, inventory, output, sample=sample)
+        else:
+            main_eval(corpus, inventory, output, brain=brains.pop().value, sample=sample)
+    except OpsConductorError as exc:
+        fail(str(exc))
     out.print(f"Wrote {output}", markup=False)
 
 

@@ -86,6 +86,7 @@ async def test_a_valid_proposal_is_planned(conductor: OpsConductor, fake: FakeMo
     sent = fake.received[0].body
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "propose_plan"}}
     assert [t["function"]["name"] for t in sent["tools"]] == ["propose_plan"]
+    assert sent["max_tokens"] == 512  # bounded: a rambling model ends, not times out
 
 
 async def test_a_low_risk_claim_never_lowers_a_restart(

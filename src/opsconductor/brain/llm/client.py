@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 _MODES: tuple[ProposalMode, ...] = ("tools", "json_schema", "json")
 # Statuses by which a server says it does not take a part of the request (tools, a schema).
 _UNSUPPORTED = frozenset({400, 404, 415, 422, 501})
+# A proposal is a few steps of JSON; a model that keeps generating past this is rambling (a
+# small one under a JSON grammar can fill a string forever), and would only hit the timeout.
+MAX_PROPOSAL_TOKENS = 512
 
 
 class ModelUnavailable(Exception):
@@ -78,7 +81,12 @@ class ChatClient:
             ) from None
 
     def _body(self, messages: list[dict[str, Any]], mode: ProposalMode) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": 0,
+            "max_tokens": MAX_PROPOSAL_TOKENS,
+        }
         schema = parameters_schema()
         if mode == "tools":
             body["tools"] = [
