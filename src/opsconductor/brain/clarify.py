@@ -26,6 +26,8 @@ _WHY = {
     "distribution": "that word names more than one distribution, or one no host reports: "
     "say which (ubuntu, debian, rhel, centos, rocky, almalinux, fedora, sles, opensuse)",
     "owner": "I can't select assets by owner yet",
+    "address range": "I select addresses by prefix ('in 10.1.1', '10.1.0.0/16'), not between "
+    "two addresses",
     "inclusion": "the group is already narrowed to another value of that kind, so I can't tell "
     "whether you want both: say 'linux or windows servers', or ask for each",
     "the services they run": "no asset is declared to run that, and no collected facts show "
@@ -234,8 +236,11 @@ def approvals_elsewhere() -> Clarification:
     )
 
 
-def out_of_scope(options: list[str], unknown: list[str]) -> Clarification:
-    """Nothing in the catalog matches; the words no tool's examples use are named."""
+def out_of_scope(
+    options: list[str], unknown: list[str], meant: dict[str, str] | None = None
+) -> Clarification:
+    """Nothing in the catalog matches; the words no tool's examples use are named, each with
+    the known word it is one letter away from, if any (`meant`): offered, never assumed."""
     words = ", ".join(f"'{w}'" for w in unknown[:6])
     foreign = [w for w in unknown if w.lower() in lexicon.FOREIGN_FUNCTION_WORDS]
     if len(foreign) >= 2:
@@ -247,11 +252,12 @@ def out_of_scope(options: list[str], unknown: list[str]) -> Clarification:
             ),
         )
     known = f" ({words}: no tool of mine knows {'it' if len(unknown) == 1 else 'them'})"
+    hint = " Did you mean " + " or ".join(f"'{w}'" for w in meant.values()) + "?" if meant else ""
     return Clarification(
         reason="out_of_scope",
         question=(
-            f"I can't map that to anything in my tool catalog{known if unknown else ''}. I can "
-            "count and list assets, check disk, memory, CPU, uptime and services, read logs, "
+            f"I can't map that to anything in my tool catalog{known if unknown else ''}.{hint} "
+            "I can count and list assets, check disk, memory, CPU, uptime and services, read logs, "
             "manage services and processes, run health checks and deploy applications."
         ),
         options=options,

@@ -67,9 +67,15 @@ def _name_patterns(tokens: list[Token], reading: GroupReading) -> None:
         # "hostname containing web" is the hostname alone; "name like web" name or hostname.
         hostname = token.norm in {"hostname", "hostnames"}
         kind = QualifierKind.HOSTNAME if hostname else QualifierKind.NAME
-        reading.qualifiers.append(Qualifier(kind, pattern.lower, pattern.text))
+        reading.qualifiers.append(Qualifier(kind, _contained(pattern.lower), pattern.text))
         for used_token in used:
             mark(used_token, TokenKind.QUALIFIER)
+
+
+def _contained(pattern: str) -> str:
+    """'web*', '*stg*': the text a name must contain (the answer says 'with web in the
+    name', which is what was counted); the inventory matches names by what they contain."""
+    return pattern.strip("*%") or pattern
 
 
 def _with_in_the_name(tokens: list[Token], noun: int) -> tuple[Token, list[Token]] | None:
@@ -139,7 +145,7 @@ def _cue_phrase(
         return
     if cue_word in lexicon.NAME_CUES:
         take(tokens[cue], None, reading)
-        take(first, Qualifier(QualifierKind.NAME, first.lower, first.text), reading)
+        take(first, Qualifier(QualifierKind.NAME, _contained(first.lower), first.text), reading)
         return
     content = [p for p in positions if tokens[p].norm not in lexicon.STOP_WORDS]
     if not content:

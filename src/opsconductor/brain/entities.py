@@ -188,6 +188,8 @@ def _classify(
     word = token.lower
     if location_shaped(word):
         return  # "rack-12" is a place: the group grammar names it back
+    if is_ip(word) and _address_range(result, position):
+        return
     if is_ip(word) or (HOST_SHAPED.match(word) and _host_context(result.tokens, position)):
         _unknown_host(result, token)
     elif (prefix := ip_prefix(word)) and _range_context(result.tokens, position):
@@ -207,6 +209,23 @@ def _classify(
         mark(token, TokenKind.NUMBER, token.norm)
     elif _unknown_host_shaped(result.tokens, position, index, vocabulary):
         _unknown_host(result, token)
+
+
+def _address_range(result: Extraction, position: int) -> bool:
+    """'between 10.1.1.1 and 10.1.1.50', 'from 10.1.1.1 to 10.1.1.50': a range of addresses,
+    which a filter cannot express (it selects by prefix): named back, never two hosts."""
+    tokens = result.tokens
+    before = tokens[position - 1].norm if position else ""
+    if before not in {"between", "from"} or position + 2 >= len(tokens):
+        return False
+    joiner, end = tokens[position + 1], tokens[position + 2]
+    if joiner.norm not in {"and", "to", "-"} or not is_ip(end.lower):
+        return False
+    for token in tokens[position - 1 : position + 3]:
+        mark(token, TokenKind.QUALIFIER)
+    words = " ".join(t.text for t in tokens[position - 1 : position + 3])
+    result.unread.append(Unread(words, "address range"))
+    return True
 
 
 def _unknown_host_shaped(

@@ -59,6 +59,12 @@ PHRASES: dict[str, str] = {
     "system info": "systeminfo",
     "up time": "uptime",
     "roll out": "deploy",
+    "roll back": "rollback",
+    # Switches, routers and firewalls together: the inventory's OS family 'network'.
+    "network devices": "network-devices",
+    "network device": "network-devices",
+    "network gear": "network-devices",
+    "network equipment": "network-devices",
     "push out": "deploy",
     "bring up": "start",
     "fire up": "start",
@@ -111,6 +117,7 @@ SYNONYMS: dict[str, str] = _table(
     start: start launch enable resume
     deploy: deploy release rollout roll-out ship upgrade install update push
     reboot: reboot power-cycle
+    rollback: rollback revert
     kill: kill terminate end
     delete: delete drop destroy remove wipe purge truncate
     modify: modify change edit
@@ -166,6 +173,7 @@ OS_WORDS = _table(
     windows: windows win
     unix: unix
     macos: macos mac macs osx
+    network: network-devices
     """
 )
 
@@ -329,7 +337,7 @@ SERVICE_SUFFIXES = ("-service", "-svc", "-api", "-worker", "-daemon", "-app", "-
 # right before the value, a word right before it, a word right after it.
 SLOT_VERBS: dict[str, frozenset[str]] = {
     "service": frozenset({"restart", "stop", "start"}),
-    "app": frozenset({"deploy"}),
+    "app": frozenset({"deploy", "rollback"}),
     "process_name": frozenset({"kill"}),
 }
 SLOT_BEFORE: dict[str, frozenset[str]] = {
@@ -368,7 +376,9 @@ DESTINATION_VERBS = _words("ping http curl wget connectivity reach reachable")
 
 # Concepts that change something: a request using one is never answered by a read-only tool,
 # and a tool that changes something is chosen only when the request says one of them.
-CHANGE_VERBS = _words("restart stop start deploy reboot kill delete modify open close block")
+CHANGE_VERBS = _words(
+    "restart stop start deploy reboot kill delete modify open close block rollback"
+)
 
 # The question to ask when an intent has no target, by action. An action not listed here gets
 # one built from its tool's catalog summary ("On which host should I reboot the host?").

@@ -247,7 +247,8 @@ class RulesBrain:
             return clarify.no_tool_for_change(verbs, None)
         near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
         options = clarify.tool_catalog_summaries(self.catalog, near)
-        return clarify.out_of_scope(options, list(dict.fromkeys(unknown)))
+        meant = {w: m for w in unknown if (m := self.vocabulary.nearest(w.lower()))}
+        return clarify.out_of_scope(options, list(dict.fromkeys(unknown)), meant)
 
     @staticmethod
     def _what_to_change(found: Extraction, tools: list[ToolSpec]) -> Clarification | None:

@@ -139,6 +139,15 @@ class Vocabulary:
         meanings = {_meaning(choice) for choice in closest}
         return min(closest) if len(meanings) == 1 else None
 
+    def nearest(self, word: str) -> str | None:
+        """The one known word one edit away from `word`, to offer ('rebot' → 'reboot'), even
+        where `correct` would not read it so; None when none is, or several are."""
+        if word in self.words or not PLAIN_WORD.match(word) or len(word) < 4:
+            return None
+        found = process.extract(word, list(self._targets), scorer=OSA.distance, score_cutoff=1)
+        closest = {choice for choice, _, _ in found}
+        return closest.pop() if len(closest) == 1 else None
+
 
 def _meaning(word: str) -> str:
     for table in (lexicon.SYNONYMS, lexicon.OS_WORDS, lexicon.DEVICE_WORDS):
