@@ -240,9 +240,11 @@ class RulesBrain:
             if w not in PLACEHOLDERS and not self.matcher.known(w) and t.norm not in self.vocabulary
         ]
         top = ranking[0] if ranking else None
-        if verbs and unknown and top and set(top.shared) & lexicon.CHANGE_VERBS:
+        if verbs and top and set(top.shared) & lexicon.CHANGE_VERBS:
             # 'reboot the domain controllers': the change is ours, its object is not known.
-            return clarify.unknown_object(verbs[0], list(dict.fromkeys(unknown)))
+            object_words = _object_of(pairs, verbs[0], unknown)
+            if object_words:
+                return clarify.unknown_object(verbs[0], object_words)
         if verbs and not _read_only_request(text):
             return clarify.no_tool_for_change(verbs, None)
         near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
@@ -356,6 +358,20 @@ def _read_only_request(text: str) -> bool:
     if words and words[0] in lexicon.QUESTION_OPENERS | lexicon.READING_OPENERS:
         return True
     return any(w in _CONDITIONS for w in words)
+
+
+def _object_of(pairs: list[tuple[str, Token]], verb: str, unknown: list[str]) -> list[str]:
+    """The unknown words right after the change verb (articles skipped): its object."""
+    texts = [token.text for _, token in pairs]
+    start = texts.index(verb) + 1
+    words: list[str] = []
+    for text in texts[start:]:
+        if text.lower() in {"the", "a", "an", "all", "our", "my"} and not words:
+            continue
+        if text not in unknown:
+            break
+        words.append(text)
+    return words
 
 
 def _numbered_name(word: str) -> bool:
