@@ -3,8 +3,6 @@ use, so the person can rephrase rather than wonder what was misread."""
 
 from __future__ import annotations
 
-import re
-
 from opsconductor.brain import lexicon
 from opsconductor.brain.groups import Unread
 from opsconductor.brain.index import InventoryIndex
@@ -97,28 +95,17 @@ def unknown_words(words: list[str], action: str) -> Clarification:
     return Clarification(reason="not_understood", question=question)
 
 
-# "how many servers in each environment", "count assets per site", "hosts by owner": a count
-# split by a field other than the OS and device type it is already broken down by.
-_BREAKDOWN = re.compile(
-    r"\b(?:in\s+each|for\s+each|each|per|by|broken\s+down\s+by|grouped\s+by|split\s+by)\s+"
-    r"(?:the\s+)?(?P<field>environments?|envs?|sites?|locations?|data\s*cent(?:er|re)s?|dcs?"
-    r"|regions?|owners?|teams?|tags?|criticality|criticalities|services?)\b",
-    re.IGNORECASE,
-)
-
-
-def breakdown_asked(text: str, action: str) -> Clarification | None:
+def breakdown_asked(words: str, action: str) -> Clarification:
     """A count or list split by a field it cannot split by: asked, never answered as one total."""
-    match = _BREAKDOWN.search(text)
-    if match is None:
-        return None
     what = "count" if action == "count_assets" else "list"
     return Clarification(
         reason="not_understood",
         question=(
-            f"I can {what} assets broken down by OS and device type, but not "
-            f"'{match.group(0)}'. Ask for each value on its own, e.g. 'how many servers in "
-            "production'."
+            f"I can {what} assets split by environment, location, owner or criticality, but "
+            f"not '{words}'. Ask for each value on its own, e.g. 'how many servers tagged web'."
+            if what == "count"
+            else f"I can list assets, but not '{words}'. Ask for a count split that way "
+            "('how many servers in each environment'), or list each value on its own."
         ),
     )
 

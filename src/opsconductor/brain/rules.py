@@ -14,11 +14,12 @@ from opsconductor.brain.intents import (
     canonical_pairs,
 )
 from opsconductor.brain.slots import chosen_by_rank
+from opsconductor.brain.splits import split_asked, take_split
 from opsconductor.brain.tokens import Token, TokenKind
 from opsconductor.brain.vocabulary import Vocabulary
 from opsconductor.catalog.loader import Catalog
 from opsconductor.catalog.models import ToolSpec
-from opsconductor.connectors.inventory import InventoryQuery
+from opsconductor.connectors.inventory import BREAKDOWN, InventoryQuery
 from opsconductor.kinds.inventory import InventoryTool
 from opsconductor.schemas.common import RiskLevel
 from opsconductor.schemas.decision import Clarification, DecisionV1, Entity, EntityType, Intent
@@ -67,6 +68,9 @@ class RulesBrain:
     def read(self, request_id: str, text: str, index: InventoryIndex) -> DecisionV1:
         """One sentence on its own."""
         found = extract(text, index, self.vocabulary)
+        asked_split = split_asked(text)
+        if asked_split is not None:
+            take_split(found.tokens, asked_split[0])
         included = inclusions.take_inclusions(found.tokens)
         pairs = canonical_pairs(found.tokens)
         words = [word for word, _ in pairs]
@@ -94,6 +98,10 @@ class RulesBrain:
         ):
             clarification = inclusions.not_covered(missing, tools, self.catalog)
         entities = found.entities
+        split = self._split(best, pairs, tools, text)
+        if clarification is None and split is not None and split[1] is not None:
+            found.inputs[BREAKDOWN] = split[1]
+            reasons.append(f"'{split[0]}': the count split by {split[1]}")
         if clarification is None and any(_query(t) in _FACTS for t in tools):
             entities, clarification = _service_in_group(found, index)
         return DecisionV1(
@@ -216,11 +224,10 @@ class RulesBrain:
         if found.mismatched and found.described is not None:
             return clarify.mismatched(found.mismatched, found.described)
         tools = self._tools(best)
-        counting = any(word == "count" for word, _ in pairs)
-        if (counting or any(_query(t) in _FACTS for t in tools)) and (
-            split := clarify.breakdown_asked(text, "count_assets" if counting else best.action)
-        ):
-            return split
+        split = self._split(best, pairs, tools, text)
+        if split is not None and split[1] is None:
+            counting = any(word == "count" for word, _ in pairs)
+            return clarify.breakdown_asked(split[0], "count_assets" if counting else best.action)
         return (
             self._what_to_change(found, tools)
             or self._unserved_change(best, pairs, tools, text)
@@ -228,6 +235,24 @@ class RulesBrain:
             or self._unchosen_words(found, best, pairs, tools)
             or self._targets_question(found, best, tools, targets, index)
         )
+
+    def _split(
+        self,
+        best: IntentScore | None,
+        pairs: list[tuple[str, Token]],
+        tools: list[ToolSpec],
+        text: str,
+    ) -> tuple[str, str | None] | None:
+        """What a count is split by ('in each environment'): (words, field), the field None
+        when the chosen tool cannot split by it; None when no split is asked for."""
+        counting = any(word == "count" for word, _ in pairs)
+        if best is None or not (counting or any(_query(t) in _FACTS for t in tools)):
+            return None
+        split = split_asked(text)
+        if split is None:
+            return None
+        takes = any(BREAKDOWN in t.parameters for t in tools) and best.action == "count_assets"
+        return split if takes else (split[0], None)
 
     def _nothing_matched(
         self, pairs: list[tuple[str, Token]], ranking: list[IntentScore], text: str

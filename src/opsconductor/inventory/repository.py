@@ -326,6 +326,25 @@ async def count_assets(session: AsyncSession, flt: AssetFilter | None = None) ->
     return Breakdown(total=sum(by_kind.values()), by_kind=dict(by_kind.most_common()))
 
 
+async def count_by(session: AsyncSession, flt: AssetFilter, field: str) -> dict[str | None, int]:
+    """How many assets the filter selects for each value of one recorded field, most first;
+    None counts those with no value. With fact conditions, of those their facts match."""
+    if field not in _SPLIT_FIELDS:
+        raise ValueError(f"cannot split a count by {field!r}")
+    if flt.uses_facts():
+        matched = (await select_by_facts(session, flt)).matched
+        return dict(Counter(getattr(a, field) for a in matched).most_common())
+    inner = _filtered(select(AssetRow), flt).subquery()
+    column = inner.c[field]
+    query = select(column, func.count()).group_by(column)
+    counts = Counter({value: n for value, n in await session.execute(query)})
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0] is None, item[0] or "")))
+
+
+# The recorded fields a count can be split by (`inventory.count_assets`'s `by`).
+_SPLIT_FIELDS = frozenset({"environment", "location", "owner", "criticality"})
+
+
 def breakdown_of(assets: Sequence[Asset]) -> Breakdown:
     by_kind = Counter((a.os_type.value, a.device_type.value) for a in assets)
     return Breakdown(total=len(assets), by_kind=dict(by_kind.most_common()))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from opsconductor.catalog.models import ToolSpec
 from opsconductor.connectors.base import CommandResult
-from opsconductor.connectors.inventory import InventoryQuery
+from opsconductor.connectors.inventory import BREAKDOWN, InventoryQuery
 from opsconductor.errors import ValidationFailed
 from opsconductor.kinds.base import StepCall, StepRun, ToolKind
 from opsconductor.kinds.registry import register
@@ -33,6 +33,10 @@ class InventoryKind(ToolKind):
     spec = InventoryTool
 
     def raw_inputs(self, tool: ToolSpec, clause: Clause) -> dict[str, Any]:
+        """The group's filter, and what the count is split by when the tool splits counts."""
+        split = {BREAKDOWN: clause.inputs[BREAKDOWN]} if BREAKDOWN in clause.inputs else {}
+        if split and BREAKDOWN not in tool.parameters:
+            raise ValidationFailed(f"{tool.name} cannot split by {split[BREAKDOWN]}")
         for entity in clause.entities:
             if entity.type is EntityType.GROUP and entity.filter is not None:
                 # A qualifier the tool cannot take would be dropped and the answer would
@@ -42,8 +46,8 @@ class InventoryKind(ToolKind):
                     raise ValidationFailed(
                         f"{tool.name} cannot filter by {', '.join(untaken)}; ask without it"
                     )
-                return dict(entity.filter)
-        return {}
+                return {**entity.filter, **split}
+        return split
 
     def preview(
         self, tool: ToolSpec, inputs: dict[str, str | int], targets: list[str]
