@@ -630,3 +630,36 @@ async def test_a_ping_runs_on_its_source_never_on_its_destination(
     assert actions(decision) == ["ping"]
     assert decision.targets == [runs_on]
     assert decision.inputs.get("destination") == pings
+
+
+@pytest.mark.parametrize(
+    ("text", "check", "left_out"),
+    [
+        (
+            "do not restart nginx on web-01, just check its status",
+            "service_status",
+            "restart nginx on web-01",
+        ),
+        ("check uptime on web-01 but don't reboot it", "check_uptime", "reboot it"),
+        ("never reboot db-01; show its uptime instead", "check_uptime", "reboot db-01"),
+    ],
+)
+async def test_an_order_said_not_to_be_done_is_never_planned(
+    brain: RulesBrain, text: str, check: str, left_out: str
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert actions(decision) == [check]
+    assert decision.read_as is not None and f"not '{left_out}'" in decision.read_as
+
+
+async def test_only_an_order_not_to_be_done_is_nothing_to_do(brain: RulesBrain) -> None:
+    decision = await understand(brain, "don't reboot web-01")
+    assert decision.clarification is not None
+    assert "not to reboot web-01" in decision.clarification.question
+
+
+async def test_but_dont_after_a_change_on_a_group_excludes(brain: RulesBrain) -> None:
+    decision = await understand(brain, "reboot all app servers but don't reboot app-01")
+    assert decision.clarification is None, decision.clarification
+    assert sorted(decision.targets) == ["app-02", "app-stg-01", "app-stg-02"]

@@ -66,6 +66,8 @@ def exclusions(tokens: list[Token], index: InventoryIndex, reading: GroupReading
             rest = token.norm[4:]
             _exclude(Token(text=rest, lower=rest), token.text, index, reading)
             mark(token, TokenKind.QUALIFIER)
+        elif token.free and token.norm == "but" and _negation_end(tokens, position + 1):
+            mark(token, TokenKind.CONSUMED)  # 'but don't reboot app-01': the next word says it
         elif token.free and (start := _negation_end(tokens, position)) is not None:
             position = _negated(tokens, position, start, index, reading)
         position += 1
@@ -73,6 +75,8 @@ def exclusions(tokens: list[Token], index: InventoryIndex, reading: GroupReading
 
 def _negation_end(tokens: list[Token], position: int) -> int | None:
     """Where the negated words start: after 'except', 'not', 'other than', 'apart from'."""
+    if position >= len(tokens):
+        return None
     word = tokens[position].norm
     following = tokens[position + 1].norm if position + 1 < len(tokens) else ""
     if (word, following) in {("other", "than"), ("apart", "from"), ("aside", "from")}:

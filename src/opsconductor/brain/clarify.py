@@ -134,6 +134,19 @@ def unknown_object(verb: str, words: list[str]) -> Clarification:
     )
 
 
+def asked_about_a_change(verb: str) -> Clarification:
+    """'should I reboot web-01?', 'has nginx been restarted?': a question about a change is
+    never taken as the order to make it."""
+    return Clarification(
+        reason="not_understood",
+        question=(
+            f"That asks about a change ('{verb}') rather than for one, and I don't judge "
+            "whether one is wise. I can show the state it depends on (e.g. 'check uptime on "
+            "web-01', 'is nginx running on web-01'), or make the change if you ask for it."
+        ),
+    )
+
+
 def either_host(names: list[str]) -> Clarification:
     """'restart nginx on web-01 or web-02': a change on one of them, which is not ours to pick."""
     return Clarification(

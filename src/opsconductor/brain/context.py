@@ -62,6 +62,19 @@ _AFTER_CONDITION = re.compile(
     rf"|providing|assuming|{_ONCE})\b(?P<condition>.*)$",
     re.IGNORECASE,
 )
+# "don't reboot web-01", "do not restart nginx on web-01, just check its status".
+_NEGATED_ORDER = re.compile(
+    r"^(?:please\s+)?(?:don'?t|do\s+not|never)\s+(?P<order>(?P<verb>[a-z-]+)\b.*?)"
+    r"(?:\s*[,;]\s*(?:but\s+|instead\s+)?(?:just\s+|only\s+|rather\s+)?(?P<rest>\S.*))?"
+    r"[\s.!?]*$",
+    re.IGNORECASE,
+)
+# "check uptime on web-01 but don't reboot it": what to do, then what not to.
+_BUT_NOT = re.compile(
+    r"^(?P<keep>.+?)\s*,?\s+(?:but|and)\s+(?:don'?t|do\s+not|never)\s+"
+    r"(?P<order>(?P<verb>[a-z-]+)\b.*?)[\s.!?]*$",
+    re.IGNORECASE,
+)
 # "if nginx is down on web-01, …": a condition before its order.
 _BEFORE_ORDER = re.compile(r"^(?:if|when|whenever|unless|in\s+case)\b", re.IGNORECASE)
 # "… if not", "… if so", "… if needed": the condition is the result of the check before.
@@ -106,6 +119,14 @@ class ContextReader:
         pinged = self._directed_ping(request, text)
         if pinged is not None:
             return pinged
+        negated = _NEGATED_ORDER.match(text)
+        if negated is not None and negated.group("verb").lower() in self.verbs:
+            return self._negated(request, negated.group("order"), negated.group("rest"))
+        kept = _BUT_NOT.match(text)
+        if kept is not None and kept.group("verb").lower() in self.verbs:
+            keep = self.read(request.request_id, kept.group("keep"), request.index)
+            if not self.changes(keep):  # 'check uptime on web-01 but don't reboot it'
+                return self._negated(request, kept.group("order"), kept.group("keep"))
         answered = text != request.text  # an answer to the last turn's options: one clause
         pause = None if answered else sequence.PAUSE.search(text)
         if pause is not None:
@@ -190,6 +211,22 @@ class ContextReader:
         check = f"check {service} status on {where}"
         said = Said(check, self.read(request.request_id, check, request.index))
         return [said] if understood(said) else None
+
+    def _negated(self, request: BrainRequest, order: str, rest: str | None) -> DecisionV1:
+        """'don't reboot web-01', 'do not restart nginx on web-01, just check its status': the
+        order said not to be done is never planned; what follows it is read with its hosts."""
+        refused = Said(order, self.read(request.request_id, order, request.index))
+        if rest:
+            said = self._read_one(request, rest, refused if understood(refused) else None)
+            if understood(said) and not self.changes(said.decision):
+                note = f"{said.text} (not '{order}', as you said)"
+                decision = one(request, said)
+                return decision.model_copy(update={"read_as": sentence(note)})
+        question = (
+            f"You asked me not to {order}, and nothing I can run besides: there is nothing to "
+            "do. Ask for what you want done or checked."
+        )
+        return asking(request, refused.decision, "not_understood", question)
 
     def _directed_ping(self, request: BrainRequest, text: str) -> DecisionV1 | None:
         """'ping db-01 from web-01': run on the source, to the destination's address."""
@@ -324,6 +361,8 @@ class ContextReader:
         if match is None or match.group("verb").lower() not in self.verbs:
             return None
         verb, right = match.group("verb"), match.group("right")
+        if self._place(request, right):
+            return None  # 'kill java on app-01 and app-02': more hosts, not another action
         right = right if right.split()[0].lower() in self.verbs else f"{verb} {right}"
         items = [item.strip() for item in match.group("left").split(",") if item.strip()]
         last = self._read_one(request, right, None)

@@ -286,7 +286,7 @@ def _apply_group(result: Extraction, reading: GroupReading, index: InventoryInde
         return
     flt = reading.filter()
     _without_excluded(result, flt)
-    describing = result.targets and not reading.plural
+    describing = result.targets and (not reading.plural or _nouns_of_named(result, reading))
     if describing or (result.targets and not reading.heads):
         # People call any machine a server: the noun alone never contradicts a named asset.
         flt = flt.model_copy(update={"device_type": None})
@@ -299,6 +299,28 @@ def _apply_group(result: Extraction, reading: GroupReading, index: InventoryInde
     matched = " ".join(t.text for t in result.tokens if t.kind in _GROUP_KINDS)
     result.add(EntityType.GROUP, flt.describe(), matched, None, flt)
     result.reasons.append(f"'{matched}' is a group: {flt.describe()}")
+
+
+def _nouns_of_named(result: Extraction, reading: GroupReading) -> bool:
+    """'the hosts web-01 and web-02', 'the web-01 and web-02 boxes': a plural noun right
+    beside the named assets, with nothing else narrowing it, says what they are — never
+    'every host' besides them."""
+    if any(q.kind is not QualifierKind.DEVICE for q in reading.qualifiers):
+        return False
+    tokens = result.tokens
+    for head in reading.heads:
+        at = tokens.index(head)
+        after = next((t for t in tokens[at + 1 :] if t.norm not in _COUNTING), None)
+        before = tokens[at - 1] if at else None
+        if (after is not None and after.kind is TokenKind.ASSET) or (
+            before is not None and before.kind is TokenKind.ASSET
+        ):
+            return True
+    return False
+
+
+# Words between a noun and the assets it names: 'the two hosts web-01 and web-02'.
+_COUNTING = frozenset({"two", "three", "four", "both", "2", "3", "4", "named", "called", ":"})
 
 
 def _without_excluded(result: Extraction, flt: AssetFilter) -> None:

@@ -112,13 +112,13 @@ SYNONYMS: dict[str, str] = _table(
     show: read lookup look
     check: check verify monitor inspect test examine
     status: status state
-    restart: restart bounce recycle cycle reload kick
-    stop: stop halt disable
-    start: start launch enable resume
+    restart: restart bounce recycle cycle reload kick restarted restarting
+    stop: stop halt disable stopped stopping
+    start: start launch enable resume started starting
     deploy: deploy release rollout roll-out ship upgrade install update push
-    reboot: reboot power-cycle
+    reboot: reboot power-cycle rebooted rebooting
     rollback: rollback revert
-    kill: kill terminate end
+    kill: kill terminate end killed killing
     delete: delete drop destroy remove wipe purge truncate
     modify: modify change edit
     open: open allow unblock
@@ -421,9 +421,43 @@ READ_ONLY_PHRASES = (
     "don't change",
 )
 
+# Phrases that speak about a change rather than ask for it ("no need to restart nginx", "how
+# long does it take to reboot db-01", "nginx won't restart"): a change is never planned on them.
+ABOUT_A_CHANGE = (
+    "no need to",
+    "not needed",
+    "isn't needed",
+    "is not needed",
+    "shouldn't",
+    "should not",
+    "told you not to",
+    "don't need to",
+    "do not need to",
+    "do i need to",
+    "am i allowed",
+    "are we allowed",
+    "explain how",
+    "what's the command",
+    "what is the command",
+    "how long does it take",
+    "how long will it take",
+    "suppose",
+    "pretend",
+    "just kidding",
+    "hypothetically",
+    "what if",
+    "won't",
+    "can't",
+    "cannot",
+    "failed",
+    "might need to",
+    "maybe",
+    "or not",
+)
+
 # A request that opens with one of these asks whether something is so ("is port 5432 open on
 # db-01", "does web-01 need a reboot"): a question about the state, never an order to change it.
-QUESTION_OPENERS = _words("is are was were does did has")
+QUESTION_OPENERS = _words("is are was were does did has have should would why when how")
 # A request that opens with one of these asks to be shown something ("show every open port on
 # web-01"): a later word that could be a change verb is what it shows, not an order.
 READING_OPENERS = _words("show list display view print tell what which where who")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from opsconductor.brain import clarify, inclusions, lexicon
 from opsconductor.brain.base import BrainRequest
 from opsconductor.brain.context import ContextReader, clause_verbs
@@ -86,6 +88,7 @@ class RulesBrain:
             words = [word for word, _ in pairs]
             ranking = self._eligible(self.matcher.rank(words), text)
             best = self._best(ranking, words, reasons)
+        best = self._service_kept(best, ranking, found, words, reasons)
         best = self._details_when_named(best, found, reasons)
         best = self._beyond_the_record(best, ranking, pairs, words, reasons)
         tools = self._tools(best)
@@ -132,6 +135,29 @@ class RulesBrain:
                 f"intent {best.category}.{best.action}: matched {', '.join(best.shared)} "
                 f"with example '{best.example}' (score {best.score:.2f})"
             )
+        return best
+
+    def _service_kept(
+        self,
+        best: IntentScore | None,
+        ranking: list[IntentScore],
+        found: Extraction,
+        words: list[str],
+        reasons: list[str],
+    ) -> IntentScore | None:
+        """'restart nginx on the web-01 server': a change that names a service acts on that
+        service; a tool that cannot take it (a reboot) would act on the whole host instead."""
+        tools = self._tools(best)
+        if best is None or "service" not in found.inputs or all(t.read_only for t in tools):
+            return best
+        if any("service" in t.parameters for t in tools):
+            return best
+        for score in ranking:
+            candidates = self._tools(score)
+            takes = candidates and all("service" in t.parameters for t in candidates)
+            if takes and score.score >= MIN_SCORE and self._plausible(score, words):
+                reasons.append(f"'{found.inputs['service']}' is a service: {score.action}")
+                return score
         return best
 
     def _details_when_named(
@@ -272,6 +298,9 @@ class RulesBrain:
                 return clarify.unknown_object(verbs[0], object_words)
         if verbs and not _read_only_request(text):
             return clarify.no_tool_for_change(verbs, None)
+        first = text.split()[0].lower() if text.split() else ""
+        if verbs and (first in lexicon.QUESTION_OPENERS or _about_a_change(text)):
+            return clarify.asked_about_a_change(verbs[0])  # 'should I reboot web-01?'
         near = [(s.category, s.action) for s in ranking[:3] if s.score > 0.15]
         options = clarify.tool_catalog_summaries(self.catalog, near)
         meant = {w: m for w in unknown if (m := self.vocabulary.nearest(w.lower()))}
@@ -297,9 +326,12 @@ class RulesBrain:
         text: str,
     ) -> Clarification | None:
         """A request that asks for a change is never answered by a tool that only reads."""
+        verbs = [token.text for word, token in pairs if word in lexicon.CHANGE_VERBS]
+        reads = {"show", "check", "status", "count"} & {word for word, _ in pairs}
+        if verbs and not reads and _about_a_change(text):
+            return clarify.asked_about_a_change(verbs[0])  # 'no need to restart nginx'
         if _read_only_request(text) or not all(t.read_only for t in tools):
             return None
-        verbs = [token.text for word, token in pairs if word in lexicon.CHANGE_VERBS]
         if not verbs:
             return None
         return clarify.no_tool_for_change(verbs, tools[0] if tools else None)
@@ -375,9 +407,17 @@ class RulesBrain:
         return round(min(1.0, best.score) * coverage, 3)
 
 
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _about_a_change(text: str) -> bool:
+    words = " " + " ".join(_WORD.findall(text.lower())) + " "
+    return any(f" {phrase} " in words for phrase in lexicon.ABOUT_A_CHANGE)
+
+
 def _read_only_request(text: str) -> bool:
     lowered = text.lower()
-    if any(p in lowered for p in lexicon.READ_ONLY_PHRASES):
+    if any(p in lowered for p in lexicon.READ_ONLY_PHRASES) or _about_a_change(text):
         return True
     words = [w.strip(",.?!") for w in lowered.split()]
     if words and words[0] in lexicon.QUESTION_OPENERS | lexicon.READING_OPENERS:
