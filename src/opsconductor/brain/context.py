@@ -113,20 +113,9 @@ class ContextReader:
 
     def understand(self, request: BrainRequest) -> DecisionV1:
         text = answer_to_options(request.text, request.context)
-        sides = between_sides(text)
-        if sides is not None:
-            return self._between(request, sides)
-        pinged = self._directed_ping(request, text)
-        if pinged is not None:
-            return pinged
-        negated = _NEGATED_ORDER.match(text)
-        if negated is not None and negated.group("verb").lower() in self.verbs:
-            return self._negated(request, negated.group("order"), negated.group("rest"))
-        kept = _BUT_NOT.match(text)
-        if kept is not None and kept.group("verb").lower() in self.verbs:
-            keep = self.read(request.request_id, kept.group("keep"), request.index)
-            if not self.changes(keep):  # 'check uptime on web-01 but don't reboot it'
-                return self._negated(request, kept.group("order"), kept.group("keep"))
+        whole = self._read_whole(request, text)
+        if whole is not None:
+            return whole
         answered = text != request.text  # an answer to the last turn's options: one clause
         pause = None if answered else sequence.PAUSE.search(text)
         if pause is not None:
@@ -211,6 +200,25 @@ class ContextReader:
         check = f"check {service} status on {where}"
         said = Said(check, self.read(request.request_id, check, request.index))
         return [said] if understood(said) else None
+
+    def _read_whole(self, request: BrainRequest, text: str) -> DecisionV1 | None:
+        """Requests read as one before any split into clauses: a path between two ends, a
+        ping from one host to another, an order said not to be done."""
+        sides = between_sides(text)
+        if sides is not None:
+            return self._between(request, sides)
+        pinged = self._directed_ping(request, text)
+        if pinged is not None:
+            return pinged
+        negated = _NEGATED_ORDER.match(text)
+        if negated is not None and negated.group("verb").lower() in self.verbs:
+            return self._negated(request, negated.group("order"), negated.group("rest"))
+        kept = _BUT_NOT.match(text)
+        if kept is not None and kept.group("verb").lower() in self.verbs:
+            keep = self.read(request.request_id, kept.group("keep"), request.index)
+            if not self.changes(keep):  # 'check uptime on web-01 but don't reboot it'
+                return self._negated(request, kept.group("order"), kept.group("keep"))
+        return None
 
     def _negated(self, request: BrainRequest, order: str, rest: str | None) -> DecisionV1:
         """'don't reboot web-01', 'do not restart nginx on web-01, just check its status': the
