@@ -601,7 +601,7 @@ async def test_them_after_a_list_is_the_listed_group_said_back(brain: RulesBrain
     decision = await conversation(brain, ["list the web servers", "reboot them"])
     assert actions(decision) == ["reboot"]
     assert sorted(decision.targets) == ["web-01", "web-02", "web-stg-01"]
-    assert decision.read_as is not None and "web servers" in decision.read_as
+    assert decision.read_as is not None and "tagged web" in decision.read_as
 
 
 async def test_the_same_thing_elsewhere_repeats_the_change_there(brain: RulesBrain) -> None:
@@ -663,3 +663,29 @@ async def test_but_dont_after_a_change_on_a_group_excludes(brain: RulesBrain) ->
     decision = await understand(brain, "reboot all app servers but don't reboot app-01")
     assert decision.clarification is None, decision.clarification
     assert sorted(decision.targets) == ["app-02", "app-stg-01", "app-stg-02"]
+
+
+@pytest.mark.parametrize(
+    ("turns", "wanted"),
+    [
+        (["list windows workstations", "reboot all except ws-102"], ["ws-101", "ws-103"]),
+        (["list hosts tagged database", "stop postgresql on all of them but db-01"], ["pg-03"]),
+        (
+            ["list production servers", "not the windows ones", "reboot them"],
+            ["app-01", "app-02", "db-01", "mon-01", "pg-03", "web-01", "web-02"],
+        ),
+        (["list the web servers", "restart nginx on the production ones"], ["web-01", "web-02"]),
+        (
+            ["list the app servers", "the staging ones only", "deploy checkout 1.1.0 to them"],
+            ["app-stg-01", "app-stg-02"],
+        ),
+        (["how many hosts in 10.1.1.", "restart nginx on those"], ["web-01", "web-02"]),
+    ],
+)
+async def test_a_change_that_leans_on_the_group_before_stays_inside_it(
+    brain: RulesBrain, turns: list[str], wanted: list[str]
+) -> None:
+    decision = await conversation(brain, turns)
+    assert decision.clarification is None, decision.clarification
+    assert sorted(decision.targets) == wanted
+    assert decision.read_as is not None

@@ -37,11 +37,13 @@ CHOICE_FIELDS = {
 _EXCLUDING_ASSETS = frozenset(
     {"except", "excluding", "exclude", "besides", "other", "apart", "aside", "but", "minus"}
     | {"save", "sans", "excepting", "without", "leave", "skip", "never", "don't", "dont"}
+    | {"ignore", "ignoring"}
 )
 # "everything but web-01", "all servers minus the windows ones": exclusions when what follows
 # is one a group can leave out (`_negated` reads nothing otherwise: "check disk but restart …").
 _EXCLUDING_WORDS = frozenset(
     {"but", "minus", "save", "sans", "excepting", "leave", "skip", "never", "don't", "dont"}
+    | {"ignore", "ignoring"}
 )
 _NEGATING = lexicon.NEGATION_WORDS | {"aren't", "arent", "isn't", "isnt"}
 # Words between a negation and what it negates: 'not in production', 'not tagged web'.

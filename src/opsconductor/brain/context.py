@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from opsconductor.brain import reports, sequence
+from opsconductor.brain import lexicon, reports, sequence
 from opsconductor.brain.base import BrainRequest
 from opsconductor.brain.between import between_sides, directed_ping, ping_rewrites
 from opsconductor.brain.index import InventoryIndex
@@ -30,6 +30,7 @@ from opsconductor.brain.turns import (
     from_context,
     narrowing,
     nothing_to_narrow,
+    on_earlier_group,
     regrouped,
     with_context,
 )
@@ -204,6 +205,15 @@ class ContextReader:
     def _read_whole(self, request: BrainRequest, text: str) -> DecisionV1 | None:
         """Requests read as one before any split into clauses: a path between two ends, a
         ping from one host to another, an order said not to be done."""
+        lowered = " ".join(re.findall(r"[a-z']+", text.lower()))
+        corrected = next((c for c in lexicon.CORRECTIONS if f" {c} " in f" {lowered} "), None)
+        if corrected is not None:
+            reading = self.read(request.request_id, text, request.index)
+            question = (
+                f"You corrected yourself ('{corrected}'), and I won't guess which part you "
+                "meant. Ask again with just what you want done."
+            )
+            return asking(request, reading, "not_understood", question)
         sides = between_sides(text)
         if sides is not None:
             return self._between(request, sides)
@@ -464,6 +474,15 @@ class ContextReader:
             narrower = Said(candidate, self.read(request.request_id, candidate, request.index))
             if understood(narrower) and narrower.decision.intent == previous.decision.intent:
                 return narrower
+        grouped = on_earlier_group(
+            text,
+            first,
+            previous,
+            lambda words: self.read(request.request_id, words, request.index),
+            request.index,
+        )
+        if grouped is not None:
+            return Said(text, grouped) if isinstance(grouped, DecisionV1) else grouped
         for candidate in with_context(text, first, previous, self.verbs):
             again = Said(candidate, self.read(request.request_id, candidate, request.index))
             if understood(again):

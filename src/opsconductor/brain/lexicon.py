@@ -87,6 +87,8 @@ PHRASES: dict[str, str] = {
     "other than": "except",
     "apart from": "except",
     "but not": "except",
+    "instead of": "except",
+    "rather than": "except",
     "owned by": "owned",
     "belonging to": "owned",
     "right away": "now",
@@ -454,6 +456,10 @@ ABOUT_A_CHANGE = (
     "maybe",
     "or not",
 )
+
+# "reboot web-01, no wait, web-02": a request that corrects itself is asked again, never
+# guessed (the first host, the second or both).
+CORRECTIONS = ("no wait", "actually no", "scratch that", "i mean", "sorry i meant", "or rather")
 
 # A request that opens with one of these asks whether something is so ("is port 5432 open on
 # db-01", "does web-01 need a reboot"): a question about the state, never an order to change it.

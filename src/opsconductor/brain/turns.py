@@ -9,9 +9,12 @@ import re
 from collections.abc import Callable
 
 from opsconductor.brain.base import BrainRequest, Context
+from opsconductor.brain.entities import filter_inputs
+from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.said import Said, asking
 from opsconductor.connectors.inventory import filter_from_inputs
-from opsconductor.schemas.decision import DecisionV1, Entity, EntityType
+from opsconductor.inventory.models import AssetFilter
+from opsconductor.schemas.decision import Clarification, DecisionV1, Entity, EntityType
 
 _PRONOUN = re.compile(r"\b(it|its|that one|that service|the service)\b", re.IGNORECASE)
 _HOST_PRONOUN = re.compile(
@@ -145,6 +148,109 @@ def regrouped(text: str, previous: Said, read: Callable[[str], DecisionV1]) -> S
     after = _group(said.decision.entities)
     same = after is not None and filter_from_inputs(after.filter or {}) == merged
     return said if same and said.decision.clarification is None else None
+
+
+# "reboot them", "stop postgresql on all of them but db-01", "the production ones": words
+# that stand for the group of the turn or clause before.
+_GROUP_ANTECEDENT = re.compile(
+    r"\b(?:all\s+of\s+)?(?:them|those|these)\b|\bthe\s+(?P<q>[\w-]+\s+)?ones\b", re.I
+)
+_SCOPE = re.compile(r"\b(?:all|everything|every\s+one)\b", re.IGNORECASE)
+_CHOICE_KEYS = frozenset({"exclude", "either"})
+
+
+def on_earlier_group(
+    text: str,
+    first: DecisionV1,
+    previous: Said,
+    read: Callable[[str], DecisionV1],
+    index: InventoryIndex,
+) -> Said | DecisionV1 | None:
+    """'list windows workstations' then 'reboot all except ws-102': 'all', 'them', 'the
+    production ones' are the group before, narrowed by what this turn adds — never every
+    asset. The re-reading must keep the earlier group whole, or the turn is asked about (the
+    clarification is returned); None when the turn does not lean on an earlier group."""
+    earlier = _group(previous.decision.entities or read(previous.text).entities)
+    if earlier is None or not earlier.filter:
+        return None
+    now = _group(first.entities)
+    leans = _GROUP_ANTECEDENT.search(text) is not None
+    only_choices = now is not None and bool(now.filter) and set(now.filter or {}) <= _CHOICE_KEYS
+    if not (leans or only_choices):
+        return None
+    given = {k: v for k, v in ((now.filter or {}) if now else {}).items() if k not in _CHOICE_KEYS}
+    wanted = filter_from_inputs({**earlier.filter, **given})
+    spoken = _spoken(wanted)
+    candidates = [_GROUP_ANTECEDENT.sub(spoken, text, count=1)] if leans else []
+    if _SCOPE.search(text):
+        candidates.append(_SCOPE.sub(spoken, text, count=1))
+    intent = previous.decision.intent
+    if intent is not None and intent.action in _ASKED and first.intent == intent:
+        candidates.append(f"{_ASKED[intent.action]} {spoken}, {text}")
+    for candidate in candidates:
+        said = Said(candidate, read(candidate))
+        got = _group(said.decision.entities)
+        if said.decision.clarification is None and got is not None and _keeps(got, wanted):
+            narrowed = _narrowed_to(said.decision, got, wanted, index)
+            group = _group(narrowed.entities)
+            if group is not None and group.filter != got.filter:  # exclusions added: said
+                candidate = f"{candidate} ({filter_from_inputs(group.filter or {}).describe()})"
+            return Said(candidate, narrowed)
+    question = (
+        f"'{text.strip(' ?.!')}' leans on the group before ({wanted.describe()}), and I could "
+        "not read it as part of that group. Name the group again in full."
+    )
+    clarification = Clarification(reason="no_target", question=question)
+    return first.model_copy(update={"kind": "clarification", "clarification": clarification})
+
+
+def _spoken(flt: AssetFilter) -> str:
+    """A filter's positive values in words the sentence reader reads back ('production linux
+    servers tagged web in 10.1.1.'); its exclusions are added to the reading afterwards."""
+    noun = f"{flt.device_type.value}s" if flt.device_type else "hosts"
+    words = [flt.environment or "", flt.os_type.value if flt.os_type else "", noun]
+    if flt.tags:
+        words.append("tagged " + " and ".join(flt.tags))
+    if flt.ip_prefix:
+        words.append(f"in {flt.ip_prefix}")
+    if flt.text:
+        words.append(f"with {flt.text} in the name")
+    return " ".join(w for w in words if w)
+
+
+def _keeps(got: Entity, wanted: AssetFilter) -> bool:
+    """Whether the group read keeps every positive value of the one wanted (exclusions and
+    alternatives are added after, `_narrowed_to`)."""
+    have = filter_from_inputs(got.filter or {})
+    for key, value in wanted.model_dump(exclude_defaults=True).items():
+        if key in _CHOICE_KEYS:
+            continue
+        mine = getattr(have, key)
+        if key == "tags" and not set(value) <= set(mine):
+            return False
+        if key != "tags" and mine != value:
+            return False
+    return True
+
+
+def _narrowed_to(
+    decision: DecisionV1, got: Entity, wanted: AssetFilter, index: InventoryIndex
+) -> DecisionV1:
+    """The reading with the earlier group's and this turn's exclusions and alternatives in its
+    filter and out of its targets. Its risk was judged on the wider set: never lower."""
+    have = filter_from_inputs(got.filter or {})
+    merged = have.model_copy(
+        update={
+            "exclude": tuple(dict.fromkeys([*have.exclude, *wanted.exclude])),
+            "either": tuple(dict.fromkeys([*have.either, *wanted.either])),
+        }
+    )
+    entity = got.model_copy(update={"filter": filter_inputs(merged)})
+    entities = [entity if e is got else e for e in decision.entities]
+    targets = [
+        t for t in decision.targets if t not in index.assets or index.assets[t].matches(merged)
+    ]
+    return decision.model_copy(update={"entities": entities, "targets": targets})
 
 
 def _group(entities: list[Entity]) -> Entity | None:
