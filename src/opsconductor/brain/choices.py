@@ -202,12 +202,35 @@ def alternatives(tokens: list[Token], reading: GroupReading) -> None:
             reading.qualifiers.append(Qualifier(QualifierKind.EITHER, pair, qualifier.words))
 
 
+def alternatives_across(tokens: list[Token], reading: GroupReading) -> None:
+    """'servers that are windows or in staging', 'in staging or tagged ci': two values of
+    different fields joined by 'or' alone are alternatives too (either pairs match any one)."""
+    chosen = [q for q in reading.qualifiers if q.kind in CHOICE_FIELDS]
+    chosen.sort(key=lambda q: _first_position(tokens, q.words))
+    for left, right in itertools.pairwise(chosen):
+        if left.kind is right.kind:
+            continue  # one field: `alternatives` reads it
+        joiners = _joined(tokens, [left.words, right.words], _ACROSS_GLUE)
+        if joiners is None or "or" not in joiners or "and" in joiners:
+            continue
+        reading.qualifiers = [q for q in reading.qualifiers if q not in (left, right)]
+        for qualifier in (left, right):
+            pair = f"{CHOICE_FIELDS[qualifier.kind]}={qualifier.value}"
+            reading.qualifiers.append(Qualifier(QualifierKind.EITHER, pair, qualifier.words))
+        return  # one alternative a request: more would need brackets to read
+
+
+_ACROSS_GLUE = _ALTERNATIVE_GLUE | {"tagged", "are", "is", "running", "owned", "by"}
+
+
 def _first_position(tokens: list[Token], words: str) -> int:
     first = words.split()[0].lower()
     return next((i for i, t in enumerate(tokens) if t.lower == first), len(tokens))
 
 
-def _joined(tokens: list[Token], words: list[str]) -> set[str] | None:
+def _joined(
+    tokens: list[Token], words: list[str], glue: frozenset[str] = _ALTERNATIVE_GLUE
+) -> set[str] | None:
     """The joining words when the qualifiers' words stand one after another, joined only by
     'and' / 'or' / commas and glue; None when anything else stands between them."""
     positions = []
@@ -226,7 +249,7 @@ def _joined(tokens: list[Token], words: list[str]) -> set[str] | None:
         comma = tokens[left].ends_clause
         if not between and not comma:
             return None
-        if any(w not in _ALTERNATIVE_GLUE for w in between):
+        if any(w not in glue for w in between):
             return None
         joiners |= set(between) | ({","} if comma else set())
     return joiners

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from opsconductor.brain import lexicon
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.qualifiers import (
@@ -95,9 +97,23 @@ def cue_phrases(
     tokens: list[Token], index: InventoryIndex, vocabulary: Vocabulary, reading: GroupReading
 ) -> None:
     _name_patterns(tokens, reading)
+    _tag_after(tokens, index, reading)
     for position, token in enumerate(tokens):
         if token.free and token.norm in lexicon.QUALIFIER_CUES:
             _cue_phrase(tokens, position, index, vocabulary, reading)
+
+
+def _tag_after(tokens: list[Token], index: InventoryIndex, reading: GroupReading) -> None:
+    """'servers with the web tag', 'the iis label': a tag named before the word 'tag'."""
+    for first, second in itertools.pairwise(tokens):
+        if second.free and second.norm in _TAG_NOUNS and first.norm in index.tags:
+            if first.free or first.kind is TokenKind.SERVICE:
+                tag = Qualifier(QualifierKind.TAG, index.tags[first.norm], first.text)
+                take(first, tag, reading)
+            mark(second, TokenKind.QUALIFIER)
+
+
+_TAG_NOUNS = frozenset({"tag", "tags", "label", "labels"})
 
 
 def _phrase(tokens: list[Token], cue: int) -> list[int]:

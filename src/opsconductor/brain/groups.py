@@ -15,7 +15,7 @@ member named after its `AssetFilter` field, one more reader in `qualifiers.read_
 from __future__ import annotations
 
 from opsconductor.brain import lexicon
-from opsconductor.brain.choices import alternatives, exclusions
+from opsconductor.brain.choices import alternatives, alternatives_across, exclusions
 from opsconductor.brain.cues import cue_phrases, range_words
 from opsconductor.brain.index import InventoryIndex
 from opsconductor.brain.measures import read_fact_phrases
@@ -68,6 +68,7 @@ def read_groups(tokens: list[Token], index: InventoryIndex, vocabulary: Vocabula
     range_words(tokens)
     _included(tokens, reading)
     alternatives(tokens, reading)
+    alternatives_across(tokens, reading)
     _mark_group(tokens, reading)
     return reading
 

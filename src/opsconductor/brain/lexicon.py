@@ -93,6 +93,7 @@ PHRASES: dict[str, str] = {
     "belonging to": "owned",
     "right away": "now",
     "at once": "now",
+    "running in": "in",  # 'linux servers running in production': where, not what runs
     "what is running": "running",
     "what's running": "running",
     "whats running": "running",

@@ -96,7 +96,8 @@ def _slot_of(
             name or _named_by_noun(tokens, position)
         ):
             return slot
-    if before in lexicon.TAG_CUES or (token.norm in index.tags and after in lexicon.DEVICE_WORDS):
+    tagged = before in lexicon.TAG_CUES or after in lexicon.TAG_CUES  # 'the iis tag'
+    if tagged or (token.norm in index.tags and after in lexicon.DEVICE_WORDS):
         return None  # "tagged postgres", "all postgres servers": a tag, for the group grammar
     if _service_shaped(token.norm) and token.norm not in lexicon.QUALIFIER_CUES:
         return Slot.SERVICE

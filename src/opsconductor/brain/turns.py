@@ -153,7 +153,7 @@ def regrouped(text: str, previous: Said, read: Callable[[str], DecisionV1]) -> S
 # "reboot them", "stop postgresql on all of them but db-01", "the production ones": words
 # that stand for the group of the turn or clause before.
 _GROUP_ANTECEDENT = re.compile(
-    r"\b(?:all\s+of\s+)?(?:them|those|these)\b|\bthe\s+(?P<q>[\w-]+\s+)?ones\b", re.I
+    r"\b(?:all\s+of\s+)?(?:them|those|these)\b|\b(?:the\s+)?(?P<q>[\w-]+\s+)?ones\b", re.I
 )
 _SCOPE = re.compile(r"\b(?:all|everything|every\s+one)\b", re.IGNORECASE)
 _CHOICE_KEYS = frozenset({"exclude", "either"})
