@@ -15,7 +15,7 @@ from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import Actor, Format, emit, errors, fail, out, run
 from opsconductor.errors import ValidationFailed
 from opsconductor.execution import queries
-from opsconductor.store.audit_verify import Anchor, ChainReport, settled_head, verify_chain
+from opsconductor.store.audit_verify import Anchor, ChainReport, make_anchor, verify_chain
 
 audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
 
@@ -73,11 +73,7 @@ def audit_anchor(actor: Actor = None) -> None:
     administrators cannot write; `audit verify --anchor` then detects truncation after it."""
 
     async def work(conductor: OpsConductor) -> ChainReport:
-        name = await acting_name(conductor, actor)
-        async with conductor.db.session() as session:
-            last_id = await settled_head(session, name)
-        async with conductor.db.reader() as session:
-            return await verify_chain(session, up_to=last_id)
+        return await make_anchor(conductor.db, await acting_name(conductor, actor))
 
     report = run(work)
     if not report.ok or report.anchor is None:

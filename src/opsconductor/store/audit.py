@@ -167,6 +167,12 @@ def _canonical(material: dict[str, Any]) -> bytes:
     return json.dumps(material, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
+async def write_pending(session: AsyncSession) -> None:
+    """Write the events noted so far in this transaction now rather than at its commit; the
+    chain's locks are then held from here to the commit (tests use it to hold them open)."""
+    await session.run_sync(_append_at_commit)
+
+
 @event.listens_for(Session, "before_commit")
 def _append_at_commit(session: Session) -> None:
     pending: list[_Pending] | None = session.info.pop(_PENDING, None)

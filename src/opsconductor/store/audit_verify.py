@@ -36,10 +36,10 @@ from opsconductor.store.audit import (
     legacy_hash,
     record_event,
 )
+from opsconductor.store.database import Database
 from opsconductor.store.tables import AuditEventRow
 
 _ANCHOR = re.compile(r"oca1-(\d{1,18})-(\d{1,18})-([0-9a-f]{32})")
-_COLUMNS = [c.name for c in AuditEventRow.__table__.columns]
 
 
 @dataclass(frozen=True)
@@ -204,3 +204,12 @@ async def settled_head(session: AsyncSession, actor: str) -> int:
         details={"last_id": last_id},
     )
     return last_id
+
+
+async def make_anchor(db: Database, actor: str) -> ChainReport:
+    """Settle the head (recorded as anchored by `actor`), then verify the trail; the report's
+    `anchor` is the head's token when the trail holds."""
+    async with db.session() as session:
+        last_id = await settled_head(session, actor)
+    async with db.reader() as session:
+        return await verify_chain(session, up_to=last_id)
