@@ -1,10 +1,12 @@
 """How long recorded requests wait for the audit chain's lock, on PostgreSQL.
 
-    PYTHONPATH=src .venv/bin/python bench/audit_chain.py [--clients 20] [--requests 400] [--runs 3]
+    cd bench && PYTHONPATH=../src:. ../.venv/bin/python audit_chain.py [--clients 20]
+        [--processes 1] [--requests 400] [--runs 3]
 
 Opens one store in a database made for the run (dropped afterwards) with a small generated
-inventory, then lets `--clients` concurrent clients ask a recorded question (stage E runs and
-writes its execution and audit rows) until `--requests` are answered. While they do, it measures
+inventory, then lets `--clients` concurrent clients, spread over `--processes` processes (as
+`serve --workers N` would spread them), ask a recorded question (stage E runs and writes its
+execution and audit rows) until `--requests` are answered. While they do, it measures
 the chain lock two ways, neither of which depends on the code under test:
 
 * *held and waited*, per transaction, from the SQL the engine sends: a statement that takes
@@ -22,6 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import os
 import statistics
 import sys
 import tempfile
@@ -137,55 +141,97 @@ async def _connect(parsed: URL) -> asyncpg.Connection:
     )
 
 
-async def one_run(pg_url: str, clients: int, requests: int, assets: int) -> Run:
-    async with fresh_database(pg_url) as url:
+async def one_run(args: argparse.Namespace) -> Run:
+    async with fresh_database(args.pg_url) as url:
         with tempfile.TemporaryDirectory() as home:
             settings = load_settings(home=Path(home), database_url=url)
-            conductor = await OpsConductor.open(settings)
+            conductor = await OpsConductor.open(settings)  # migrates; makes the audit key
             try:
-                return await _load(conductor, url, clients, requests, assets)
+                async with conductor.db.session() as session:
+                    assets = pipeline.generate_assets(args.assets, 20240601)
+                    await repository.upsert_assets(session, assets)
+                run = await _load(args, url, home)
+                await _verified(conductor)
+                return run
             finally:
                 await conductor.close()
 
 
-async def _load(conductor: OpsConductor, url: str, clients: int, total: int, assets: int) -> Run:
-    async with conductor.db.session() as session:
-        await repository.upsert_assets(session, pipeline.generate_assets(assets, 20240601))
-    for n in range(clients):  # warm: the inventory index, each client's first plan
-        await conductor.pipeline.ask(QUESTION, requester=f"client-{n}")
-    clock = LockClock()
-    clock.attach(conductor.db.engine.sync_engine)
-    latencies: list[float] = []
-    failures: list[str] = []
-    remaining = iter(range(total))
-
-    async def client(n: int) -> None:
-        for _ in remaining:
-            started = time.perf_counter()
-            answer = await conductor.pipeline.ask(QUESTION, requester=f"client-{n}")
-            latencies.append(time.perf_counter() - started)
-            failure = pipeline.ask_failure(answer)
-            if failure:
-                failures.append(failure)
-
+async def _load(args: argparse.Namespace, url: str, home: str) -> Run:
+    """Start the worker processes, let them go at once, and gather what each measured."""
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--worker",
+            f"--pg-url={url}",
+            f"--home={home}",
+            f"--clients={args.clients // args.processes}",
+            f"--requests={args.requests // args.processes}",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(args.processes)
+    ]
+    for worker in workers:  # each has warmed up and waits
+        assert worker.stdout is not None
+        await worker.stdout.readline()
     stop, sampled = asyncio.Event(), Sampled()
     sampler = asyncio.create_task(sample(url, stop, sampled))
     started = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(clients)))
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(b"go\n")
+        await worker.stdin.drain()
+    outputs = [await w.communicate() for w in workers]
     wall = time.perf_counter() - started
     stop.set()
     await sampler
-    if failures:
-        raise SystemExit(f"{len(failures)} requests failed, first: {failures[0]}")
-    await _verified(conductor)
+    if any(w.returncode for w in workers):
+        raise SystemExit("a worker failed")
+    measured = [json.loads(out) for out, _ in outputs]
+    latencies = [x for m in measured for x in m["latencies"]]
+    waits = [x for m in measured for x in m["waits"]]
+    holds = [x for m in measured for x in m["holds"]]
     return Run(
-        per_s=total / wall,
+        per_s=len(latencies) / wall,
         p50_ms=statistics.median(latencies) * 1000,
-        wait_ms_per_request=sum(clock.waits) / total * 1000,
-        hold_ms=statistics.median(clock.holds) * 1000 if clock.holds else 0.0,
+        wait_ms_per_request=sum(waits) / len(latencies) * 1000,
+        hold_ms=statistics.median(holds) * 1000 if holds else 0.0,
         waiting_share=sampled.waiting / sampled.busy if sampled.busy else 0.0,
         mean_waiting=sampled.waiting / sampled.samples if sampled.samples else 0.0,
     )
+
+
+async def worker(args: argparse.Namespace) -> int:
+    """One process of clients: warm up, say so, wait for the go, ask, print what it measured."""
+    settings = load_settings(home=Path(args.home), database_url=args.pg_url)
+    conductor = await OpsConductor.open(settings)
+    tag = os.getpid()
+    try:
+        for n in range(args.clients):  # warm: the inventory index, each client's first plan
+            await conductor.pipeline.ask(QUESTION, requester=f"client-{tag}-{n}")
+        clock = LockClock()
+        clock.attach(conductor.db.engine.sync_engine)
+        latencies: list[float] = []
+        remaining = iter(range(args.requests))
+
+        async def client(n: int) -> None:
+            for _ in remaining:
+                started = time.perf_counter()
+                answer = await conductor.pipeline.ask(QUESTION, requester=f"client-{tag}-{n}")
+                latencies.append(time.perf_counter() - started)
+                failure = pipeline.ask_failure(answer)
+                if failure:
+                    raise SystemExit(f"a request failed: {failure}")
+
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        await asyncio.gather(*(client(n) for n in range(args.clients)))
+    finally:
+        await conductor.close()
+    print(json.dumps({"latencies": latencies, "waits": clock.waits, "holds": clock.holds}))
+    return 0
 
 
 async def _verified(conductor: OpsConductor) -> None:
@@ -208,20 +254,25 @@ def row(label: str, run: Run) -> str:
 
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=20, help="in all, over the processes")
+    parser.add_argument("--processes", type=int, default=1, help="processes the clients share")
     parser.add_argument("--requests", type=int, default=400, help="answered per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--assets", type=int, default=1000)
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        return await worker(args)
     print(
         "| code | answers/s | p50 ms | lock wait ms/request | lock held ms (median) | "
         "busy backends waiting | backends waiting (mean) |\n|---|---|---|---|---|---|---|"
     )
     runs = []
     for n in range(args.runs):
-        runs.append(await one_run(args.pg_url, args.clients, args.requests, args.assets))
+        runs.append(await one_run(args))
         print(row(f"{args.label}, run {n + 1}", runs[-1]), flush=True)
     median = Run(*(statistics.median(getattr(r, f) for r in runs) for f in Run.__annotations__))
     print(row(f"**{args.label}, median of {args.runs}**", median))

@@ -21,7 +21,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import logging
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -32,8 +31,6 @@ from opsconductor.config import Settings
 from opsconductor.credentials.errors import CredentialUnreadable
 from opsconductor.credentials.models import CredentialKind, Secret
 from opsconductor.errors import ConfigurationError
-
-logger = logging.getLogger(__name__)
 
 KEY_BYTES = keyfile.KEY_BYTES
 _NONCE_BYTES = 12
