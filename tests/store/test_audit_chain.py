@@ -254,13 +254,15 @@ async def test_a_rolled_back_transaction_writes_no_event(db: Database) -> None:
 
 
 async def test_raced_appends_and_anchors_keep_one_valid_chain(db: Database) -> None:
-    """Many transactions at once, each writing to a shared stream and to one of its own, while
-    anchors are taken: every stream numbered without a gap, every anchor still holding."""
+    """Many transactions at once, each writing to two shared streams and to one of its own,
+    while anchors are taken: every stream numbered without a gap, every anchor still holding."""
 
     async def writer(n: int) -> None:
         for _ in range(3):
             async with db.session() as session:
-                for entity in ("shared", f"own-{n}"):
+                # Two shared streams, named in either order: the locks must not deadlock.
+                shared = ("shared", "other") if n % 2 else ("other", "shared")
+                for entity in (*shared, f"own-{n}"):
                     await record_event(
                         session,
                         actor=f"w{n}",
@@ -273,10 +275,10 @@ async def test_raced_appends_and_anchors_keep_one_valid_chain(db: Database) -> N
         *(writer(n) for n in range(16)), *(anchor_of(db) for _ in range(4))
     )
     report = await verify(db)
-    assert report.ok and report.checked == 16 * 3 * 2 + 4  # and four "anchored" events
+    assert report.ok and report.checked == 16 * 3 * 3 + 4  # and four "anchored" events
     stored = await rows(db)
-    shared = [r["seq"] for r in stored if r["stream"] == "execution:shared"]
-    assert sorted(shared) == list(range(1, 49))
+    for stream in ("execution:shared", "execution:other"):
+        assert sorted(r["seq"] for r in stored if r["stream"] == stream) == list(range(1, 49))
     for anchor in anchors[16:]:
         assert isinstance(anchor, Anchor)
         held = await verify(db, anchor)

@@ -211,14 +211,16 @@ def lock_streams(session: Session, streams: list[str]) -> None:
     write transaction already excludes every other writer). Held until commit."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": STORE_LOCK})
-    # In sorted order, so that two transactions that share streams cannot deadlock.
+    # One round trip, in a fixed order: the store's lock first (CASE evaluates its condition
+    # before its branch, and the branch's sub-select runs only when it is reached), then the
+    # streams' in sorted order, so that two transactions sharing streams cannot deadlock.
     session.execute(
         text(
-            "SELECT pg_advisory_xact_lock(:space, hashtext(s)) "
-            "FROM unnest(CAST(:streams AS text[])) WITH ORDINALITY AS t(s, n) ORDER BY n"
+            "SELECT CASE WHEN pg_advisory_xact_lock_shared(:store) IS NOT NULL THEN ("
+            "SELECT count(pg_advisory_xact_lock(:space, hashtext(s))) "
+            "FROM unnest(CAST(:streams AS text[])) WITH ORDINALITY AS t(s, n)) END"
         ),
-        {"space": _STREAM_LOCKS, "streams": streams},
+        {"store": STORE_LOCK, "space": _STREAM_LOCKS, "streams": streams},
     )
 
 
