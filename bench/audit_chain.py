@@ -1,6 +1,6 @@
 """How long recorded requests wait for the audit chain's lock, on PostgreSQL.
 
-    cd bench && PYTHONPATH=../src:. ../.venv/bin/python audit_chain.py [--clients 20]
+    make bench-audit, or: .venv/bin/python bench/audit_chain.py [--clients 20]
         [--processes 1] [--requests 400] [--runs 3]
 
 Opens one store in a database made for the run (dropped afterwards) with a small generated
