@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import os
 import secrets
 import stat
@@ -19,24 +18,20 @@ from pydantic import SecretStr
 
 from opsconductor.errors import ConfigurationError
 
-logger = logging.getLogger(__name__)
-
 KEY_BYTES = 32
 MAKE_KEY = "make one with `openssl rand -base64 32`"
 
 
-def load_key(setting: SecretStr | None, source: str, path: Path, *, loss: str) -> bytes:
+def load_key(setting: SecretStr | None, source: str, path: Path) -> tuple[bytes, bool]:
     """The key of `setting` (named `source` in messages) if set, else the file at `path`,
-    made on first use; `loss` says, in the warning logged when a file is made, what cannot be
-    done without it."""
+    made on first use; and whether this call made it (the caller says what to back up)."""
     if setting is not None and setting.get_secret_value():
-        return decode_key(setting.get_secret_value(), source)
+        return decode_key(setting.get_secret_value(), source), False
     try:
-        return _read_key_file(path)
+        return _read_key_file(path), False
     except FileNotFoundError:
-        if _make_key_file(path):
-            logger.warning("made a new key in %s: back it up, %s", path, loss)
-        return _read_key_file(path)
+        made = _make_key_file(path)
+        return _read_key_file(path), made
 
 
 def decode_key(text: str, source: str) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import os
 import stat
 from typing import Any
@@ -337,6 +338,23 @@ async def test_the_key_file_is_made_private_once_and_refused_when_readable(
     os.chmod(settings.audit_key_file, 0o640)
     with pytest.raises(ConfigurationError, match="read by group or others"):
         await Database.connect(settings)
+
+
+async def test_a_new_key_file_for_an_old_trail_is_warned_about(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await Database.connect(settings)  # a fresh store: its new key is no news
+    await append(first, "exec-1", 1, "execution")
+    await first.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    settings.audit_key_file.unlink()  # the key file lost, or a machine set up without it
+    again = await Database.connect(settings)
+    await again.close()
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"this audit trail was chained under key {first.audit_key.key_id}" in (
+        warning.getMessage()
+    )
+    assert settings.audit_key_file.read_text().strip() not in warning.getMessage()
 
 
 async def test_a_key_from_the_setting_makes_no_file(settings: Settings) -> None:

@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -31,6 +32,8 @@ from opsconductor.config import Settings
 from opsconductor.credentials.errors import CredentialUnreadable
 from opsconductor.credentials.models import CredentialKind, Secret
 from opsconductor.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
 
 KEY_BYTES = keyfile.KEY_BYTES
 _NONCE_BYTES = 12
@@ -108,9 +111,12 @@ def _bound(name: str, kind: CredentialKind, username: str) -> bytes:
 
 def load_key(settings: Settings) -> bytes:
     """The configured key: `secret_key` if set, else the key file, made on first use."""
-    return keyfile.load_key(
-        settings.secret_key,
-        "OPSCONDUCTOR_SECRET_KEY",
-        settings.secret_key_file,
-        loss="stored credentials cannot be opened without it",
-    )
+    path = settings.secret_key_file
+    key, made = keyfile.load_key(settings.secret_key, "OPSCONDUCTOR_SECRET_KEY", path)
+    if made:
+        logger.warning(
+            "made a new credential key in %s: back it up, stored credentials cannot be opened "
+            "without it",
+            path,
+        )
+    return key

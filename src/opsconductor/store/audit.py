@@ -5,7 +5,10 @@ share the stream `execution:<id>`; anything else is `<entity type>:<entity id>` 
 asset, a user, refusals from one address). Inside a stream, events are numbered (`seq` 1, 2, …)
 and each carries the HMAC of the one before it, so that editing, removing, inserting or
 reordering an event of a stream breaks its chain. Two transactions about different executions
-therefore never wait for each other's predecessor; two about the same one take turns.
+therefore never wait for each other's predecessor; two about the same one take turns. The
+store-wide head that links the streams is not a row each append must update (every append would
+wait for the one before it again): it is the anchor (`audit_verify`), an HMAC over the hashes of
+all rows, in id order, up to an id that no append in flight can still fall under.
 
 *Appending.* `record_event` only notes the event in the session. Just before the transaction
 commits, `_append_at_commit` flushes the transaction's other writes, then takes the chain's locks,
@@ -31,8 +34,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, insert, select, text
@@ -43,6 +48,8 @@ from opsconductor import keyfile
 from opsconductor.config import Settings
 from opsconductor.errors import ConfigurationError
 from opsconductor.store.tables import AuditEventRow, utcnow
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 KEY_INFO = "opsconductor.audit_key"  # Session.info: the AuditKey a Database's sessions chain with
@@ -63,20 +70,23 @@ class AuditKey:
         if len(key) != keyfile.KEY_BYTES:
             raise ConfigurationError(f"an audit key is {keyfile.KEY_BYTES} bytes, not {len(key)}")
         self._key = key
+        self.made_in: Path | None = None  # the key file, when it was made just now
         label = hmac.new(key, b"opsconductor audit key id", hashlib.sha256).digest()
         self.key_id = label[:_KEY_ID_BYTES].hex()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditKey:
-        """The configured key: `audit_key` if set, else the key file, made on first use."""
-        return cls(
-            keyfile.load_key(
-                settings.audit_key,
-                "OPSCONDUCTOR_AUDIT_KEY",
-                settings.audit_key_file,
-                loss="the audit trail cannot be verified without it",
-            )
-        )
+        """The configured key: `audit_key` if set, else the key file, made on first use (then
+        `made` is true: see `warn_if_new_key_for_old_trail`)."""
+        path = settings.audit_key_file
+        key, made = keyfile.load_key(settings.audit_key, "OPSCONDUCTOR_AUDIT_KEY", path)
+        audit_key = cls(key)
+        audit_key.made_in = path if made else None
+        if made:
+            # A new store's key: expected, and the README says to back it up. A new key for
+            # a trail chained under another is not: see warn_if_new_key_for_old_trail.
+            logger.info("made a new audit key in %s", path)
+        return audit_key
 
     def mac(self, material: bytes) -> str:
         return hmac.new(self._key, material, hashlib.sha256).hexdigest()
@@ -274,3 +284,25 @@ async def seal_legacy(session: AsyncSession) -> bool:
         details={"legacy_events": count, "legacy_head": head},
     )
     return True
+
+
+async def warn_if_new_key_for_old_trail(session: AsyncSession, key: AuditKey) -> None:
+    """When the key file was made just now but the trail was chained under another key (a
+    machine set up without the shared key, a lost key file), say so before anything is written
+    under the new one."""
+    if key.made_in is None:
+        return
+    newest = await session.scalar(
+        select(AuditEventRow.key_id)
+        .where(AuditEventRow.key_id.is_not(None))
+        .order_by(AuditEventRow.id.desc())
+        .limit(1)
+    )
+    if newest is not None and newest != key.key_id:
+        logger.warning(
+            "made a new audit key in %s, but this audit trail was chained under key %s: new "
+            "events will not verify together with it; stop, and restore that key (the file, or "
+            "OPSCONDUCTOR_AUDIT_KEY) from where it is kept",
+            key.made_in,
+            newest,
+        )

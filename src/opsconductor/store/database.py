@@ -67,6 +67,7 @@ class Database:
             else:
                 await migrate.require_current(engine)
             async with database.reader() as session:
+                await audit.warn_if_new_key_for_old_trail(session, audit_key)
                 unsealed = await audit.has_unsealed_legacy(session)
             if unsealed:
                 async with database.session() as session:
