@@ -8,6 +8,7 @@
 #   make test     venv + lint + PostgreSQL, sshd, Chromium, axe-core (scripts/ensure-*.sh) + pytest
 #   make bench    run bench/run.py
 #   make bench-fanout  install .[bench] (ansible-core), time 50-host fan-out against Ansible
+#   make bench-audit   recorded requests on PostgreSQL, and their wait for the audit chain's lock
 #   make eval     run the evaluation set and write docs/eval.md
 #   make eval-llm  the LLM brain on a real local model (SmolLM2-135M) vs the rules: docs/eval-llm.md
 #   make format   apply ruff fixes and formatting
@@ -116,6 +117,16 @@ bench-api: $(STAMP)
 	@url="$$(bash scripts/ensure-postgres.sh)"; \
 	echo "==> $(BIN)/python bench/api_load.py --pg-url $$url $(API_LOAD_ARGS)"; \
 	$(BIN)/python bench/api_load.py --pg-url "$$url" $(API_LOAD_ARGS)
+
+# bench/audit_chain.py: recorded requests on a database it makes (and drops) on the PostgreSQL
+# of ensure-postgres.sh, and how long they wait for the audit chain's lock. Prints a table
+# (docs/benchmarks.md keeps the before/after one). Options: AUDIT_BENCH_ARGS='--processes 2'.
+AUDIT_BENCH_ARGS ?=
+.PHONY: bench-audit
+bench-audit: $(STAMP)
+	@url="$$(bash scripts/ensure-postgres.sh)"; \
+	echo "==> $(BIN)/python bench/audit_chain.py --pg-url $$url $(AUDIT_BENCH_ARGS)"; \
+	$(BIN)/python bench/audit_chain.py --pg-url "$$url" $(AUDIT_BENCH_ARGS)
 
 eval: $(STAMP)
 	$(BIN)/opsconductor eval $(EVAL_DIR)/requests.jsonl $(EVAL_DIR)/assets.json \

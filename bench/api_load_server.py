@@ -29,7 +29,7 @@ from opsconductor.app import OpsConductor
 from opsconductor.config import Settings, load_settings
 from opsconductor.inventory import repository
 from opsconductor.inventory.models import Asset
-from opsconductor.store.audit import verify_chain
+from opsconductor.store.audit_verify import verify_chain
 from opsconductor.store.tables import AuditEventRow, ExecutionRow
 
 HOST = "127.0.0.1"  # loopback only: nothing of the run leaves the machine

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         description="32 random bytes in base64 that seal credentials at rest; without it, a key "
         "file `secret.key` in `home` is made on first use (mode 0600).",
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="32 random bytes in base64 that key the audit trail's HMAC chain; without "
+        "it, a key file `audit.key` in `home` is made on first use (mode 0600). Keep it out of "
+        "the database's reach: whoever holds it can rewrite the trail undetected.",
+    )
 
     brain: Literal["rules", "llm"] = Field(
         default="rules", description="Which brain reads requests: the embedded rules, or a model."
@@ -143,6 +149,11 @@ class Settings(BaseSettings):
     def secret_key_file(self) -> Path:
         """Where the credential key lives when `secret_key` is not set."""
         return self.home / "secret.key"
+
+    @property
+    def audit_key_file(self) -> Path:
+        """Where the audit chain's key lives when `audit_key` is not set."""
+        return self.home / "audit.key"
 
     @property
     def effective_database_url(self) -> str:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from tests.conftest import FLEET, seed, workstations
 
 from opsconductor.app import OpsConductor
-from opsconductor.store.audit import verify_chain
+from opsconductor.store.audit_verify import verify_chain
 from opsconductor.store.tables import AuditEventRow, ExecutionRow, StepRunRow
 
 

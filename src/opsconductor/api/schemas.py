@@ -260,6 +260,9 @@ class AuditVerifyPublic(Public):
     checked: int = Field(description="Events verified before the first bad one (or all).")
     first_bad_id: int | None
     problem: str | None
+    legacy: int = Field(
+        default=0, description="Of those, events from before the keyed chain (plain SHA-256)."
+    )
 
 
 class HealthPublic(Public):

@@ -16,12 +16,13 @@ import typer
 from opsconductor.app import OpsConductor
 from opsconductor.cli.answers import offer_to_run, print_answer
 from opsconductor.cli.assets import app as assets_app
+from opsconductor.cli.audit import audit_app
 from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
 from opsconductor.cli.common import Actor, Format, console, fail, out, run
 from opsconductor.cli.credentials import credentials_app
 from opsconductor.cli.identity import tokens_app, users_app
 from opsconductor.cli.mcp import mcp
-from opsconductor.cli.records import approvals_app, audit_app, executions_app
+from opsconductor.cli.records import approvals_app, executions_app
 from opsconductor.cli.serve import serve
 from opsconductor.errors import OpsConductorError
 from opsconductor.pipeline import conversations

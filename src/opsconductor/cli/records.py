@@ -1,4 +1,4 @@
-"""`opsconductor executions|approvals|audit …`: what ran, what waits, what was done."""
+"""`opsconductor executions|approvals …`: what ran and what waits (the audit trail: `cli.audit`)."""
 
 from __future__ import annotations
 
@@ -15,16 +15,14 @@ from opsconductor.cli.caller import (
     prove,
     require_proven,
 )
-from opsconductor.cli.common import Actor, Format, emit, errors, fail, out, run
+from opsconductor.cli.common import Actor, Format, emit, fail, out, run
 from opsconductor.execution import queries
 from opsconductor.execution.recovery import Resolution
 from opsconductor.pipeline.answer import Answer
 from opsconductor.schemas.execution import ExecutionResultV1
-from opsconductor.store.audit import verify_chain
 
 executions_app = typer.Typer(no_args_is_help=True, help="Executions and their results.")
 approvals_app = typer.Typer(no_args_is_help=True, help="Approvals waiting for a decision.")
-audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
 
 
 @executions_app.command("list")
@@ -174,36 +172,3 @@ def approvals_deny(
 
     execution_id, state = run(work)
     out.print(f"Denied; execution {execution_id} is {state}.")
-
-
-@audit_app.command("list")
-def audit_list(
-    entity: Annotated[str | None, typer.Option("--entity", help="Entity id prefix.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
-    fmt: Format = "text",
-) -> None:
-    """The newest audit events, oldest first."""
-
-    async def work(conductor: OpsConductor) -> list[dict[str, Any]]:
-        async with conductor.db.reader() as session:
-            rows = await queries.list_audit(session, entity_id=entity, limit=limit)
-            return [views.audit_row(r) for r in rows]
-
-    rows = run(work)
-    emit(rows, fmt, lambda: views.show_table(out, "Audit", rows))
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Re-walk the hash chain and name the first altered, inserted or removed event."""
-
-    async def work(conductor: OpsConductor) -> Any:
-        async with conductor.db.reader() as session:
-            return await verify_chain(session)
-
-    report = run(work)
-    if report.ok:
-        out.print(f"Audit trail intact: {report.checked} events verified.")
-        return
-    errors.print(f"Audit trail broken at event {report.first_bad_id}: {report.problem}")
-    raise typer.Exit(1)

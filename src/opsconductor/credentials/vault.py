@@ -11,8 +11,8 @@ AES-256-GCM (from `cryptography`) rather than Fernet, for two things Fernet cann
 Nonces are 96 random bits: safe for far more secrets than a vault ever seals under one key.
 
 The key is `Settings.secret_key` (`OPSCONDUCTOR_SECRET_KEY`: 32 random bytes in base64), else
-the file `secret.key` in `OPSCONDUCTOR_HOME`, made on first use with mode 0600. A key file that
-group or others may read is refused. Machines that share one database must share one key."""
+the file `secret.key` in `OPSCONDUCTOR_HOME`, made on first use with mode 0600 (`keyfile`, which
+finds the audit chain's key the same way). Machines that share one database must share one key."""
 
 from __future__ import annotations
 
@@ -23,13 +23,11 @@ import hmac
 import json
 import logging
 import os
-import secrets
-import stat
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from opsconductor import keyfile
 from opsconductor.config import Settings
 from opsconductor.credentials.errors import CredentialUnreadable
 from opsconductor.credentials.models import CredentialKind, Secret
@@ -37,11 +35,10 @@ from opsconductor.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
-KEY_BYTES = 32
+KEY_BYTES = keyfile.KEY_BYTES
 _NONCE_BYTES = 12
 _KEY_ID_BYTES = 8
 _FORMAT = "v1"
-_MAKE_KEY = "make one with `openssl rand -base64 32`"
 
 
 class Vault:
@@ -114,69 +111,12 @@ def _bound(name: str, kind: CredentialKind, username: str) -> bytes:
 
 def load_key(settings: Settings) -> bytes:
     """The configured key: `secret_key` if set, else the key file, made on first use."""
-    if settings.secret_key is not None and settings.secret_key.get_secret_value():
-        return decode_key(settings.secret_key.get_secret_value(), "OPSCONDUCTOR_SECRET_KEY")
     path = settings.secret_key_file
-    try:
-        return _read_key_file(path)
-    except FileNotFoundError:
-        _make_key_file(path)
-        return _read_key_file(path)
-
-
-def decode_key(text: str, source: str) -> bytes:
-    """32 bytes from their base64 form (standard or URL-safe); the message never shows it."""
-    for altchars in (None, b"-_"):
-        try:
-            key = base64.b64decode(text.strip().encode("ascii"), altchars, validate=True)
-        except (binascii.Error, UnicodeEncodeError):
-            continue
-        if len(key) == KEY_BYTES:
-            return key
-    raise ConfigurationError(
-        f"{source} is not a valid key: it must be {KEY_BYTES} random bytes in base64 ({_MAKE_KEY})"
-    )
-
-
-def _read_key_file(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigurationError(f"key file {path} is not a regular file")
-        if os.name == "posix" and info.st_mode & 0o077:
-            raise ConfigurationError(
-                f"key file {path} may be read by group or others (mode "
-                f"{stat.S_IMODE(info.st_mode):04o}): refusing to use it; if nobody else could "
-                f"have read it, run `chmod 600 {path}`"
-            )
-        data = os.read(fd, 1024)
-    finally:
-        os.close(fd)
-    return decode_key(data.decode("ascii", errors="replace"), f"key file {path}")
-
-
-def _make_key_file(path: Path) -> None:
-    """Write a new random key so that no reader ever sees a half-written file: into a private
-    temporary file (O_CREAT|O_EXCL, mode 0600) that is then hard-linked to `path`. Linking never
-    replaces, so when two processes race, the first key wins and the other is dropped."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    text = base64.b64encode(os.urandom(KEY_BYTES)) + b"\n"
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, text)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        return
-    finally:
-        temporary.unlink(missing_ok=True)
-    logger.warning(
-        "made a new credential key in %s: back it up, stored credentials cannot be opened "
-        "without it",
-        path,
-    )
+    key, made = keyfile.load_key(settings.secret_key, "OPSCONDUCTOR_SECRET_KEY", path)
+    if made:
+        logger.warning(
+            "made a new credential key in %s: back it up, stored credentials cannot be opened "
+            "without it",
+            path,
+        )
+    return key

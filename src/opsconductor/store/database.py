@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import (
 
 from opsconductor.config import Settings
 from opsconductor.errors import ConfigurationError, DatabaseUnavailable
-from opsconductor.store import migrate
+from opsconductor.store import audit, migrate
+from opsconductor.store.audit import AuditKey
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +40,14 @@ class Database:
     :meth:`session` is a write transaction (serialised with every other writer on SQLite; rows
     read with ``FOR UPDATE`` are locked on PostgreSQL); :meth:`reader` is a read-only one."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, audit_key: AuditKey) -> None:
         self.engine = engine
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.audit_key = audit_key
+        # Every session carries the audit key: record_event chains with it, verify checks.
+        info = {audit.KEY_INFO: audit_key}
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False, info=info)
         self.readers = async_sessionmaker(
-            engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+            engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False, info=info
         )
 
     @property
@@ -54,13 +58,20 @@ class Database:
     async def connect(cls, settings: Settings) -> Database:
         """Open the configured database, creating the embedded one and migrating as configured."""
         url = settings.effective_database_url
+        audit_key = AuditKey.from_settings(settings)
         engine = create_engine(url, home=settings.home)
-        database = cls(engine)
+        database = cls(engine, audit_key)
         try:
             if settings.auto_migrate:
                 await migrate.upgrade(engine)
             else:
                 await migrate.require_current(engine)
+            async with database.reader() as session:
+                await audit.warn_if_new_key_for_old_trail(session, audit_key)
+                unsealed = await audit.has_unsealed_legacy(session)
+            if unsealed:
+                async with database.session() as session:
+                    await audit.seal_legacy(session)
         except (OSError, DBAPIError) as exc:
             await engine.dispose()
             raise DatabaseUnavailable(

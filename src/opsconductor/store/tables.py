@@ -172,9 +172,12 @@ class ApprovalRow(Base):
 
 
 class AuditEventRow(Base):
-    """Append-only: rows are inserted, never updated; each carries the hash of the one before."""
+    """Append-only: rows are inserted, never updated; each carries the HMAC of the one before it
+    in its stream (see `store.audit`). Rows from before the HMAC chain have no stream, seq or
+    key id and a plain SHA-256 link to the row before them."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_stream_seq", "stream", "seq", unique=True),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -188,6 +191,9 @@ class AuditEventRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    stream: Mapped[str | None] = mapped_column(String(100))
+    seq: Mapped[int | None] = mapped_column(Integer)
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class ExecutionEventRow(Base):

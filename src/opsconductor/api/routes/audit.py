@@ -1,4 +1,4 @@
-"""The audit trail, and the check of its hash chain."""
+"""The audit trail, and the check of its HMAC chain (against an anchor, if given)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from opsconductor.api.pagination import WindowDep
 from opsconductor.api.params import Name
 from opsconductor.api.schemas import AuditEventPublic, AuditEventsPublic, AuditVerifyPublic
 from opsconductor.execution.queries import AuditFilter, page_audit
-from opsconductor.store.audit import verify_chain
+from opsconductor.store.audit_verify import Anchor, verify_chain
 
 router = APIRouter(tags=["audit"])
 
@@ -34,15 +34,30 @@ async def list_audit(
     return AuditEventsPublic(data=data, count=found.total, offset=page.offset, limit=page.limit)
 
 
-@router.get("/audit/verify", response_model=AuditVerifyPublic, responses=error_responses(401, 403))
-async def verify_audit(conductor: ConductorDep, _: Reader) -> AuditVerifyPublic:
-    """Re-walk the hash chain; `first_bad_id` names the first altered, inserted or removed
-    event."""
+@router.get(
+    "/audit/verify", response_model=AuditVerifyPublic, responses=error_responses(401, 403, 422)
+)
+async def verify_audit(
+    conductor: ConductorDep,
+    _: Reader,
+    anchor: Annotated[
+        str | None,
+        Query(
+            max_length=80,
+            description="A head printed by `opsconductor audit anchor`: also detect events "
+            "removed after it and history rewritten before it.",
+        ),
+    ] = None,
+) -> AuditVerifyPublic:
+    """Re-walk the HMAC chain; `first_bad_id` names the first altered, inserted, reordered or
+    removed event (none when what fails is the anchor)."""
+    expected = Anchor.parse(anchor) if anchor is not None else None
     async with conductor.db.reader() as session:
-        report = await verify_chain(session)
+        report = await verify_chain(session, anchor=expected)
     return AuditVerifyPublic(
         ok=report.ok,
         checked=report.checked,
         first_bad_id=report.first_bad_id,
         problem=report.problem,
+        legacy=report.legacy,
     )
