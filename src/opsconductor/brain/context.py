@@ -76,6 +76,8 @@ _BUT_NOT = re.compile(
     r"(?P<order>(?P<verb>[a-z-]+)\b.*?)[\s.!?]*$",
     re.IGNORECASE,
 )
+# "80 and 443", "1234, 5678 and 9012": numbers listed for one parameter.
+_NUMBER_LIST = re.compile(r"\b\d+(?:\s*,\s*\d+)*\s*,?\s+(?:and|&)\s+\d+\b")
 # "if nginx is down on web-01, …": a condition before its order.
 _BEFORE_ORDER = re.compile(r"^(?:if|when|whenever|unless|in\s+case)\b", re.IGNORECASE)
 # "… if not", "… if so", "… if needed": the condition is the result of the check before.
@@ -154,9 +156,14 @@ class ContextReader:
             alone = self.read(request.request_id, clause, request.index)
             if not understood(Said(clause, alone)) or ANTECEDENT.search(clause):
                 return nothing_to_narrow(request, clause, alone)
-        readings = self._distributed(request, clause) or [
-            self._read_one(request, clause, previous or self._next(request, clauses, position))
-        ]
+        context = previous or self._next(request, clauses, position)
+        numbered = self._per_number(request, self._read_one(request, clause, context))
+        if len(numbered) > 1:  # 'open port 80 and 443 on web-01': a step per number
+            readings = numbered
+        else:
+            readings = self._distributed(request, clause) or [
+                self._read_one(request, clause, context)
+            ]
         return [each for r in readings for each in self._per_service(request, r)]
 
     def _on_condition(
@@ -397,9 +404,26 @@ class ContextReader:
             for r in readings
             if r.decision.intent
         }
-        if len(actions) < len(readings):
+        inputs = {tuple(sorted(r.decision.inputs.items())) for r in readings}
+        if len(actions) < len(readings) and len(inputs) < len(readings):
             return None  # one action over several things: the sentence reader's to read whole
-        return readings
+        return readings  # 'deploy checkout 1.2.3 and billing 2.0.0 to app-stg-01': each its own
+
+    def _per_number(self, request: BrainRequest, said: Said) -> list[Said]:
+        """'open port 80 and 443 on web-01', 'kill pid 1234 and 5678': a step takes one number,
+        so each number listed is a step of its own, in the request's order — never only the
+        first."""
+        listed = _NUMBER_LIST.search(said.text)
+        if listed is None or not understood(said):
+            return [said]
+        numbers = re.findall(r"\d+", listed.group(0))
+        if not any(v == numbers[0] for v in said.decision.inputs.values()):
+            return [said]
+        readings = []
+        for number in numbers:
+            text = f"{said.text[: listed.start()]}{number}{said.text[listed.end() :]}"
+            readings.append(Said(text, self.read(request.request_id, text, request.index)))
+        return readings if all(understood(r) for r in readings) else [said]
 
     def _per_service(self, request: BrainRequest, said: Said) -> list[Said]:
         """ "restart nginx and apache on web-01": a step acts on one service, so each service

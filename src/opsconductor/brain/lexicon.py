@@ -358,6 +358,9 @@ NUMBER_BEFORE: dict[str, str] = {
     "pid": "process_id",
     "process": "process_id",
     "port": "port",
+    "ports": "port",
+    "pids": "process_id",
+    "processes": "process_id",
     "tcp": "port",
     "udp": "port",
 }

@@ -89,6 +89,9 @@ def _slot_of(
     )
     if verb in lexicon.SLOT_VERBS["app"] and _is_name(token.norm):
         return Slot.APP
+    named = _named_after_verb(tokens, position, before, verb)
+    if named is not None:
+        return named
     for slot in (Slot.PROCESS, Slot.DATABASE, Slot.SERVICE):
         if before in lexicon.SLOT_BEFORE.get(slot.input, ()) and name:
             return slot
@@ -106,6 +109,20 @@ def _slot_of(
             tokens, position, index, vocabulary
         ):
             return slot
+    return None
+
+
+def _named_after_verb(tokens: list[Token], position: int, before: str, verb: str) -> Slot | None:
+    """'kill nginx on web-01': what is killed is a process, by name; 'drop database staging':
+    right after the verb's noun, the name, whatever else the word could mean."""
+    word = tokens[position].norm
+    if not _is_name(word) or word.isdigit():
+        return None
+    if verb in lexicon.SLOT_VERBS["process_name"]:
+        return Slot.PROCESS
+    ordered = _verb_before(tokens, position - 1) in lexicon.CHANGE_VERBS
+    if before in lexicon.SLOT_BEFORE["database"] and ordered:
+        return Slot.DATABASE
     return None
 
 
