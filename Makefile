@@ -5,7 +5,7 @@
 #   make serve    serve the API and the web page at http://127.0.0.1:8000/ over the demo's store
 #   make screenshots  write docs/screenshots/*.png of the page's main views (Chromium)
 #   make lint     ruff check, ruff format --check, mypy
-#   make test     venv + lint + PostgreSQL, sshd, Chromium, axe-core (scripts/ensure-*.sh) + pytest
+#   make test     venv + lint + PostgreSQL, Redis, sshd, Chromium, axe-core (scripts/ensure-*.sh) + pytest
 #   make bench    run bench/run.py
 #   make bench-fanout  install .[bench] (ansible-core), time 50-host fan-out against Ansible
 #   make eval     run the evaluation set and write docs/eval.md
@@ -90,6 +90,9 @@ test: $(STAMP) lint
 	@url="$$(bash scripts/ensure-postgres.sh)"; \
 	echo "==> OPSCONDUCTOR_TEST_DATABASE_URL=$$url"; \
 	export OPSCONDUCTOR_TEST_DATABASE_URL="$$url"; \
+	redis="$$(bash scripts/ensure-redis.sh </dev/null)"; \
+	echo "==> OPSCONDUCTOR_TEST_REDIS_URL=$$redis"; \
+	export OPSCONDUCTOR_TEST_REDIS_URL="$$redis"; \
 	echo "==> $(BIN)/pytest $(PYTEST_ARGS)"; \
 	$(BIN)/pytest $(PYTEST_ARGS)
 

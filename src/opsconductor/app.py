@@ -11,6 +11,7 @@ from opsconductor.config import Settings
 from opsconductor.connectors.registry import ConnectorRegistry
 from opsconductor.connectors.wiring import connector_registry
 from opsconductor.execution import endpoints
+from opsconductor.execution.dispatch import Dispatcher, PollingDispatch
 from opsconductor.execution.events import EventBus, InProcessEventBus
 from opsconductor.execution.service import ExecutionService
 from opsconductor.notifications.webhook import WebhookNotifier
@@ -31,6 +32,7 @@ class OpsConductor:
         events: EventBus,
         connectors: ConnectorRegistry,
         notifier: WebhookNotifier | None = None,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -38,6 +40,7 @@ class OpsConductor:
         self.brain = brain
         self.events = events
         self.notifier = notifier
+        self.dispatcher = dispatcher or PollingDispatch()
         self.executions = ExecutionService(
             db,
             catalog,
@@ -45,6 +48,7 @@ class OpsConductor:
             events,
             settings,
             endpoints.known_host_keys(settings.known_hosts_file),
+            self.dispatcher,
         )
         self.pipeline = Pipeline(settings, db, catalog, brain, self.executions, notifier)
 
@@ -60,6 +64,7 @@ class OpsConductor:
             events or InProcessEventBus(),
             connector_registry(settings, db),
             WebhookNotifier.from_settings(settings, db),
+            _dispatcher(settings),
         )
 
     async def close(self) -> None:
@@ -68,7 +73,18 @@ class OpsConductor:
             await closing()
         if self.notifier is not None:
             await self.notifier.aclose()  # notices in flight still need the store to audit
+        await self.dispatcher.close()
         await self.db.close()
+
+
+def _dispatcher(settings: Settings) -> Dispatcher:
+    """With OPSCONDUCTOR_REDIS_URL, runnable executions are announced to the workers through
+    Redis (its module, and taskiq's, imported only then); else workers poll the store."""
+    if settings.redis_url is None:
+        return PollingDispatch()
+    from opsconductor.queue.redis import RedisDispatch
+
+    return RedisDispatch(settings)
 
 
 def _brain(settings: Settings, catalog: Catalog) -> Brain:
