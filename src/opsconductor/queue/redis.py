@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
@@ -73,6 +73,19 @@ class _ReconnectingStreamBroker(RedisStreamBroker):
     """taskiq-redis's stream broker, whose listening outlives Redis going away: it waits, then
     declares its consumer group again (a restarted Redis has none) and reads on. Without this
     the receiver stops at the first connection error."""
+
+    def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
+        ack = super()._ack_generator(id, queue_name)
+
+        async def ack_or_warn() -> None:
+            # A run that ended while Redis was away: its message went with Redis, nothing to
+            # acknowledge, and the run is recorded in the store either way.
+            try:
+                await ack()
+            except (RedisError, OSError) as exc:
+                logger.warning("could not acknowledge message %s: %s", id, exc)
+
+        return ack_or_warn
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         while True:
