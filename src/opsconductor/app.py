@@ -61,7 +61,7 @@ class OpsConductor:
             db,
             catalog,
             _brain(settings, catalog),
-            events or InProcessEventBus(),
+            events or _event_bus(settings),
             connector_registry(settings, db),
             WebhookNotifier.from_settings(settings, db),
             _dispatcher(settings),
@@ -73,8 +73,20 @@ class OpsConductor:
             await closing()
         if self.notifier is not None:
             await self.notifier.aclose()  # notices in flight still need the store to audit
+        closing = getattr(self.events, "aclose", None)  # the Redis bus's subscription
+        if closing is not None:
+            await closing()
         await self.dispatcher.close()
         await self.db.close()
+
+
+def _event_bus(settings: Settings) -> EventBus:
+    """Live events within this process, or, with Redis, across every process of the fleet."""
+    if settings.redis_url is None:
+        return InProcessEventBus()
+    from opsconductor.queue.redis_events import RedisEventBus
+
+    return RedisEventBus(settings)
 
 
 def _dispatcher(settings: Settings) -> Dispatcher:

@@ -15,13 +15,20 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from tests.sshhosts import SshHost
 from tests.trust.conftest import Store
 from tests.trust.processes import BIN, free_port, running, serve, set_delay, worker
-from tests.trust.test_crash_recovery import RECOVERY_S, executions, state_of, wait_until
+from tests.trust.test_crash_recovery import (
+    RECOVERY_S,
+    executions,
+    follow,
+    state_of,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -212,3 +219,33 @@ class RedisServer:
         if self.server is not None and self.server.poll() is None:
             self.server.kill()
             self.server.wait(10)
+
+
+async def test_an_execution_asked_through_one_replica_streams_live_from_another(
+    store: Store, hosts: list[SshHost], redis_url: str, redis_prefix: str
+) -> None:
+    """Replica B follows what replica A queued and a worker runs: the step's output chunks,
+    which are never stored, reach B only through Redis. A late joiner still gets the stored
+    events, to the end."""
+    env = redis_env(store, redis_url, redis_prefix)
+    host = hosts[0]
+    set_delay(host, 2)
+    a, b = (serve(env, store.logs / f"api-{n}.log", "--no-worker") for n in "ab")
+    runner = worker(env, store.logs / "worker.log")
+    with running(a, b, runner):
+        with store.client(a.url, "alice") as alice:
+            execution_id = ask(alice, f"check disk space on {host.name}")
+        live: list[dict[str, Any]] = []
+        follower = follow(f"{b.url}/executions/{execution_id}/events", store.headers("bob"), live)
+        follower.join(60)
+        assert not follower.is_alive(), "the stream did not end"
+        late: list[dict[str, Any]] = []
+        follow(f"{b.url}/executions/{execution_id}/events", store.headers("bob"), late).join(30)
+    output = [e for e in live if e["type"] == "step_output"]
+    assert output and all(e["id"] is None for e in output), live
+    assert "Filesystem" in "".join(e["data"].get("chunk", "") for e in output), output
+    types = [e["type"] for e in live]
+    assert types.index("step_output") < types.index("step_complete") < types.index("complete")
+    assert live[-1]["data"]["state"] == "succeeded"
+    assert late[-1]["type"] == "complete" and late[-1]["data"]["state"] == "succeeded"
+    assert all(e["id"] is not None for e in late)  # stored events only: output was live
