@@ -13,6 +13,7 @@ from opsconductor.connectors.wiring import connector_registry
 from opsconductor.execution import endpoints
 from opsconductor.execution.dispatch import Dispatcher, PollingDispatch
 from opsconductor.execution.events import EventBus, InProcessEventBus
+from opsconductor.execution.hostguard import HostGuard
 from opsconductor.execution.service import ExecutionService
 from opsconductor.notifications.webhook import WebhookNotifier
 from opsconductor.pipeline.pipeline import Pipeline
@@ -33,6 +34,7 @@ class OpsConductor:
         connectors: ConnectorRegistry,
         notifier: WebhookNotifier | None = None,
         dispatcher: Dispatcher | None = None,
+        hosts: HostGuard | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -49,6 +51,7 @@ class OpsConductor:
             settings,
             endpoints.known_host_keys(settings.known_hosts_file),
             self.dispatcher,
+            hosts,
         )
         self.pipeline = Pipeline(settings, db, catalog, brain, self.executions, notifier)
 
@@ -65,6 +68,7 @@ class OpsConductor:
             connector_registry(settings, db),
             WebhookNotifier.from_settings(settings, db),
             _dispatcher(settings),
+            _host_guard(settings),
         )
 
     async def close(self) -> None:
@@ -73,9 +77,10 @@ class OpsConductor:
             await closing()
         if self.notifier is not None:
             await self.notifier.aclose()  # notices in flight still need the store to audit
-        closing = getattr(self.events, "aclose", None)  # the Redis bus's subscription
-        if closing is not None:
-            await closing()
+        for part in (self.events, self.executions.runner.hosts):  # their Redis connections
+            closing = getattr(part, "aclose", None)
+            if closing is not None:
+                await closing()
         await self.dispatcher.close()
         await self.db.close()
 
@@ -87,6 +92,15 @@ def _event_bus(settings: Settings) -> EventBus:
     from opsconductor.queue.redis_events import RedisEventBus
 
     return RedisEventBus(settings)
+
+
+def _host_guard(settings: Settings) -> HostGuard | None:
+    """With Redis, one change at a time on a host across the fleet; else within a run."""
+    if settings.redis_url is None:
+        return None
+    from opsconductor.queue.redis_hosts import RedisHostGuard
+
+    return RedisHostGuard(settings)
 
 
 def _dispatcher(settings: Settings) -> Dispatcher:

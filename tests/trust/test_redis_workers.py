@@ -249,3 +249,26 @@ async def test_an_execution_asked_through_one_replica_streams_live_from_another(
     assert live[-1]["data"]["state"] == "succeeded"
     assert late[-1]["type"] == "complete" and late[-1]["data"]["state"] == "succeeded"
     assert all(e["id"] is not None for e in late)  # stored events only: output was live
+
+
+async def test_two_workers_never_change_one_host_at_once(
+    store: Store, hosts: list[SshHost], redis_url: str, redis_prefix: str
+) -> None:
+    """Two restarts on one host, each taken by a different worker: the second starts on the
+    host only once the first has finished there."""
+    env = redis_env(store, redis_url, redis_prefix) | {"OPSCONDUCTOR_LEASE_S": "30"}
+    host = hosts[0]
+    set_delay(host, 3)
+    api = serve(env, store.logs / "api.log", "--no-worker")
+    workers = [worker(env, store.logs / f"worker-{n}.log") for n in range(2)]
+    with running(api, *workers), store.client(api.url, "alice") as alice:
+        time.sleep(2)  # both workers read the stream: each takes one message at a time
+        ids = [ask(alice, f"restart {service} on {host.name}") for service in ("nginx", "cron")]
+        wait_until(lambda: host.received("systemctl"), 20, "the first restart started")
+        time.sleep(1.5)  # half the first restart's time on the host
+        assert len(host.received("systemctl")) == 1, "a second change started beside it"
+        states = wait_all_ended(alice, ids, 60)
+    assert set(states.values()) == {"succeeded"}, states
+    assert len(host.received("systemctl")) == 2
+    rows = await executions(store)
+    assert len({r.claimed_by for r in rows}) == 2  # two workers, so the guard was fleet-wide

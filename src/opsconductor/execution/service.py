@@ -41,6 +41,7 @@ from opsconductor.execution.approvals import (
 )
 from opsconductor.execution.dispatch import Dispatcher, PollingDispatch
 from opsconductor.execution.events import Event, EventBus
+from opsconductor.execution.hostguard import HostGuard
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.recovery import Resolution
 from opsconductor.execution.runner import Runner
@@ -81,6 +82,7 @@ class ExecutionService:
         settings: Settings,
         host_keys: endpoints.HostKeys = endpoints.no_host_keys,
         dispatcher: Dispatcher | None = None,
+        hosts: HostGuard | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
@@ -88,7 +90,7 @@ class ExecutionService:
         self.settings = settings
         self.host_keys = host_keys
         self.dispatcher: Dispatcher = dispatcher or PollingDispatch()
-        self.runner = Runner(db, catalog, connectors, events, settings, host_keys)
+        self.runner = Runner(db, catalog, connectors, events, settings, host_keys, hosts)
 
     async def create(
         self, *, text: str, decision: DecisionV1, plan: PlanV1, requester: str
