@@ -8,6 +8,7 @@
 #   make test     venv + lint + PostgreSQL, Redis, sshd, Chromium, axe-core (scripts/ensure-*.sh) + pytest
 #   make bench    run bench/run.py
 #   make bench-fanout  install .[bench] (ansible-core), time 50-host fan-out against Ansible
+#   make bench-queue   drain 1,000 background executions through Redis with 1 and 2 workers
 #   make eval     run the evaluation set and write docs/eval.md
 #   make format   apply ruff fixes and formatting
 #   make clean    remove caches and build output (keeps .venv; see distclean)
@@ -118,6 +119,15 @@ bench-api: $(STAMP)
 	@url="$$(bash scripts/ensure-postgres.sh)"; \
 	echo "==> $(BIN)/python bench/api_load.py --pg-url $$url $(API_LOAD_ARGS)"; \
 	$(BIN)/python bench/api_load.py --pg-url "$$url" $(API_LOAD_ARGS)
+
+# bench/queue_drain.py: 1,000 background executions drained by 1 and by 2 `opsconductor worker`
+# processes through Redis, beside taskiq's raw no-op throughput; writes docs/benchmarks-queue.md.
+QUEUE_ARGS ?=
+.PHONY: bench-queue
+bench-queue: $(STAMP)
+	@url="$$(bash scripts/ensure-postgres.sh)"; redis="$$(bash scripts/ensure-redis.sh </dev/null)"; \
+	echo "==> $(BIN)/python bench/queue_drain.py --pg-url $$url --redis-url $$redis $(QUEUE_ARGS)"; \
+	$(BIN)/python bench/queue_drain.py --pg-url "$$url" --redis-url "$$redis" $(QUEUE_ARGS)
 
 eval: $(STAMP)
 	$(BIN)/opsconductor eval $(EVAL_DIR)/requests.jsonl $(EVAL_DIR)/assets.json \
