@@ -13,6 +13,7 @@ import json
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,9 @@ async def test_an_execution_asked_through_one_replica_streams_live_from_another(
     a, b = (serve(env, store.logs / f"api-{n}.log", "--no-worker") for n in "ab")
     runner = worker(env, store.logs / "worker.log")
     with running(a, b, runner):
+        feed: list[dict[str, Any]] = []
+        read_feed(f"{b.url}/feed", store.headers("bob"), feed)
+        time.sleep(1)  # the feed is open, at the newest event
         with store.client(a.url, "alice") as alice:
             execution_id = ask(alice, f"check disk space on {host.name}")
         live: list[dict[str, Any]] = []
@@ -241,6 +245,13 @@ async def test_an_execution_asked_through_one_replica_streams_live_from_another(
         assert not follower.is_alive(), "the stream did not end"
         late: list[dict[str, Any]] = []
         follow(f"{b.url}/executions/{execution_id}/events", store.headers("bob"), late).join(30)
+        wait_until(
+            lambda: any(
+                e["type"] == "complete" and e.get("execution_id") == execution_id for e in feed
+            ),
+            10,
+            "replica B's feed of every execution showed its end",
+        )
     output = [e for e in live if e["type"] == "step_output"]
     assert output and all(e["id"] is None for e in output), live
     assert "Filesystem" in "".join(e["data"].get("chunk", "") for e in output), output
@@ -272,3 +283,18 @@ async def test_two_workers_never_change_one_host_at_once(
     assert len(host.received("systemctl")) == 2
     rows = await executions(store)
     assert len({r.claimed_by for r in rows}) == 2  # two workers, so the guard was fleet-wide
+
+
+def read_feed(url: str, headers: dict[str, str], messages: list[dict[str, Any]]) -> None:
+    """Read the endless feed in a thread until the server goes away."""
+
+    def read() -> None:
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.stream("GET", url, headers=headers, timeout=60) as response,
+        ):
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    messages.append(json.loads(line.removeprefix("data:").strip()))
+
+    threading.Thread(target=read, daemon=True).start()

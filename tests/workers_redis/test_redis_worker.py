@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.conftest import FLEET, seed
 from opsconductor.app import OpsConductor
 from opsconductor.config import Settings
 from opsconductor.queue.redis import RedisWorker, stream_name
-from opsconductor.store.tables import AuditEventRow, ExecutionRow, StepRunRow
+from opsconductor.store.tables import AuditEventRow, ExecutionRow, StepRunRow, utcnow
 
 HEALTH_CHECK_STEPS = 4  # a full health check on a local asset: four read-only checks
 
@@ -151,3 +152,23 @@ async def test_without_redis_url_nothing_is_sent(settings: Settings, tmp_path: P
         assert await conductor.executions.resend_unsent() == 0
     finally:
         await conductor.close()
+
+
+async def test_a_message_for_a_running_execution_runs_nothing(
+    api: OpsConductor, queue_settings: Settings
+) -> None:
+    """As when taskiq-redis redelivers a message whose first delivery still runs elsewhere:
+    the execution is running under another worker's live lease, so the claim refuses it."""
+    [execution_id] = await queue_health_checks(api, 1)
+    async with api.db.session() as session:
+        row = await session.get(ExecutionRow, execution_id)
+        assert row is not None
+        row.state, row.claimed_by, row.lease_epoch = "running", "elsewhere", row.lease_epoch + 1
+        row.lease_expires_at = utcnow() + timedelta(seconds=60)
+    async with worker_running(queue_settings, "w1"):
+        await api.dispatcher.send(execution_id)
+        await asyncio.sleep(1.5)
+        result = await api.executions.result(execution_id)
+    steps, claims = await counts(api)
+    assert result.status == "running" and result.worker == "elsewhere"
+    assert steps == 0 and claims == []

@@ -17,9 +17,10 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from taskiq import AckableMessage, AsyncBroker
 from taskiq.acks import AcknowledgeType
@@ -93,10 +94,35 @@ class _ReconnectingStreamBroker(RedisStreamBroker):
                 async for message in super().listen():
                     yield message
             except (RedisError, OSError) as exc:
+                reading = asyncio.current_task()
+                if reading is not None and reading.cancelling():
+                    # The receiver stopping: redis-py reports a read cancelled mid-way as a
+                    # closed connection, and swallowing that would never let the worker stop.
+                    raise asyncio.CancelledError from exc
                 logger.warning("Redis: %s; reading the stream again in %.0fs", exc, RECONNECT_S)
                 await asyncio.sleep(RECONNECT_S)
                 with contextlib.suppress(RedisError, OSError):
                     await self._declare_consumer_group()
+                    # What Redis delivered to this consumer just before the connection broke
+                    # may never have reached it: read its own unacknowledged messages again
+                    # (one still running here is refused by the claim when it comes again).
+                    for message in await self._own_pending():
+                        yield message
+
+    async def _own_pending(self) -> list[AckableMessage]:
+        async with Redis(connection_pool=self.connection_pool) as connection:
+            fetched: Any = await connection.xreadgroup(
+                self.consumer_group_name,
+                self.consumer_name,
+                {self.queue_name: "0"},
+                count=self.unacknowledged_batch_size,
+            )
+        return [
+            AckableMessage(data=fields[b"data"], ack=self._ack_generator(message_id, stream))
+            for stream, messages in fetched or []
+            for message_id, fields in messages
+            if fields  # a message trimmed from the stream since: nothing to deliver
+        ]
 
 
 def make_broker(
