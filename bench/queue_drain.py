@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import platform
 import statistics
@@ -84,6 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=4, help="per worker")
     parser.add_argument("--runs", type=int, default=3, help="runs; the report takes the median")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-queue.md")
+    parser.add_argument("--noop-child", type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -287,8 +287,26 @@ async def with_workers(
 
 async def taskiq_noop(args: argparse.Namespace, concurrency: int) -> tuple[float, float]:
     """Seconds to kick N no-op messages, and to receive them all with taskiq's receiver, on the
-    same Redis with the broker settings the workers use."""
+    same Redis with the broker settings the workers use. Measured in a process of its own, which
+    exits as soon as it has measured: here taskiq's receiver sometimes does not stop after its
+    finish event (not seen in `opsconductor worker`, which stops on SIGTERM within a second)."""
     prefix = f"ocbench-{uuid.uuid4().hex[:8]}"
+    argv = [sys.executable, __file__, "--noop-child", str(concurrency)]
+    argv += ["--redis-url", args.redis_url, "--executions", str(args.executions)]
+    child = await asyncio.create_subprocess_exec(
+        *argv, env=os.environ | {"OCBENCH_PREFIX": prefix}, stdout=subprocess.PIPE
+    )
+    try:
+        out, _ = await asyncio.wait_for(child.communicate(), 300)
+    finally:
+        await forget(args.redis_url, prefix)
+    kicked, drained = (float(x) for x in out.decode().split())
+    return kicked, drained
+
+
+async def noop_child(args: argparse.Namespace) -> None:
+    concurrency = args.noop_child
+    prefix = os.environ["OCBENCH_PREFIX"]
     settings = load_settings(redis_url=SecretStr(args.redis_url), redis_prefix=prefix)
     received = 0
     all_in = asyncio.Event()
@@ -316,25 +334,16 @@ async def taskiq_noop(args: argparse.Namespace, concurrency: int) -> tuple[float
             ack_type=AcknowledgeType.WHEN_EXECUTED,
             run_startup=False,
         )
-        finish = asyncio.Event()
         started = time.perf_counter()
-        listening = asyncio.create_task(receiver.listen(finish))
+        listening = asyncio.create_task(receiver.listen(asyncio.Event()))
         await asyncio.wait_for(all_in.wait(), 120)
         drained = time.perf_counter() - started
-        finish.set()
-        # Not timed. The receiver sometimes keeps waiting on its last read after the finish
-        # event here (not seen in `opsconductor worker`, which stops on SIGTERM within a
-        # second): give it a moment, then stop it.
-        done, _ = await asyncio.wait({listening}, timeout=5)
-        if not done:
-            listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(listening, 5)
+        assert not listening.done()
+        print(kicked, drained, flush=True)
+        os._exit(0)  # measured: no waiting on the receiver's stop (see taskiq_noop)
     finally:
         await sender.shutdown()
         await worker.shutdown()
-        await forget(args.redis_url, prefix)
-    return kicked, drained
 
 
 def machine() -> list[tuple[str, str]]:
@@ -360,6 +369,9 @@ def machine() -> list[tuple[str, str]]:
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.noop_child:
+        await noop_child(args)
+        return 0
     started = time.monotonic()
     host = machine()
     c = args.concurrency
