@@ -5,10 +5,11 @@
 #   make serve    serve the API and the web page at http://127.0.0.1:8000/ over the demo's store
 #   make screenshots  write docs/screenshots/*.png of the page's main views (Chromium)
 #   make lint     ruff check, ruff format --check, mypy
-#   make test     venv + lint + PostgreSQL, sshd, Chromium, axe-core (scripts/ensure-*.sh) + pytest
+#   make test     venv + lint + PostgreSQL, Redis, sshd, Chromium, axe-core (scripts/ensure-*.sh) + pytest
 #   make bench    run bench/run.py
 #   make bench-fanout  install .[bench] (ansible-core), time 50-host fan-out against Ansible
 #   make bench-audit   recorded requests on PostgreSQL, and their wait for the audit chain's lock
+#   make bench-queue   drain 1,000 background executions through Redis with 1 and 2 workers
 #   make eval     run the evaluation set and write docs/eval.md
 #   make eval-llm  the LLM brain on a real local model (SmolLM2-135M) vs the rules: docs/eval-llm.md
 #   make format   apply ruff fixes and formatting
@@ -41,7 +42,7 @@ EVAL_DIR ?= $(SHARED)/eval/upstream
 .PHONY: help all venv install demo serve screenshots lint test bench bench-fanout eval eval-llm format clean distclean
 
 help:
-	@sed -n '3,16s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,20s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 all: test
 
@@ -92,6 +93,9 @@ test: $(STAMP) lint
 	@url="$$(bash scripts/ensure-postgres.sh)"; \
 	echo "==> OPSCONDUCTOR_TEST_DATABASE_URL=$$url"; \
 	export OPSCONDUCTOR_TEST_DATABASE_URL="$$url"; \
+	redis="$$(bash scripts/ensure-redis.sh </dev/null)"; \
+	echo "==> OPSCONDUCTOR_TEST_REDIS_URL=$$redis"; \
+	export OPSCONDUCTOR_TEST_REDIS_URL="$$redis"; \
 	echo "==> $(BIN)/pytest $(PYTEST_ARGS)"; \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -127,6 +131,15 @@ bench-audit: $(STAMP)
 	@url="$$(bash scripts/ensure-postgres.sh)"; \
 	echo "==> $(BIN)/python bench/audit_chain.py --pg-url $$url $(AUDIT_BENCH_ARGS)"; \
 	$(BIN)/python bench/audit_chain.py --pg-url "$$url" $(AUDIT_BENCH_ARGS)
+
+# bench/queue_drain.py: 1,000 background executions drained by 1 and by 2 `opsconductor worker`
+# processes through Redis, beside taskiq's raw no-op throughput; writes docs/benchmarks-queue.md.
+QUEUE_ARGS ?=
+.PHONY: bench-queue
+bench-queue: $(STAMP)
+	@url="$$(bash scripts/ensure-postgres.sh)"; redis="$$(bash scripts/ensure-redis.sh </dev/null)"; \
+	echo "==> $(BIN)/python bench/queue_drain.py --pg-url $$url --redis-url $$redis $(QUEUE_ARGS)"; \
+	$(BIN)/python bench/queue_drain.py --pg-url "$$url" --redis-url "$$redis" $(QUEUE_ARGS)
 
 eval: $(STAMP)
 	$(BIN)/opsconductor eval $(EVAL_DIR)/requests.jsonl $(EVAL_DIR)/assets.json \

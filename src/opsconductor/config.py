@@ -39,6 +39,25 @@ class Settings(BaseSettings):
         default=True,
         description="`opsconductor serve` also runs queued background executions in-process.",
     )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="redis://host:port/db: background executions go through Redis to "
+        "`opsconductor worker` processes on any machine, and live events to every API replica. "
+        "May hold a password: it is never logged.",
+    )
+    redis_prefix: str = Field(
+        default="opsconductor",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="Start of every Redis key and stream this installation uses, so that "
+        "several installations (or test runs) share one Redis without meeting.",
+    )
+    queue_resend_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="A queued execution no worker claimed this long after its message was sent "
+        "is sent again (the message was lost: a crash before sending, a Redis restart).",
+    )
     conversation_ttl_s: float = Field(
         default=1800, gt=0, description="A conversation idle this long starts afresh."
     )

@@ -41,6 +41,10 @@ class DatabaseUnavailable(OpsConductorError):
     password."""
 
 
+class QueueUnavailable(OpsConductorError):
+    """Redis (OPSCONDUCTOR_REDIS_URL) cannot be reached or read."""
+
+
 class BrainUnavailable(OpsConductorError):
     """The language model could not be used and the settings say to fail closed: nothing was
     planned. The message never holds the API key."""

@@ -126,14 +126,14 @@ def process_env(home: Path, database_url: str | None, **extra: str) -> dict[str,
     return env
 
 
-def serve(env: dict[str, str], log: Path) -> Process:
+def serve(env: dict[str, str], log: Path, *options: str) -> Process:
     port = free_port()
-    argv = [str(BIN / "opsconductor"), "serve", "--port", str(port)]
+    argv = [str(BIN / "opsconductor"), "serve", "--port", str(port), *options]
     return Process(argv, env, log, port=port).start()
 
 
-def worker(env: dict[str, str], log: Path) -> Process:
-    argv = [str(BIN / "opsconductor"), "worker", "--poll-s", "0.2"]
+def worker(env: dict[str, str], log: Path, *options: str) -> Process:
+    argv = [str(BIN / "opsconductor"), "worker", "--poll-s", "0.2", *options]
     return Process(argv, env, log).start()
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -116,7 +117,7 @@ class EmbeddedWorker:
     is handed to the next live process through its lease."""
 
     def __init__(self, conductor: OpsConductor) -> None:
-        self.worker = Worker(conductor.executions, name=f"api:{os.getpid()}")
+        self.worker = Worker(conductor.executions, name=f"api:{socket.gethostname()}:{os.getpid()}")
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

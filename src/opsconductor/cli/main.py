@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -105,13 +106,36 @@ def db_upgrade() -> None:
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run what is queued, then stop.")] = False,
-    poll_s: Annotated[float, typer.Option(min=0.1)] = 1.0,
+    poll_s: Annotated[
+        float, typer.Option(min=0.1, help="How often to sweep (and, without Redis, to poll).")
+    ] = 1.0,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=1000,
+            help="With OPSCONDUCTOR_REDIS_URL: how many executions this worker runs at once.",
+        ),
+    ] = 1,
 ) -> None:
-    """Run queued background executions."""
+    """Run queued background executions: with OPSCONDUCTOR_REDIS_URL as they arrive through
+    Redis (on any machine that reaches the database and Redis), else by polling the store."""
+    from opsconductor.config import load_settings
+
+    redis = load_settings().redis_url is not None
+    if concurrency > 1 and not redis:
+        fail("--concurrency needs OPSCONDUCTOR_REDIS_URL: the polling worker runs one at a time")
+    name = f"worker:{socket.gethostname()}:{os.getpid()}"
+    if redis and not once:
+        from opsconductor.queue.redis import RedisWorker
+
+        run(lambda c: RedisWorker(c, name=name, concurrency=concurrency).serve(poll_s=poll_s))
+        return
     from opsconductor.queue.inprocess import Worker
 
     run(
-        lambda c: Worker(c.executions, name=f"worker:{os.getpid()}").serve(
+        lambda c: Worker(c.executions, name=name).serve(
             once=once, poll_s=poll_s, handle_signals=True
         )
     )

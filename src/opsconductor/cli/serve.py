@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -33,13 +34,24 @@ def show_first_token(token: str) -> None:
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="An API replica only: queued background work is left to `opsconductor "
+            "worker` processes (sets OPSCONDUCTOR_EMBEDDED_WORKER=false).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) and run queued background work."""
+    """Serve the HTTP API (OpenAPI at /docs) and, unless --no-worker, run queued background
+    work."""
     import uvicorn
 
     from opsconductor.api import create_app
     from opsconductor.api.redaction import install_log_redaction
 
+    if no_worker:
+        os.environ["OPSCONDUCTOR_EMBEDDED_WORKER"] = "false"  # read by every load_settings below
     token = run(_first_admin)  # opening the store also migrates it
     if token:
         show_first_token(token)

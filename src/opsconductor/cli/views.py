@@ -110,6 +110,8 @@ def show_answer(console: Console, answer: Answer) -> None:
 
 def show_result(console: Console, result: ExecutionResultV1) -> None:
     console.print(f"Execution {result.execution_id}: {result.status}", style="bold", markup=False)
+    if result.worker:
+        console.print(f"run by {result.worker}", style="dim", markup=False)
     if result.output:
         console.print(result.output, markup=False, highlight=False)
     if result.error_message:

@@ -14,6 +14,7 @@ from opsconductor.catalog.loader import Catalog
 from opsconductor.catalog.models import ToolSpec
 from opsconductor.connectors.base import ErrorKind
 from opsconductor.connectors.registry import Connectors
+from opsconductor.execution.hostguard import HostGuard, NoFleetGuard
 from opsconductor.execution.states import STEP_TERMINAL_STATES, StepState
 from opsconductor.inventory.models import Asset
 from opsconductor.schemas.plan import PlanStep, PlanV1
@@ -77,8 +78,10 @@ class Engine:
         recorder: Recorder,
         limits: EngineLimits,
         guard: TargetGuard | None = None,
+        hosts: HostGuard | None = None,
     ) -> None:
         self.plan = plan
+        self.hosts: HostGuard = hosts or NoFleetGuard()
         self.assets = assets
         self.catalog = catalog
         self.connectors = connectors
@@ -175,8 +178,9 @@ class Engine:
         tool = self.catalog.get(step.tool)
         async with self._slots:
             if unit.target is not None and not step.read_only:
-                # At most one change at a time on a host, whatever else runs beside it.
-                async with self._host_locks[unit.target]:
+                # At most one change at a time on a host, whatever else runs beside it: in
+                # this run, and (with a fleet guard) in every other process.
+                async with self._host_locks[unit.target], self.hosts.hold(unit.target):
                     await self._start_and_run(step, tool, unit)
             else:
                 await self._start_and_run(step, tool, unit)

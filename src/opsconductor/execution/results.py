@@ -40,6 +40,7 @@ async def build_result(session: AsyncSession, execution: ExecutionRow) -> Execut
         started_at=execution.started_at,
         completed_at=execution.completed_at,
         total_duration_seconds=duration,
+        worker=execution.claimed_by,
         step_results=[_step_result(row) for row in steps],
         success_count=sum(1 for s in steps if s.state == StepState.SUCCEEDED),
         failure_count=sum(

@@ -22,6 +22,7 @@ from opsconductor.execution import aggregate, endpoints
 from opsconductor.execution.approvals import approved_steps, request_step_approval
 from opsconductor.execution.engine import Engine, EngineLimits, StepOutcome, TargetGuard
 from opsconductor.execution.events import Event, EventBus
+from opsconductor.execution.hostguard import HostGuard
 from opsconductor.execution.leases import Lease
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.recorder import DbRecorder
@@ -60,10 +61,12 @@ class Runner:
         events: EventBus,
         settings: Settings,
         host_keys: endpoints.HostKeys = endpoints.no_host_keys,
+        hosts: HostGuard | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
         self.connectors = connectors
+        self.hosts = hosts
         self.events = events
         self.settings = settings
         self.host_keys = host_keys
@@ -150,6 +153,7 @@ class Runner:
                 recorder,
                 limits,
                 guard=self._guard(tx, plan),
+                hosts=self.hosts,
             )
             engine.units()
             engine.restore(settled)

@@ -13,7 +13,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.catalog.loader import Catalog
@@ -39,7 +39,9 @@ from opsconductor.execution.approvals import (
     request_approvals,
     settle_approval,
 )
+from opsconductor.execution.dispatch import Dispatcher, PollingDispatch
 from opsconductor.execution.events import Event, EventBus
+from opsconductor.execution.hostguard import HostGuard
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.recovery import Resolution
 from opsconductor.execution.runner import Runner
@@ -79,13 +81,16 @@ class ExecutionService:
         events: EventBus,
         settings: Settings,
         host_keys: endpoints.HostKeys = endpoints.no_host_keys,
+        dispatcher: Dispatcher | None = None,
+        hosts: HostGuard | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
         self.events = events
         self.settings = settings
         self.host_keys = host_keys
-        self.runner = Runner(db, catalog, connectors, events, settings, host_keys)
+        self.dispatcher: Dispatcher = dispatcher or PollingDispatch()
+        self.runner = Runner(db, catalog, connectors, events, settings, host_keys, hosts)
 
     async def create(
         self, *, text: str, decision: DecisionV1, plan: PlanV1, requester: str
@@ -307,7 +312,9 @@ class ExecutionService:
                 await transition(
                     session, execution, to=ExecutionState.QUEUED, actor=actor, reason=reason
                 )
-                queued += 1
+                self._await_claim(execution)
+            queued += 1
+            await self._announce(execution_id)
         return queued
 
     async def take_over_expired(self, worker: str) -> int:
@@ -320,6 +327,10 @@ class ExecutionService:
                 continue  # this process still runs it: its keeper renews once the store answers
             async with self.db.session() as session:
                 state = await recovery.take_over(session, execution_id, worker)
+                if state is ExecutionState.QUEUED:
+                    self._await_claim(await get_execution(session, execution_id))
+            if state is ExecutionState.QUEUED:
+                await self._announce(execution_id)
             if state is not None:
                 taken += 1
                 logger.warning("took over %s from a stopped worker: now %s", execution_id, state)
@@ -327,15 +338,24 @@ class ExecutionService:
         return taken
 
     async def resolve(
-        self, execution_id: str, decision: Resolution, actor: str, *, role: Role | None = None
+        self,
+        execution_id: str,
+        decision: Resolution,
+        actor: str,
+        *,
+        role: Role | None = None,
+        dispatch: bool = True,
     ) -> ExecutionRow:
-        """Retry, skip or abort an interrupted execution (audited, with who decided)."""
+        """Retry, skip or abort an interrupted execution (audited, with who decided). Retry
+        and skip queue it: for the workers, unless `dispatch` is False (the caller runs it)."""
         refusal: ApprovalError | InvalidTransition | None = None
         async with self.db.session() as session:
             try:
                 execution = await recovery.resolve(
                     session, execution_id, decision, actor=actor, role=role
                 )
+                if execution.state == ExecutionState.QUEUED:
+                    self._await_claim(execution)
             except (ApprovalError, InvalidTransition) as refused:
                 refusal = refused
                 await _audit_refusal(
@@ -348,16 +368,72 @@ class ExecutionService:
                 )
         if refusal is not None:
             raise refusal
+        if dispatch and execution.state == ExecutionState.QUEUED:
+            await self._announce(execution_id)
         await self.events.publish(Event(execution_id, "progress", {"state": execution.state}))
         return execution
 
-    async def enqueue(self, execution_id: str, actor: str) -> None:
-        """Hand an approved execution to the background worker."""
+    async def enqueue(self, execution_id: str, actor: str, *, dispatch: bool = True) -> None:
+        """Hand an approved execution to the background workers; with `dispatch` False the
+        caller runs it itself (it is queued only so that it shows as waiting, and so that a
+        worker takes it up should the caller die before claiming it)."""
         async with self.db.session() as session:
             execution = await get_execution(session, execution_id, for_update=True)
             await transition(
                 session, execution, to=ExecutionState.QUEUED, actor=actor, reason="background mode"
             )
+            self._await_claim(execution)
+        if dispatch:
+            await self._announce(execution_id)
+
+    def _await_claim(self, execution: ExecutionRow) -> None:
+        """A queued execution's claim deadline: its message was sent (after this commit) and a
+        worker should claim it by then, else the sweeper sends it again. Set in the transaction
+        that queues it, so that the sweeper never sends at once what was just sent."""
+        execution.lease_expires_at = leases.claim_deadline(self.settings.queue_resend_s)
+
+    async def _announce(self, execution_id: str) -> None:
+        """Tell the workers, after the commit; a failure to send loses nothing (the store has
+        it queued, and the sweeper sends it again after its claim deadline)."""
+        try:
+            await self.dispatcher.send(execution_id)
+        except Exception as exc:
+            logger.warning("could not announce execution %s to the workers: %s", execution_id, exc)
+
+    async def resend_unsent(self, limit: int = 500) -> int:
+        """Send again every queued execution that no worker claimed by its claim deadline: its
+        message was lost (the sender died between commit and send, or Redis restarted empty).
+        The deadline moves on by compare-and-set first, so that of several sweepers one sends.
+        Nothing to do when workers poll the store."""
+        if not self.dispatcher.live:
+            return 0
+        now = utcnow()
+        unsent = (ExecutionRow.state == ExecutionState.QUEUED.value) & or_(
+            ExecutionRow.lease_expires_at.is_(None), ExecutionRow.lease_expires_at < now
+        )
+        async with self.db.reader() as session:
+            due = list(
+                await session.scalars(
+                    select(ExecutionRow.id)
+                    .where(unsent)
+                    .order_by(ExecutionRow.created_at)
+                    .limit(limit)
+                )
+            )
+        sent = 0
+        for execution_id in due:
+            async with self.db.session() as session:
+                moved = await session.execute(
+                    update(ExecutionRow)
+                    .where(ExecutionRow.id == execution_id)
+                    .where(unsent)
+                    .values(lease_expires_at=leases.claim_deadline(self.settings.queue_resend_s))
+                    .execution_options(synchronize_session=False)
+                )
+            if getattr(moved, "rowcount", 0) == 1:
+                await self._announce(execution_id)
+                sent += 1
+        return sent
 
     async def run(self, execution_id: str, worker: str) -> ExecutionResultV1:
         """Claim and run an approved (or queued) execution; a lost claim runs nothing. Either

@@ -262,7 +262,9 @@ class Pipeline:
     ) -> ExecutionResultV1:
         """Retry, skip or abort an interrupted execution; with `wait`, run what retry and skip
         queued here and now (else a worker picks it up)."""
-        execution = await self.executions.resolve(execution_id, decision, actor, role=role)
+        execution = await self.executions.resolve(
+            execution_id, decision, actor, role=role, dispatch=not wait
+        )
         if wait and execution.state == ExecutionState.QUEUED:
             return await self.executions.run(execution_id, worker=f"inline:{actor}")
         return await self.executions.result(execution_id)
@@ -270,7 +272,9 @@ class Pipeline:
     async def _start(self, answer: Answer, actor: str, *, wait: bool) -> Answer:
         assert answer.plan is not None and answer.execution_id is not None
         if answer.plan.mode is Mode.BACKGROUND:
-            await self.executions.enqueue(answer.execution_id, actor)
+            # Waiting, the caller runs it here: no worker is told (one takes it up by its claim
+            # deadline should this process die first).
+            await self.executions.enqueue(answer.execution_id, actor, dispatch=not wait)
             answer.execution_state = "queued"
             if not wait:
                 answer.response = ResponseV1(

@@ -37,12 +37,16 @@ class Worker:
 
     async def sweep(self) -> None:
         """Expire approvals past their time; take over executions whose lease ran out; queue
-        approved ones nobody started."""
+        approved ones nobody started; with Redis, send again what was queued but never claimed
+        (its message was lost)."""
         expired = await self.executions.expire_due()
         if expired:
             logger.info("expired %d approvals", expired)
         await self.executions.take_over_expired(self.name)
         await self.executions.queue_unclaimed(self.name)
+        resent = await self.executions.resend_unsent()
+        if resent:
+            logger.warning("sent %d queued executions to the workers again", resent)
 
     async def serve(
         self, *, once: bool = False, poll_s: float = 1.0, handle_signals: bool = False
@@ -57,7 +61,7 @@ class Worker:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self.stopping.set)
-        sweeper = asyncio.create_task(self._sweep_forever(poll_s))
+        sweeper = asyncio.create_task(self.sweep_forever(poll_s))
         runs = asyncio.create_task(self._run_forever(poll_s))
         try:
             await self.stopping.wait()
@@ -95,7 +99,7 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), poll_s)
 
-    async def _sweep_forever(self, poll_s: float) -> None:
+    async def sweep_forever(self, poll_s: float) -> None:
         while True:
             try:
                 await self.sweep()

@@ -41,3 +41,9 @@ class ExecutionResultV1(Contract):
     error_message: str | None = None
     approved_by: list[str] = Field(default_factory=list)
     approval_timestamp: datetime | None = None
+    worker: str | None = Field(
+        default=None,
+        description="The process that ran it (its last claim): `worker:<host>:<pid>` for "
+        "`opsconductor worker`, `api:<host>:<pid>` for a server's embedded worker, `inline:<user>` "
+        "for a run its requester waited for.",
+    )
