@@ -479,6 +479,10 @@ async def test_the_order_people_say_is_the_order_steps_run(
         ("restart nginx on web-01, wait a minute and restart it on web-02", "wait a minute"),
         ("wait for nginx to stop on web-01", "wait for"),
         ("pause for 30s then reboot db-01", "pause for 30s"),
+        ("reboot web-01 tomorrow", "tomorrow"),
+        ("Restart nginx on web-01 later", "later"),
+        ("reboot db-01 at 3am", "at 3am"),
+        ("restart nginx on web-02 in 10 minutes", "in 10 minutes"),
     ],
 )
 async def test_a_pause_is_named_never_dropped(brain: RulesBrain, text: str, pause: str) -> None:

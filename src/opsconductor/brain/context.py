@@ -282,9 +282,9 @@ class ContextReader:
         """'reboot app-01, wait 5 minutes, then reboot app-02': steps run one after another,
         each as soon as the one before has ended, never after a pause; said, not dropped."""
         question = (
-            f"I run steps one after another, each as soon as the one before has finished, and "
-            f"I can't wait for a time or an event ('{pause.strip()}'). Ask without the pause, "
-            "or ask for the next part when you are ready."
+            f"I run what you ask now, steps one after another, each as soon as the one before "
+            f"has finished; I can't wait for a time or an event ('{pause.strip()}'). Ask without "
+            "it, or ask for that part when you are ready."
         )
         reading = self.read(request.request_id, request.text, request.index)
         return asking(request, reading, "not_understood", question)

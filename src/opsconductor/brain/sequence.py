@@ -29,7 +29,12 @@ _FIRST = re.compile(r"\s+(?:first|firstly)\b", re.IGNORECASE)
 PAUSE = re.compile(
     r"\b(?:wait|pause|sleep|hold\s+on)\b(?:\s+for)?\s+(?:about\s+)?"
     r"(?:\d+\s*[a-z]*|an?\s+(?:few\s+)?(?:seconds?|minutes?|hours?|while|bit))"
-    r"|\bwait\s+(?:for|until|till)\b",  # "wait for nginx to stop": an event, not an order
+    r"|\bwait\s+(?:for|until|till)\b"  # "wait for nginx to stop": an event, not an order
+    # "reboot web-01 tomorrow", "restart nginx later": a time to act, which is not now.
+    r"|\b(?:tomorrow|tonight|later|overnight|next\s+(?:week|month|monday|tuesday|wednesday"
+    r"|thursday|friday|saturday|sunday)|this\s+(?:evening|afternoon|weekend)|after\s+hours"
+    r"|at\s+(?:midnight|noon|\d{1,2}(?::\d{2}\s*(?:am|pm)?|\s*(?:am|pm)|\s*o'?clock))"
+    r"|in\s+\d+\s+(?:minutes?|hours?|mins?))\b",
     re.IGNORECASE,
 )
 
