@@ -693,3 +693,19 @@ async def test_a_change_that_leans_on_the_group_before_stays_inside_it(
     assert decision.clarification is None, decision.clarification
     assert sorted(decision.targets) == wanted
     assert decision.read_as is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("close port 5432 on db-01 but keep it open on pg-03", ["db-01"]),
+        ("close port 5432 on the database servers but keep it open on pg-03", ["db-01"]),
+        ("restart nginx on all web servers but leave it alone on web-01", ["web-02", "web-stg-01"]),
+    ],
+)
+async def test_hosts_to_keep_as_they_are_are_left_out(
+    brain: RulesBrain, text: str, wanted: list[str]
+) -> None:
+    decision = await understand(brain, text)
+    assert decision.clarification is None, decision.clarification
+    assert sorted(decision.targets) == wanted

@@ -44,6 +44,20 @@ def with_plain_joiners(text: str) -> str:
     return _LIKE_AND.sub(" and ", text)
 
 
+# "close port 5432 on db-01 but keep it open on pg-03": the hosts to keep are left out.
+_KEPT_ELSEWHERE = re.compile(
+    r"^(?P<order>.+?)\s*,?\s+(?:but|and)\s+(?:keep|leave)\s+(?:it|them|that|this)\s+"
+    r"(?:[a-z]+\s+)?(?:on|for|at)\s+(?P<hosts>.+?)[\s.!?]*$",
+    re.IGNORECASE,
+)
+
+
+def kept_elsewhere(text: str) -> str:
+    """'X on A but keep it open on B' as 'X on A except B'."""
+    match = _KEPT_ELSEWHERE.match(text)
+    return text if match is None else f"{match.group('order')} except {match.group('hosts')}"
+
+
 def checks_first(text: str, verbs: frozenset[str]) -> str:
     """'X after checking Y' as 'check Y, then X'; the text unchanged when the gerund is no
     order's verb ('after hours' is not a step)."""
