@@ -709,3 +709,61 @@ async def test_hosts_to_keep_as_they_are_are_left_out(
     decision = await understand(brain, text)
     assert decision.clarification is None, decision.clarification
     assert sorted(decision.targets) == wanted
+
+
+@pytest.mark.parametrize(
+    ("turns", "action", "targets", "inputs"),
+    [
+        (
+            ["restart nginx on web-01", "now web-02"],
+            "restart_service",
+            ["web-02"],
+            {"service": "nginx"},
+        ),
+        (
+            ["restart nginx on web-01", "do the same for apache"],
+            "restart_service",
+            ["web-01"],
+            {"service": "apache"},
+        ),
+        (
+            ["check the status of nginx on web-01", "and postgres on db-01"],
+            "service_status",
+            ["db-01"],
+            {"service": "postgres"},
+        ),
+        (
+            ["ping 8.8.8.8 from web-01", "and from the staging app servers"],
+            "ping",
+            ["app-stg-01", "app-stg-02"],
+            {"destination": "8.8.8.8"},
+        ),
+        (
+            ["open port 443 on web-01", "also on web-02 and web-stg-01"],
+            "modify_firewall",
+            ["web-02", "web-stg-01"],
+            {"port": "443"},
+        ),
+        (
+            ["deploy billing 2.0.0 to app-stg-01", "now to app-stg-02"],
+            "deploy_application",
+            ["app-stg-02"],
+            {"app": "billing", "version": "2.0.0"},
+        ),
+    ],
+)
+async def test_a_follow_up_repeats_the_order_before_with_what_it_changes(
+    brain: RulesBrain, turns: list[str], action: str, targets: list[str], inputs: dict[str, str]
+) -> None:
+    decision = await conversation(brain, turns)
+    assert decision.clarification is None, decision.clarification
+    assert actions(decision) == [action]
+    assert sorted(decision.targets) == targets
+    assert inputs.items() <= decision.inputs.items()
+    assert decision.read_as is not None
+
+
+async def test_both_after_a_turn_about_one_host_is_asked(brain: RulesBrain) -> None:
+    decision = await conversation(brain, ["tell me about web-01", "and web-02", "reboot both"])
+    assert decision.clarification is not None
+    assert "both" in decision.clarification.question

@@ -78,6 +78,7 @@ _BUT_NOT = re.compile(
 )
 # "80 and 443", "1234, 5678 and 9012": numbers listed for one parameter.
 _NUMBER_LIST = re.compile(r"\b\d+(?:\s*,\s*\d+)*\s*,?\s+(?:and|&)\s+\d+\b")
+_BOTH = re.compile(r"\bboth\b", re.IGNORECASE)
 # "if nginx is down on web-01, …": a condition before its order.
 _BEFORE_ORDER = re.compile(r"^(?:if|when|whenever|unless|in\s+case)\b", re.IGNORECASE)
 # "… if not", "… if so", "… if needed": the condition is the result of the check before.
@@ -488,6 +489,17 @@ class ContextReader:
             entities = self.read(request.request_id, previous.text, request.index).entities
             decision = previous.decision.model_copy(update={"entities": entities})
             previous = Said(previous.text, decision)
+        if _BOTH.search(text) and len(previous.decision.targets) != 2:
+            # 'reboot both' after a turn about one host: which two is not ours to guess.
+            question = (
+                f"'both' in '{text.strip(' ?.!')}': the request before was about "
+                f"{', '.join(previous.decision.targets) or 'no named host'}. Name the two hosts."
+            )
+            clarification = Clarification(reason="no_target", question=question)
+            asked = first.model_copy(
+                update={"kind": "clarification", "clarification": clarification}
+            )
+            return Said(text, asked)
         regrouping = regrouped(
             text, previous, lambda words: self.read(request.request_id, words, request.index)
         )

@@ -44,7 +44,9 @@ _NAMES_PLACE = re.compile(r"\b(on|at|from)\s+\S+", re.IGNORECASE)
 _PLACE_WORD = re.compile(r"^(on|in|at|for|to)\s+", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
     r"^(?:(?:and\s+)?(?:what|how)\s+about|(?:and\s+|now\s+|ok\s+)?(?:do\s+)?(?:the\s+)?same"
-    r"(?:\s+thing)?\s+(?:for|on|in|with)|and\s+(?:for|on|in)"
+    r"(?:\s+thing)?\s+(?:for|on|in|with)|and\s+(?:for|on|in|from)"
+    r"|(?:and\s+|now\s+)?also\s+(?:on|to|for|in|from)|now\s+(?:on|to|for|in|from)"
+    r"|now(?=\s+\S+\s*\??$)|and(?=\s+\S+\s+on\s+\S+\s*\??$)"
     r"|and(?=\s+\S+\s*\??$))\b",
     re.IGNORECASE,
 )
@@ -103,7 +105,7 @@ def with_context(text: str, first: DecisionV1, previous: Said, verbs: frozenset[
     first; empty when the text stands on its own."""
     follow = _FOLLOW_UP.match(text)
     if follow:
-        return _follow_up(text[follow.end() :].strip(" ?.!,"), previous, verbs)
+        return _follow_up(text[follow.end() :].strip(" ?.!,"), previous, first, verbs)
     base = _AGAIN.sub("", text).strip()
     service = previous.decision.inputs.get("service") or previous.decision.inputs.get("app")
     if service:
@@ -258,7 +260,9 @@ def _group(entities: list[Entity]) -> Entity | None:
     return groups[0] if len(groups) == 1 else None
 
 
-def _follow_up(rest: str, previous: Said, verbs: frozenset[str]) -> list[str]:
+def _follow_up(
+    rest: str, previous: Said, first: DecisionV1, verbs: frozenset[str]
+) -> list[str]:
     """ "and on web-02?", "same for staging": the turn before, elsewhere; "what about
     memory?": another check, on the same hosts."""
     if not rest:
@@ -267,6 +271,7 @@ def _follow_up(rest: str, previous: Said, verbs: frozenset[str]) -> list[str]:
     if rest.split()[0].lower() not in verbs:
         action = _without_targets(previous)
         place = _PLACE_WORD.sub("", rest).strip()
+        candidates += _another_service(rest, previous, first)
         if action and place:
             candidates += [f"{action} on {place}", f"{action} in {place}"]
     where = _where(previous)
@@ -274,6 +279,24 @@ def _follow_up(rest: str, previous: Said, verbs: frozenset[str]) -> list[str]:
         candidates.append(f"{rest} on {where}")
     candidates.append(rest)
     return candidates
+
+
+def _another_service(rest: str, previous: Said, first: DecisionV1) -> list[str]:
+    """'do the same for apache', 'and postgres on db-01': the order before, with the service
+    the follow-up names (as the follow-up read on its own found it) in place of its own, and
+    its hosts when it names them."""
+    service = previous.decision.inputs.get("service")
+    words = rest.split()
+    named = (first.inputs.get("service") or "").lower()
+    if not service or not words or named != words[0].lower() or named == service.lower():
+        return []
+    swapped = re.sub(rf"\b{re.escape(service)}\b", words[0], previous.text, flags=re.I)
+    if swapped == previous.text:
+        return []
+    if len(words) == 1:
+        return [swapped]
+    action = _without_targets(Said(swapped, previous.decision))
+    return [f"{action} {' '.join(words[1:])}"]
 
 
 def _where(said: Said) -> str:
@@ -292,7 +315,7 @@ def _without_targets(said: Said) -> str:
     """The clause or turn before with the words that named its targets taken out."""
     text = said.text
     for words in _target_words(said.decision) or said.decision.targets:
-        text = re.sub(rf"\s*\b(on|in|for|at|to)?\s*{re.escape(words)}\b", "", text, flags=re.I)
+        text = re.sub(rf"\s*\b(on|in|for|at|to|from)?\s*{re.escape(words)}\b", "", text, flags=re.I)
     return text.strip(" ?.,")
 
 
