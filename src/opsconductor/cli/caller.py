@@ -23,12 +23,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from opsconductor.app import OpsConductor
 from opsconductor.errors import NotPermitted, OpsConductorError
-from opsconductor.identity import repository as identity
 from opsconductor.identity.models import Permission, Principal, Role
-from opsconductor.store.audit import record_event
+
+# The store's modules are imported where a caller is proven: `--help` should not load them.
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
 
 # Names of environment variables, not secrets.
 TOKEN_ENV = "OPSCONDUCTOR_TOKEN"  # noqa: S105
@@ -113,6 +115,8 @@ def claimed_name(explicit: str | None) -> str | None:
 async def prove(conductor: OpsConductor, claimed: str | None) -> Caller:
     """Who the caller is proven to be, and that `claimed` (if given) is that caller.
     NotProven for a token that is refused and for a claim nothing supports."""
+    from opsconductor.identity import repository as identity
+
     login = login_name()
     token = _read_token()
     caller: Caller | None
@@ -140,6 +144,8 @@ async def prove(conductor: OpsConductor, claimed: str | None) -> Caller:
 
 
 async def _by_login(conductor: OpsConductor, login: str) -> Caller:
+    from opsconductor.identity import repository as identity
+
     async with conductor.db.reader() as session:
         user = await identity.find_user(session, login)
         users_exist = user is not None or await identity.has_users(session)
@@ -256,6 +262,8 @@ async def audit_refusal(
 ) -> None:
     """Append one refused command-line attempt to the audit trail, as the API does for its
     refusals (never any token content)."""
+    from opsconductor.store.audit import record_event
+
     async with conductor.db.session() as session:
         await record_event(
             session,
