@@ -190,7 +190,8 @@ def report(
 def append_to_notes(path: Path, section: str) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if NOTES_END in text:
-        text = text.replace(NOTES_END, f"{section}\n{NOTES_END}", 1)
+        before, _, after = text.partition(NOTES_END)
+        text = f"{before.rstrip()}\n\n{section}\n{NOTES_END}{after}"
     else:
         text = f"{text.rstrip()}\n\n{section}"
     path.write_text(text, encoding="utf-8")

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opsconductor.errors import NotPermitted, OpsConductorError
-from opsconductor.identity.models import Permission, Principal, Role
 
-# The store's modules are imported where a caller is proven: `--help` should not load them.
+# The store's modules, and the identity models (pydantic), are imported where a caller is
+# proven or checked: `--help` and argument errors should not load them.
 if TYPE_CHECKING:
     from opsconductor.app import OpsConductor
+    from opsconductor.identity.models import Permission, Role
 
 # Names of environment variables, not secrets.
 TOKEN_ENV = "OPSCONDUCTOR_TOKEN"  # noqa: S105
@@ -83,11 +84,15 @@ class Caller:
         """The role the service checks decisions against, never None (which it would take for
         a trusted actor): the user's; an operator's for the login alone on a store without
         users; a viewer's for an unproven caller, who decides nothing."""
+        from opsconductor.identity.models import Role
+
         if self.user_role is not None:
             return self.user_role
         return Role.OPERATOR if self.proof is Proof.SOLE_LOGIN else Role.VIEWER
 
     def can(self, permission: Permission) -> bool:
+        from opsconductor.identity.models import Principal
+
         return Principal(self.name, self.role).can(permission)
 
     def describe(self) -> str:
@@ -200,6 +205,8 @@ async def check_may_cancel(
 ) -> None:
     """Refuse (audited) what the API refuses: operators cancel their own executions, approvers
     and admins anyone's; unproven, only what was asked under the same login."""
+    from opsconductor.identity.models import Permission
+
     own = requester == caller.name
     if caller.can(Permission.CANCEL_ANY) or (own and caller.can(Permission.CANCEL_OWN)):
         return
@@ -222,6 +229,8 @@ async def check_may_cancel(
 async def check_may_request(conductor: OpsConductor, caller: Caller, text: str) -> None:
     """A caller who may not ask (unproven, or a viewer) may still have answered what needs no
     approval; a plan that needs one is refused before anything is recorded."""
+    from opsconductor.identity.models import Permission
+
     if caller.can(Permission.ASK):
         return
     preview = await conductor.pipeline.plan(text)
@@ -231,6 +240,8 @@ async def check_may_request(conductor: OpsConductor, caller: Caller, text: str) 
 
 async def check_may_request_level(conductor: OpsConductor, caller: Caller, level: int) -> None:
     """Refuse (audited) a caller who may not ask for a plan of this approval level."""
+    from opsconductor.identity.models import Permission
+
     if level == 0 or caller.can(Permission.ASK):
         return
     reason = f"{caller.name} ({caller.role}) may not request a level-{level} plan"

@@ -3,7 +3,6 @@ become messages and exit codes."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import threading
@@ -51,6 +50,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def run(work: Callable[[OpsConductor], Awaitable[T]]) -> T:
     """Open the conductor, do the work, close it; errors become a message and exit code 2."""
+    import asyncio  # here, not at the top: `--help` needs no event loop
+
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     settings = _settings()
@@ -88,6 +89,8 @@ async def _open(settings: Settings) -> OpsConductor:
 
 
 async def _let_sqlite_threads_stop(limit_s: float = 2.0) -> None:
+    import asyncio
+
     # aiosqlite stops the thread of a connection that failed to open by queueing a stop it does
     # not wait for; were the event loop closed first, that thread would die printing a
     # traceback under our one line. So let it finish, briefly, while the loop still runs.

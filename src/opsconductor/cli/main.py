@@ -3,7 +3,6 @@ codes here, and only here."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import sys
@@ -116,6 +115,8 @@ def ask(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest revision."""
+    import asyncio
+
     run(lambda c: asyncio.sleep(0))  # OpsConductor.open migrates
     out.print("Database schema is up to date.")
 
