@@ -260,9 +260,7 @@ def _group(entities: list[Entity]) -> Entity | None:
     return groups[0] if len(groups) == 1 else None
 
 
-def _follow_up(
-    rest: str, previous: Said, first: DecisionV1, verbs: frozenset[str]
-) -> list[str]:
+def _follow_up(rest: str, previous: Said, first: DecisionV1, verbs: frozenset[str]) -> list[str]:
     """ "and on web-02?", "same for staging": the turn before, elsewhere; "what about
     memory?": another check, on the same hosts."""
     if not rest:

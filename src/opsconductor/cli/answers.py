@@ -3,13 +3,17 @@ run one's own level-1 plan, and printing the answer."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.caller import Caller
 from opsconductor.cli.common import Format, emit, out
-from opsconductor.pipeline.answer import Answer
+
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
+    from opsconductor.pipeline.answer import Answer
 
 
 async def offer_to_run(

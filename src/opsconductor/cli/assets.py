@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import TypeAdapter, ValidationError
 
-from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.answers import offer_to_run, print_answer
 from opsconductor.cli.caller import check_may_request_level, claimed_name, explained, prove
@@ -30,7 +29,10 @@ from opsconductor.pipeline import discovery
 from opsconductor.pipeline.answer import Answer
 from opsconductor.schemas.text import Line
 
-app = typer.Typer(no_args_is_help=True, help="The asset inventory.")
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
+
+app = typer.Typer(no_args_is_help=True)  # its help: cli/main.py, _Root.lazy
 
 
 @app.command("import")

@@ -17,7 +17,7 @@ from opsconductor.errors import ValidationFailed
 from opsconductor.execution import queries
 from opsconductor.store.audit_verify import Anchor, ChainReport, make_anchor, verify_chain
 
-audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
+audit_app = typer.Typer(no_args_is_help=True)  # help: cli/main.py, _Root.lazy
 
 
 @audit_app.command("list")

@@ -23,12 +23,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from opsconductor.app import OpsConductor
 from opsconductor.errors import NotPermitted, OpsConductorError
-from opsconductor.identity import repository as identity
-from opsconductor.identity.models import Permission, Principal, Role
-from opsconductor.store.audit import record_event
+
+# The store's modules, and the identity models (pydantic), are imported where a caller is
+# proven or checked: `--help` and argument errors should not load them.
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
+    from opsconductor.identity.models import Permission, Role
 
 # Names of environment variables, not secrets.
 TOKEN_ENV = "OPSCONDUCTOR_TOKEN"  # noqa: S105
@@ -81,11 +84,15 @@ class Caller:
         """The role the service checks decisions against, never None (which it would take for
         a trusted actor): the user's; an operator's for the login alone on a store without
         users; a viewer's for an unproven caller, who decides nothing."""
+        from opsconductor.identity.models import Role
+
         if self.user_role is not None:
             return self.user_role
         return Role.OPERATOR if self.proof is Proof.SOLE_LOGIN else Role.VIEWER
 
     def can(self, permission: Permission) -> bool:
+        from opsconductor.identity.models import Principal
+
         return Principal(self.name, self.role).can(permission)
 
     def describe(self) -> str:
@@ -113,6 +120,8 @@ def claimed_name(explicit: str | None) -> str | None:
 async def prove(conductor: OpsConductor, claimed: str | None) -> Caller:
     """Who the caller is proven to be, and that `claimed` (if given) is that caller.
     NotProven for a token that is refused and for a claim nothing supports."""
+    from opsconductor.identity import repository as identity
+
     login = login_name()
     token = _read_token()
     caller: Caller | None
@@ -140,6 +149,8 @@ async def prove(conductor: OpsConductor, claimed: str | None) -> Caller:
 
 
 async def _by_login(conductor: OpsConductor, login: str) -> Caller:
+    from opsconductor.identity import repository as identity
+
     async with conductor.db.reader() as session:
         user = await identity.find_user(session, login)
         users_exist = user is not None or await identity.has_users(session)
@@ -194,6 +205,8 @@ async def check_may_cancel(
 ) -> None:
     """Refuse (audited) what the API refuses: operators cancel their own executions, approvers
     and admins anyone's; unproven, only what was asked under the same login."""
+    from opsconductor.identity.models import Permission
+
     own = requester == caller.name
     if caller.can(Permission.CANCEL_ANY) or (own and caller.can(Permission.CANCEL_OWN)):
         return
@@ -216,6 +229,8 @@ async def check_may_cancel(
 async def check_may_request(conductor: OpsConductor, caller: Caller, text: str) -> None:
     """A caller who may not ask (unproven, or a viewer) may still have answered what needs no
     approval; a plan that needs one is refused before anything is recorded."""
+    from opsconductor.identity.models import Permission
+
     if caller.can(Permission.ASK):
         return
     preview = await conductor.pipeline.plan(text)
@@ -225,6 +240,8 @@ async def check_may_request(conductor: OpsConductor, caller: Caller, text: str) 
 
 async def check_may_request_level(conductor: OpsConductor, caller: Caller, level: int) -> None:
     """Refuse (audited) a caller who may not ask for a plan of this approval level."""
+    from opsconductor.identity.models import Permission
+
     if level == 0 or caller.can(Permission.ASK):
         return
     reason = f"{caller.name} ({caller.role}) may not request a level-{level} plan"
@@ -256,6 +273,8 @@ async def audit_refusal(
 ) -> None:
     """Append one refused command-line attempt to the audit trail, as the API does for its
     refusals (never any token content)."""
+    from opsconductor.store.audit import record_event
+
     async with conductor.db.session() as session:
         await record_event(
             session,

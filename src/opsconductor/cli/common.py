@@ -3,24 +3,23 @@ become messages and exit codes."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
-from opsconductor.app import OpsConductor
-from opsconductor.config import Settings, load_settings
 from opsconductor.errors import DatabaseUnavailable, OpsConductorError
+
+# What opens the store (the app, SQLAlchemy, the settings) is imported by the functions that
+# open it: `--help` and a command's own checks of its arguments should not pay for it.
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
+    from opsconductor.config import Settings
 
 # soft_wrap: long answers and errors stay whole lines, whatever the terminal width.
 # markup=False: what `out` and `errors` print comes from users and data (names, ids, file
@@ -51,6 +50,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def run(work: Callable[[OpsConductor], Awaitable[T]]) -> T:
     """Open the conductor, do the work, close it; errors become a message and exit code 2."""
+    import asyncio  # here, not at the top: `--help` needs no event loop
+
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     settings = _settings()
 
     async def main() -> T:
@@ -70,6 +73,10 @@ def run(work: Callable[[OpsConductor], Awaitable[T]]) -> T:
 
 
 async def _open(settings: Settings) -> OpsConductor:
+    from sqlalchemy.exc import DBAPIError
+
+    from opsconductor.app import OpsConductor
+
     try:
         return await OpsConductor.open(settings)
     except (DBAPIError, OSError) as exc:
@@ -82,6 +89,8 @@ async def _open(settings: Settings) -> OpsConductor:
 
 
 async def _let_sqlite_threads_stop(limit_s: float = 2.0) -> None:
+    import asyncio
+
     # aiosqlite stops the thread of a connection that failed to open by queueing a stop it does
     # not wait for; were the event loop closed first, that thread would die printing a
     # traceback under our one line. So let it finish, briefly, while the loop still runs.
@@ -93,6 +102,9 @@ async def _let_sqlite_threads_stop(limit_s: float = 2.0) -> None:
 def describe_database(settings: Settings) -> str:
     """Where the store is, in words: the SQLite file, or host, port and database; never a
     user name's password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(settings.effective_database_url)
     except ArgumentError:
@@ -106,6 +118,8 @@ def describe_database(settings: Settings) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    from sqlalchemy.exc import DBAPIError
+
     # A DBAPIError's own text adds the SQL and a link; the driver's message is the news.
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     if isinstance(cause, OSError) and cause.strerror:
@@ -116,6 +130,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from opsconductor.config import load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import (
@@ -23,9 +22,10 @@ from opsconductor.cli.common import (
 from opsconductor.credentials.models import MAX_PRIVATE_KEY_CHARS, CredentialKind, Secret
 from opsconductor.errors import OpsConductorError
 
-credentials_app = typer.Typer(
-    no_args_is_help=True, help="Logins for assets, encrypted at rest; secrets are never shown."
-)
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
+
+credentials_app = typer.Typer(no_args_is_help=True)  # its help: cli/main.py, _Root.lazy
 
 
 @credentials_app.command("add")

@@ -5,21 +5,21 @@ A token is printed once, when it is made; listings show its id, never the token.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.caller import acting_name
 from opsconductor.cli.common import Actor, Format, emit, errors, out, run
 from opsconductor.identity.models import Role, TokenPublic, UserPublic
 
-users_app = typer.Typer(no_args_is_help=True, help="API users and their roles.")
-tokens_app = typer.Typer(
-    no_args_is_help=True, help="API tokens: shown once when made, only a hash is kept."
-)
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
+
+users_app = typer.Typer(no_args_is_help=True)  # help: cli/main.py, _Root.lazy
+tokens_app = typer.Typer(no_args_is_help=True)  # help: cli/main.py, _Root.lazy
 
 UNSHOWN = "Store it now: it will not be shown again."
 

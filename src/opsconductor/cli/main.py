@@ -3,47 +3,62 @@ codes here, and only here."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opsconductor.app import OpsConductor
 from opsconductor.cli.answers import offer_to_run, print_answer
-from opsconductor.cli.assets import app as assets_app
-from opsconductor.cli.audit import audit_app
 from opsconductor.cli.caller import check_may_request, claimed_name, explained, prove
 from opsconductor.cli.common import Actor, Format, console, fail, out, run
-from opsconductor.cli.credentials import credentials_app
-from opsconductor.cli.identity import tokens_app, users_app
+from opsconductor.cli.lazy import LazyGroup, RootGroup
 from opsconductor.cli.mcp import mcp
-from opsconductor.cli.records import approvals_app, executions_app
 from opsconductor.cli.serve import serve
 from opsconductor.errors import OpsConductorError
-from opsconductor.pipeline import conversations
-from opsconductor.pipeline.answer import Answer
+
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
+    from opsconductor.pipeline.answer import Answer
+
+
+class _Root(RootGroup):
+    # Imported when named (see cli/lazy.py); the help is what `opsconductor --help` lists.
+    lazy = {
+        "assets": LazyGroup("opsconductor.cli.assets", "app", "The asset inventory."),
+        "executions": LazyGroup(
+            "opsconductor.cli.records", "executions_app", "Executions and their results."
+        ),
+        "approvals": LazyGroup(
+            "opsconductor.cli.records", "approvals_app", "Approvals waiting for a decision."
+        ),
+        "audit": LazyGroup("opsconductor.cli.audit", "audit_app", "The audit trail."),
+        "credentials": LazyGroup(
+            "opsconductor.cli.credentials",
+            "credentials_app",
+            "Logins for assets, encrypted at rest; secrets are never shown.",
+        ),
+        "users": LazyGroup("opsconductor.cli.identity", "users_app", "API users and their roles."),
+        "tokens": LazyGroup(
+            "opsconductor.cli.identity",
+            "tokens_app",
+            "API tokens: shown once when made, only a hash is kept.",
+        ),
+        "db": LazyGroup("opsconductor.cli.main", "db_app", "The database schema."),
+    }
+
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="OpsConductor: ask, approve, run."
+    cls=_Root,
+    no_args_is_help=True,
+    add_completion=False,
+    help="OpsConductor: ask, approve, run.",
 )
-db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
-for sub, name in [
-    (assets_app, "assets"),
-    (executions_app, "executions"),
-    (approvals_app, "approvals"),
-    (audit_app, "audit"),
-    (credentials_app, "credentials"),
-    (users_app, "users"),
-    (tokens_app, "tokens"),
-    (db_app, "db"),
-]:
-    app.add_typer(sub, name=name)
+db_app = typer.Typer(no_args_is_help=True)  # help: _Root.lazy
 app.command("serve")(serve)
 app.command("mcp")(mcp)
 
@@ -70,6 +85,8 @@ def ask(
     actor: Actor = None,
 ) -> None:
     """Ask a question or request an action, recorded as asked by who you are proven to be."""
+    from opsconductor.pipeline import conversations
+
     if session is not None and not re.fullmatch(conversations.ID_PATTERN, session):
         fail("--session: use letters, digits, '.', '_' or '-' (at most 64), starting with one")
     claimed = claimed_name(actor)
@@ -99,6 +116,8 @@ def ask(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest revision."""
+    import asyncio
+
     run(lambda c: asyncio.sleep(0))  # OpsConductor.open migrates
     out.print("Database schema is up to date.")
 

@@ -7,13 +7,15 @@ user. The SDK is imported here, inside the command, so that other commands never
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opsconductor.app import OpsConductor
 from opsconductor.cli.caller import claimed_name, prove
 from opsconductor.cli.common import Actor, errors, fail, run
+
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
 
 
 def mcp(

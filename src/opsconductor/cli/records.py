@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from opsconductor.app import OpsConductor
 from opsconductor.cli import views
 from opsconductor.cli.caller import (
     check_may_cancel,
@@ -21,8 +20,11 @@ from opsconductor.execution.recovery import Resolution
 from opsconductor.pipeline.answer import Answer
 from opsconductor.schemas.execution import ExecutionResultV1
 
-executions_app = typer.Typer(no_args_is_help=True, help="Executions and their results.")
-approvals_app = typer.Typer(no_args_is_help=True, help="Approvals waiting for a decision.")
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
+
+executions_app = typer.Typer(no_args_is_help=True)  # help: cli/main.py, _Root.lazy
+approvals_app = typer.Typer(no_args_is_help=True)  # help: cli/main.py, _Root.lazy
 
 
 @executions_app.command("list")

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opsconductor.app import OpsConductor
 from opsconductor.cli.common import console, run
-from opsconductor.config import load_settings
-from opsconductor.identity import repository as identity
+
+if TYPE_CHECKING:
+    from opsconductor.app import OpsConductor
 
 
 async def _first_admin(conductor: OpsConductor) -> str | None:
+    from opsconductor.identity import repository as identity
+
     async with conductor.db.session() as session:
         return await identity.ensure_admin(session)
 
@@ -49,6 +51,7 @@ def serve(
 
     from opsconductor.api import create_app
     from opsconductor.api.redaction import install_log_redaction
+    from opsconductor.config import load_settings
 
     if no_worker:
         os.environ["OPSCONDUCTOR_EMBEDDED_WORKER"] = "false"  # read by every load_settings below

@@ -6,13 +6,14 @@ the protocols below, so that the face needs nothing of the store's tables."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
 from rich.table import Table
 
-from opsconductor.pipeline.answer import Answer
-from opsconductor.schemas.execution import ExecutionResultV1
+if TYPE_CHECKING:
+    from opsconductor.pipeline.answer import Answer
+    from opsconductor.schemas.execution import ExecutionResultV1
 
 
 class ExecutionListed(Protocol):

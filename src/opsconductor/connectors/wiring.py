@@ -9,7 +9,6 @@ from opsconductor.connectors.local import LocalConnector
 from opsconductor.connectors.registry import ConnectorRegistry
 from opsconductor.credentials.repository import open_credentials
 from opsconductor.credentials.run_secrets import OpenedCredentials, RunSecrets
-from opsconductor.credentials.vault import Vault
 from opsconductor.inventory.models import Asset
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from opsconductor.connectors.known_hosts import KnownHosts, TrustedKey
     from opsconductor.connectors.ssh import SshConnector
     from opsconductor.connectors.winrm import WinRmConnector
+    from opsconductor.credentials.vault import Vault
 
 
 class _Credentials:
@@ -31,6 +31,8 @@ class _Credentials:
 
     def vault(self) -> Vault:
         if self._vault is None:
+            from opsconductor.credentials.vault import Vault
+
             self._vault = Vault.from_settings(self.settings)
         return self._vault
 

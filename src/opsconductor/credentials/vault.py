@@ -23,15 +23,16 @@ import hmac
 import json
 import logging
 import os
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from opsconductor import keyfile
 from opsconductor.config import Settings
 from opsconductor.credentials.errors import CredentialUnreadable
 from opsconductor.credentials.models import CredentialKind, Secret
 from opsconductor.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,11 @@ class Vault:
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise ConfigurationError(f"a vault key is {KEY_BYTES} bytes, not {len(key)}")
-        self._aead = AESGCM(key)
+        # cryptography is imported here, not at the top: a command that never opens a
+        # credential (most `ask`s) should not pay for loading it.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aead: AESGCM = AESGCM(key)
         self._key_id = hmac.new(key, b"opsconductor vault key id", hashlib.sha256).digest()[
             :_KEY_ID_BYTES
         ]
@@ -92,6 +97,8 @@ class Vault:
                 f"cannot decrypt credential {name!r}: the secret key does not match "
                 f"(it was sealed with key {key_id.hex()}, this is key {self.key_id})"
             )
+        from cryptography.exceptions import InvalidTag
+
         try:
             payload = self._aead.decrypt(
                 rest[:_NONCE_BYTES], rest[_NONCE_BYTES:], _bound(name, kind, username)

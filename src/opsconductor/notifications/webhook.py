@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from opsconductor.config import Settings
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ class WebhookNotifier:
     @property
     def host(self) -> str:
         """The receiver's host: what logs and the audit trail may name of the URL."""
+        import httpx  # imported where used: most processes never send a notice
+
         try:
             return httpx.URL(self.url).host or "?"
         except Exception:
@@ -158,6 +161,8 @@ class WebhookNotifier:
         return outcome.ok
 
     async def _post(self, payload: dict[str, Any]) -> _Outcome:
+        import httpx
+
         outcome = _Outcome()
         async with httpx.AsyncClient(
             timeout=self.timeout_s, transport=self._transport, follow_redirects=False

@@ -5,9 +5,8 @@ carries an approval: the context holds what was asked, not what was allowed."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.brain.base import Context
@@ -16,6 +15,9 @@ from opsconductor.store.tables import ConversationRow, utcnow
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 KEPT_TURNS = 5
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 async def load(session: AsyncSession, owner: str, conversation_id: str, ttl_s: float) -> Context:
@@ -42,9 +44,14 @@ async def save(session: AsyncSession, owner: str, conversation_id: str, context:
 
 
 def _insert(session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
-    # Each dialect's own INSERT, the one that knows ON CONFLICT.
+    # Each dialect's own INSERT, the one that knows ON CONFLICT; imported here, so that a
+    # process on SQLite never loads the PostgreSQL dialect (and the reverse).
     if session.bind is not None and session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(ConversationRow)
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(ConversationRow)
 
 
