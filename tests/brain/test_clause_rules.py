@@ -684,6 +684,10 @@ async def test_but_dont_after_a_change_on_a_group_excludes(brain: RulesBrain) ->
             ["app-stg-01", "app-stg-02"],
         ),
         (["how many hosts in 10.1.1.", "restart nginx on those"], ["web-01", "web-02"]),
+        (
+            ["how many web servers?", "in production only", "restart nginx on them"],
+            ["web-01", "web-02"],
+        ),
     ],
 )
 async def test_a_change_that_leans_on_the_group_before_stays_inside_it(
@@ -767,3 +771,37 @@ async def test_both_after_a_turn_about_one_host_is_asked(brain: RulesBrain) -> N
     decision = await conversation(brain, ["tell me about web-01", "and web-02", "reboot both"])
     assert decision.clarification is not None
     assert "both" in decision.clarification.question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I already restarted nginx on web-01",
+        "we rebooted web-01 yesterday, check its uptime",
+        "web-01 was rebooted last night, is it healthy?",
+        "after the reboot of web-02, nginx is down; check its status",
+        "someone stopped nginx on web-02, check its status",
+        "reboot nothing; check uptime on all staging servers",
+        "I don't want to reboot web-01, show its uptime",
+        "we are not going to kill java on app-01",
+        "can I reboot dc-01?",
+        "simulate restarting nginx on web-01",
+        "the restart of nginx on web-01 failed",
+    ],
+)
+async def test_a_report_or_a_question_about_a_change_never_plans_it(
+    brain: RulesBrain, text: str
+) -> None:
+    decision = await understand(brain, text)
+    planned = [c.intent.action for c in decision.clauses] or (
+        [decision.intent.action] if decision.intent and decision.clarification is None else []
+    )
+    assert not {"reboot", "restart_service", "stop_service", "kill_process_by_name"} & set(
+        planned
+    ), (planned, decision.clarification)
+
+
+async def test_what_is_needed_done_is_the_order(brain: RulesBrain) -> None:
+    decision = await understand(brain, "I need nginx restarted on web-02")
+    assert actions(decision) == ["restart_service"]
+    assert decision.targets == ["web-02"] and decision.inputs.get("service") == "nginx"

@@ -266,7 +266,7 @@ class ContextReader:
 
     def _in_order(self, request: BrainRequest, text: str) -> str:
         """The request with its order said the one way `split_clauses` reads (`sequence`)."""
-        text = sequence.kept_elsewhere(sequence.with_plain_joiners(text))
+        text = sequence.kept_elsewhere(sequence.with_plain_joiners(sequence.as_an_order(text)))
         text = sequence.checks_first(text, self.verbs)
         return sequence.verb_repeated(text, self.verbs, lambda part: self._place(request, part))
 

@@ -115,13 +115,13 @@ SYNONYMS: dict[str, str] = _table(
     show: read lookup look
     check: check verify monitor inspect test examine
     status: status state
-    restart: restart bounce recycle cycle reload kick restarted restarting
-    stop: stop halt disable stopped stopping
-    start: start launch enable resume started starting
+    restart: restart bounce recycle cycle reload kick restarting
+    stop: stop halt disable stopping
+    start: start launch enable resume starting
     deploy: deploy release rollout roll-out ship upgrade install update push
-    reboot: reboot power-cycle rebooted rebooting
+    reboot: reboot power-cycle rebooting
     rollback: rollback revert
-    kill: kill terminate end killed killing
+    kill: kill terminate end killing
     delete: delete drop destroy remove wipe purge truncate
     modify: modify change edit
     open: open allow unblock
@@ -464,6 +464,37 @@ ABOUT_A_CHANGE = (
 # "reboot web-01, no wait, web-02": a request that corrects itself is asked again, never
 # guessed (the first host, the second or both).
 CORRECTIONS = ("no wait", "actually no", "scratch that", "i mean", "sorry i meant", "or rather")
+
+# Words that make a sentence a report of what happened, not an order ("I already restarted
+# nginx", "web-01 was rebooted last night"): a change is never planned on them.
+REPORT_WORDS = (
+    "already",
+    "yesterday",
+    "last night",
+    "this morning",
+    "ago",
+    "earlier today",
+    "was rebooted",
+    "were rebooted",
+    "was restarted",
+    "were restarted",
+    "was stopped",
+    "has been",
+    "have been",
+    "someone",
+    "somebody",
+    "i don't want",
+    "i do not want",
+    "not going to",
+    "reboot nothing",
+    "restart nothing",
+    "simulate",
+    "can i",
+    "could rebooting",
+    "could restarting",
+    "thinking about",
+    "last time",
+)
 
 # A request that opens with one of these asks whether something is so ("is port 5432 open on
 # db-01", "does web-01 need a reboot"): a question about the state, never an order to change it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from opsconductor.brain import clarify, inclusions, lexicon
@@ -70,6 +71,7 @@ class RulesBrain:
     def read(self, request_id: str, text: str, index: InventoryIndex) -> DecisionV1:
         """One sentence on its own."""
         found = extract(text, index, self.vocabulary)
+        _changes_as_nouns(found.tokens)
         asked_split = split_asked(text)
         if asked_split is not None:
             take_split(found.tokens, asked_split[0])
@@ -411,8 +413,9 @@ _WORD = re.compile(r"[a-z0-9']+")
 
 
 def _about_a_change(text: str) -> bool:
-    words = " " + " ".join(_WORD.findall(text.lower())) + " "
-    return any(f" {phrase} " in words for phrase in lexicon.ABOUT_A_CHANGE)
+    words = " " + " ".join(_WORD.findall(text.lower().replace(":", " : "))) + " "
+    phrases = (*lexicon.ABOUT_A_CHANGE, *lexicon.REPORT_WORDS)
+    return any(f" {phrase.replace(':', ' :')} " in words for phrase in phrases)
 
 
 def _read_only_request(text: str) -> bool:
@@ -437,6 +440,24 @@ def _object_of(pairs: list[tuple[str, Token]], verb: str, unknown: list[str]) ->
             break
         words.append(text)
     return words
+
+
+# 'after the reboot of web-02', 'a restart of nginx': the change is what happened or is
+# talked about, not an order; only a verb says to act.
+_NOUN_MARKERS = frozenset({"the", "a", "an", "last", "recent", "previous", "that", "this", "its"})
+
+
+_LAUNCHERS = frozenset({"do", "perform", "run", "start", "trigger", "initiate", "execute"})
+
+
+def _changes_as_nouns(tokens: list[Token]) -> None:
+    """Unless a verb orders it ('do a reboot of web-01', 'start the deploy')."""
+    for position, (before, token) in enumerate(itertools.pairwise(tokens)):
+        concept = lexicon.SYNONYMS.get(token.norm, token.norm)
+        ordered = any(t.lower in _LAUNCHERS for t in tokens[:position])
+        noun = token.free and concept in lexicon.CHANGE_VERBS and before.norm in _NOUN_MARKERS
+        if noun and not ordered:
+            token.norm = f"{token.norm}-event"
 
 
 def _numbered_name(word: str) -> bool:

@@ -39,6 +39,24 @@ PAUSE = re.compile(
 )
 
 
+# "I need nginx restarted on web-02": the order, said through what is needed.
+_NEEDED = re.compile(
+    r"^(?:i|we)\s+(?:need|want|would\s+like)\s+(?P<what>.+?)\s+"
+    r"(?P<verb>restart|reboot|stopp|start|deploy|kill)(?:ed)\b(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+
+
+def as_an_order(text: str) -> str:
+    """'I need nginx restarted on web-02' as 'restart nginx on web-02'; past forms are
+    otherwise reports ('I already restarted nginx'), never orders."""
+    match = _NEEDED.match(text)
+    if match is None:
+        return text
+    verb = match.group("verb").lower().replace("stopp", "stop")
+    return f"{verb} {match.group('what')}{match.group('rest')}"
+
+
 def with_plain_joiners(text: str) -> str:
     """'also', 'plus', 'as well as' and '&' between parts, as 'and'."""
     return _LIKE_AND.sub(" and ", text)

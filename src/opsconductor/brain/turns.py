@@ -36,6 +36,8 @@ _NARROWING = re.compile(
     r"(?:the\s+)?(?P<rest>.+?)(?:\s+ones?)?[\s?.!]*$",
     re.IGNORECASE,
 )
+# "in production only", "the staging ones only": a narrowing said with 'only' at the end.
+_ONLY_AFTER = re.compile(r"^(?P<rest>(?:in|at|on|the)\b.+?)\s+only[\s?.!]*$", re.IGNORECASE)
 # Words of a narrowing that stand for an earlier answer: "those", "the prod ones".
 ANTECEDENT = re.compile(
     r"\b(those|these|them|that|it|this|ones?)\b|^(filter|narrow|limit|restrict)\b", re.I
@@ -320,7 +322,7 @@ def _without_targets(said: Said) -> str:
 def narrowing(text: str, verbs: frozenset[str]) -> str | None:
     """What 'filter those to only Linux' narrows to ('Linux'); None for an order ('only
     restart nginx') or anything else."""
-    match = _NARROWING.match(text)
+    match = _NARROWING.match(text) or _ONLY_AFTER.match(text)
     if match is None or match.group("rest").split()[0].lower() in verbs:
         return None
     return match.group("rest")
