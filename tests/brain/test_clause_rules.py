@@ -805,3 +805,32 @@ async def test_what_is_needed_done_is_the_order(brain: RulesBrain) -> None:
     decision = await understand(brain, "I need nginx restarted on web-02")
     assert actions(decision) == ["restart_service"]
     assert decision.targets == ["web-02"] and decision.inputs.get("service") == "nginx"
+
+
+@pytest.mark.parametrize(
+    ("turns", "words"),
+    [
+        (["check uptime on db-01", "and pg-03", "reboot the older one"], "the older one"),
+        (["reboot everything there except the web server"], "there"),
+    ],
+)
+async def test_hosts_the_conversation_does_not_name_are_asked(
+    brain: RulesBrain, turns: list[str], words: str
+) -> None:
+    decision = await conversation(brain, turns)
+    assert decision.clarification is not None
+    assert f"'{words}'" in decision.clarification.question
+
+
+async def test_a_follow_up_to_a_place_it_cannot_read_keeps_no_earlier_host(
+    brain: RulesBrain,
+) -> None:
+    turns = ["deploy billing 2.0.0 to app-stg-01", "deploy it to production now"]
+    decision = await conversation(brain, turns)
+    assert "app-stg-01" not in decision.targets or decision.clarification is not None
+
+
+async def test_an_exclusion_after_a_count_narrows_it(brain: RulesBrain) -> None:
+    turns = ["count production linux servers", "excluding databases", "reboot them"]
+    decision = await conversation(brain, turns)
+    assert sorted(decision.targets) == ["app-01", "app-02", "mon-01", "web-01", "web-02"]

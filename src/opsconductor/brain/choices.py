@@ -152,13 +152,22 @@ def _one_excluded(
     if follower.norm in index.services:
         service = Qualifier(QualifierKind.SERVICE, follower.norm, follower.text)
         return _exclude_qualifier(service, words, reading)
-    qualifier = read_word(follower, index, cued=True)
+    qualifier = read_word(follower, index, cued=True) or _plural_tag(follower, index)
     if qualifier is not None:
         return _exclude_qualifier(qualifier, words, reading)
     if unsupported_word(follower) is not None or follower.norm in lexicon.DISTRIBUTIONS:
         reading.unread.append(Unread(words, "exclusion"))
         return True
     return False
+
+
+def _plural_tag(token: Token, index: InventoryIndex) -> Qualifier | None:
+    """'excluding databases' where the inventory tags assets 'database'."""
+    word = token.lower
+    for singular in (word[:-1], word[:-2]) if word.endswith("s") else ():
+        if len(singular) > 2 and singular in index.tags:
+            return Qualifier(QualifierKind.TAG, index.tags[singular], token.text)
+    return None
 
 
 def _exclude(token: Token, words: str, index: InventoryIndex, reading: GroupReading) -> None:

@@ -79,6 +79,10 @@ _BUT_NOT = re.compile(
 # "80 and 443", "1234, 5678 and 9012": numbers listed for one parameter.
 _NUMBER_LIST = re.compile(r"\b\d+(?:\s*,\s*\d+)*\s*,?\s+(?:and|&)\s+\d+\b")
 _BOTH = re.compile(r"\bboth\b", re.IGNORECASE)
+# "the older one", "the other one", "the bigger ones": a choice only a look could make.
+_WHICH_ONE = re.compile(r"\bthe\s+(?:other|[a-z]+er)\s+ones?\b", re.IGNORECASE)
+# "everything there" (not "how many are there"): the place of the turn before.
+_THERE = re.compile(r"(?<!\bare )(?<!\bis )(?<!\bwere )(?<!\bwas )\bthere\b", re.IGNORECASE)
 # "if nginx is down on web-01, …": a condition before its order.
 _BEFORE_ORDER = re.compile(r"^(?:if|when|whenever|unless|in\s+case)\b", re.IGNORECASE)
 # "… if not", "… if so", "… if needed": the condition is the result of the check before.
@@ -476,6 +480,9 @@ class ContextReader:
             again = self.read(request.request_id, f"{text} on {' '.join(declared)}", request.index)
             if again.clarification is None and again.intent is not None:
                 return Said(f"{text} on {', '.join(declared)}", again)
+        unsure = _unsure_hosts(text, first, previous)
+        if unsure is not None:
+            return Said(text, unsure)
         if previous is None:
             return Said(text, first)
         return self._after(request, text, first, previous) or Said(text, first)
@@ -602,6 +609,23 @@ def _read_into_a_group(tail: str, whole: DecisionV1) -> bool:
         w.lower() for e in whole.entities if e.type is EntityType.GROUP for w in e.matched.split()
     }
     return bool(used) and all(w.lower() in used for w in tail.split())
+
+
+def _unsure_hosts(text: str, first: DecisionV1, previous: Said | None) -> DecisionV1 | None:
+    """'reboot the older one', 'reboot everything there' with no place before it: which hosts
+    is a choice the conversation does not make; asked, never guessed."""
+    named_before = previous is not None and (
+        previous.decision.targets or previous.decision.entities
+    )
+    unsure = _WHICH_ONE.search(text) or (None if named_before else _THERE.search(text))
+    if unsure is None:
+        return None
+    question = (
+        f"'{unsure.group(0)}' in '{text.strip(' ?.!')}': I can't tell which hosts you mean "
+        "from the conversation. Name them."
+    )
+    clarification = Clarification(reason="no_target", question=question)
+    return first.model_copy(update={"kind": "clarification", "clarification": clarification})
 
 
 def _declared_hosts(decision: DecisionV1, index: InventoryIndex) -> list[str]:

@@ -42,7 +42,7 @@ _ONLY_AFTER = re.compile(r"^(?P<rest>(?:in|at|on|the)\b.+?)\s+only[\s?.!]*$", re
 ANTECEDENT = re.compile(
     r"\b(those|these|them|that|it|this|ones?)\b|^(filter|narrow|limit|restrict)\b", re.I
 )
-_NAMES_PLACE = re.compile(r"\b(on|at|from)\s+\S+", re.IGNORECASE)
+_NAMES_PLACE = re.compile(r"\b(on|at|from|to|in)\s+\S+", re.IGNORECASE)
 _PLACE_WORD = re.compile(r"^(on|in|at|for|to)\s+", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
     r"^(?:(?:and\s+)?(?:what|how)\s+about|(?:and\s+|now\s+|ok\s+)?(?:do\s+)?(?:the\s+)?same"
@@ -189,7 +189,7 @@ def on_earlier_group(
     if _SCOPE.search(text):
         candidates.append(_SCOPE.sub(spoken, text, count=1))
     intent = previous.decision.intent
-    if intent is not None and intent.action in _ASKED and first.intent == intent:
+    if intent is not None and intent.action in _ASKED and (first.intent == intent or only_choices):
         candidates.append(f"{_ASKED[intent.action]} {spoken}, {text}")
     for candidate in candidates:
         said = Said(candidate, read(candidate))
