@@ -56,6 +56,14 @@ _TOKEN_KINDS = {
 _SLOT_NOUNS = frozenset({"service", "database", "process", "app"})
 # "deploy version 2.3.1 of billing-api": words that say a release follows, never a name.
 _RELEASE_WORDS = frozenset({"version", "release", "build", "of"})
+_CALLED = frozenset({"named", "called"})
+_NOUN_SLOTS = {
+    "database": Slot.DATABASE,
+    "db": Slot.DATABASE,
+    "service": Slot.SERVICE,
+    "unit": Slot.SERVICE,
+    "process": Slot.PROCESS,
+}
 _SUPERLATIVES = frozenset({"top", "worst", "most", "least", "best", "hungriest"})
 
 
@@ -114,10 +122,16 @@ def _slot_of(
 
 def _named_after_verb(tokens: list[Token], position: int, before: str, verb: str) -> Slot | None:
     """'kill nginx on web-01': what is killed is a process, by name; 'drop database staging':
-    right after the verb's noun, the name, whatever else the word could mean."""
+    right after the verb's noun, the name, whatever else the word could mean; 'the database
+    named temp', 'a service called foo-bar': the name after the noun's 'named'."""
     word = tokens[position].norm
     if not _is_name(word) or word.isdigit():
         return None
+    if before in _CALLED and position >= 2:
+        noun = lexicon.SYNONYMS.get(tokens[position - 2].norm, tokens[position - 2].norm)
+        slot = _NOUN_SLOTS.get(tokens[position - 2].norm) or _NOUN_SLOTS.get(noun)
+        if slot is not None:
+            return slot
     if verb in lexicon.SLOT_VERBS["process_name"]:
         return Slot.PROCESS
     ordered = _verb_before(tokens, position - 1) in lexicon.CHANGE_VERBS
@@ -142,6 +156,7 @@ def _is_name(word: str) -> bool:
     return (
         bool(NAME_SHAPED.match(word))
         and word not in _RELEASE_WORDS
+        and word not in _CALLED
         and not _superlative(word)
         and word not in lexicon.STOP_WORDS
         and word not in lexicon.SYNONYMS
