@@ -834,3 +834,10 @@ async def test_an_exclusion_after_a_count_narrows_it(brain: RulesBrain) -> None:
     turns = ["count production linux servers", "excluding databases", "reboot them"]
     decision = await conversation(brain, turns)
     assert sorted(decision.targets) == ["app-01", "app-02", "mon-01", "web-01", "web-02"]
+
+
+async def test_the_ones_of_a_second_part_are_those_of_the_first(brain: RulesBrain) -> None:
+    text = "restart nginx on production web servers and php-fpm on staging ones"
+    decision = await understand(brain, text)
+    assert [sorted(c.targets) for c in decision.clauses] == [["web-01", "web-02"], ["web-stg-01"]]
+    assert services(decision) == ["nginx", "php-fpm"]

@@ -79,6 +79,7 @@ _BUT_NOT = re.compile(
 # "80 and 443", "1234, 5678 and 9012": numbers listed for one parameter.
 _NUMBER_LIST = re.compile(r"\b\d+(?:\s*,\s*\d+)*\s*,?\s+(?:and|&)\s+\d+\b")
 _BOTH = re.compile(r"\bboth\b", re.IGNORECASE)
+_ONES = re.compile(r"\bones?\b", re.IGNORECASE)
 # "the older one", "the other one", "the bigger ones": a choice only a look could make.
 _WHICH_ONE = re.compile(r"\bthe\s+(?:other|[a-z]+er)\s+ones?\b", re.IGNORECASE)
 # "everything there" (not "how many are there"): the place of the turn before.
@@ -397,7 +398,12 @@ class ContextReader:
         right = right if right.split()[0].lower() in self.verbs else f"{verb} {right}"
         items = [item.strip() for item in match.group("left").split(",") if item.strip()]
         last = self._read_one(request, right, None)
-        if understood(last):  # the hosts are named once, at the end
+        if understood(last) and _ONES.search(right):
+            # 'restart nginx on production web servers and php-fpm on staging ones': the
+            # ones of the part before, read with it.
+            firsts = [self._read_one(request, f"{verb} {item}", None) for item in items]
+            last = self._read_one(request, right, firsts[-1]) if firsts else last
+        elif understood(last):  # the hosts are named once, at the end
             firsts = [self._read_one(request, f"{verb} {item}", last) for item in items]
         else:  # … or once, at the start: "check disk on web-01 and memory"
             firsts = [self._read_one(request, f"{verb} {item}", None) for item in items]
