@@ -20,6 +20,7 @@ from opsconductor.brain.said import (
     asking,
     merged,
     one,
+    questioned,
     sentence,
     understood,
     whole_request_clarified,
@@ -34,7 +35,7 @@ from opsconductor.brain.turns import (
     regrouped,
     with_context,
 )
-from opsconductor.schemas.decision import Clarification, DecisionV1, EntityType
+from opsconductor.schemas.decision import DecisionV1, EntityType
 
 Read = Callable[[str, str, InventoryIndex], DecisionV1]  # request id, text, index
 Changes = Callable[[DecisionV1], bool]  # does the decision's intent change a host?
@@ -465,11 +466,7 @@ class ContextReader:
             else f"You named several services ({named}): hosts running all of them or any of "
             "them? I can count and list the hosts of one service at a time: ask for each."
         )
-        clarification = Clarification(reason="not_understood", question=question)
-        decision = said.decision.model_copy(
-            update={"kind": "clarification", "clarification": clarification}
-        )
-        return [Said(said.text, decision)]
+        return [Said(said.text, questioned(said.decision, "not_understood", question))]
 
     def _read_one(self, request: BrainRequest, text: str, previous: Said | None) -> Said:
         first = self.read(request.request_id, text, request.index)
@@ -502,17 +499,6 @@ class ContextReader:
             entities = self.read(request.request_id, previous.text, request.index).entities
             decision = previous.decision.model_copy(update={"entities": entities})
             previous = Said(previous.text, decision)
-        if _BOTH.search(text) and len(previous.decision.targets) != 2:
-            # 'reboot both' after a turn about one host: which two is not ours to guess.
-            question = (
-                f"'both' in '{text.strip(' ?.!')}': the request before was about "
-                f"{', '.join(previous.decision.targets) or 'no named host'}. Name the two hosts."
-            )
-            clarification = Clarification(reason="no_target", question=question)
-            asked = first.model_copy(
-                update={"kind": "clarification", "clarification": clarification}
-            )
-            return Said(text, asked)
         regrouping = regrouped(
             text, previous, lambda words: self.read(request.request_id, words, request.index)
         )
@@ -618,8 +604,16 @@ def _read_into_a_group(tail: str, whole: DecisionV1) -> bool:
 
 
 def _unsure_hosts(text: str, first: DecisionV1, previous: Said | None) -> DecisionV1 | None:
-    """'reboot the older one', 'reboot everything there' with no place before it: which hosts
-    is a choice the conversation does not make; asked, never guessed."""
+    """'reboot the older one', 'reboot everything there' with no place before it, 'reboot
+    both' after a turn about one host: which hosts is a choice the conversation does not
+    make; asked, never guessed."""
+    if previous is not None and _BOTH.search(text) and len(previous.decision.targets) != 2:
+        # 'reboot both' after a turn about one host: which two is not ours to guess.
+        question = (
+            f"'both' in '{text.strip(' ?.!')}': the request before was about "
+            f"{', '.join(previous.decision.targets) or 'no named host'}. Name the two hosts."
+        )
+        return questioned(first, "no_target", question)
     named_before = previous is not None and (
         previous.decision.targets or previous.decision.entities
     )
@@ -630,8 +624,7 @@ def _unsure_hosts(text: str, first: DecisionV1, previous: Said | None) -> Decisi
         f"'{unsure.group(0)}' in '{text.strip(' ?.!')}': I can't tell which hosts you mean "
         "from the conversation. Name them."
     )
-    clarification = Clarification(reason="no_target", question=question)
-    return first.model_copy(update={"kind": "clarification", "clarification": clarification})
+    return questioned(first, "no_target", question)
 
 
 def _declared_hosts(decision: DecisionV1, index: InventoryIndex) -> list[str]:

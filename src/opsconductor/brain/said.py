@@ -31,14 +31,14 @@ def asking(
     request: BrainRequest, decision: DecisionV1, reason: ClarificationReason, question: str
 ) -> DecisionV1:
     """The decision, for the whole request, as the clarification `question`."""
-    return decision.model_copy(
-        update={
-            "request_id": request.request_id,
-            "text": request.text,
-            "kind": "clarification",
-            "clarification": Clarification(reason=reason, question=question),
-        }
-    )
+    asked = questioned(decision, reason, question)
+    return asked.model_copy(update={"request_id": request.request_id, "text": request.text})
+
+
+def questioned(decision: DecisionV1, reason: ClarificationReason, question: str) -> DecisionV1:
+    """The decision (of a clause or a turn) as the clarification `question`."""
+    clarification = Clarification(reason=reason, question=question)
+    return decision.model_copy(update={"kind": "clarification", "clarification": clarification})
 
 
 def one(request: BrainRequest, said: Said) -> DecisionV1:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from opsconductor.brain.base import BrainRequest, Context
 from opsconductor.brain.entities import filter_inputs
 from opsconductor.brain.index import InventoryIndex
-from opsconductor.brain.said import Said, asking
+from opsconductor.brain.said import Said, asking, questioned
 from opsconductor.connectors.inventory import filter_from_inputs
 from opsconductor.inventory.models import AssetFilter
-from opsconductor.schemas.decision import Clarification, DecisionV1, Entity, EntityType
+from opsconductor.schemas.decision import DecisionV1, Entity, EntityType
 
 _PRONOUN = re.compile(r"\b(it|its|that one|that service|the service)\b", re.IGNORECASE)
 _HOST_PRONOUN = re.compile(
@@ -204,8 +204,7 @@ def on_earlier_group(
         f"'{text.strip(' ?.!')}' leans on the group before ({wanted.describe()}), and I could "
         "not read it as part of that group. Name the group again in full."
     )
-    clarification = Clarification(reason="no_target", question=question)
-    return first.model_copy(update={"kind": "clarification", "clarification": clarification})
+    return questioned(first, "no_target", question)
 
 
 def _spoken(flt: AssetFilter) -> str:
