@@ -19,12 +19,12 @@ from sqlalchemy import text
 from opsconductor.config import Settings, load_settings
 from opsconductor.errors import ConfigurationError
 from opsconductor.store import migrate
+from opsconductor.store.at_commit import write_now
 from opsconductor.store.audit import (
     GENESIS,
     keyed_material,
     legacy_hash,
     record_event,
-    write_pending,
 )
 from opsconductor.store.audit_verify import Anchor, ChainReport, make_anchor, verify_chain
 from opsconductor.store.database import Database, create_engine
@@ -296,7 +296,7 @@ async def test_an_anchor_waits_for_appends_in_flight(pg_database_url: str, tmp_p
     async def slow_writer() -> None:
         async with db.session() as session:
             await record_event(session, actor="a", entity_type="x", entity_id="slow", action="b")
-            await write_pending(session)
+            await write_now(session)
             held.set()
             await release.wait()
 

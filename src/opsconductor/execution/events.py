@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from opsconductor.store.tables import utcnow
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsconductor.store.at_commit import insert_at_commit
+from opsconductor.store.tables import ExecutionEventRow, utcnow
 
 EVENT_TYPES = frozenset(
     {
@@ -65,3 +68,10 @@ class InProcessEventBus:
             queues.remove(queue)
         if not queues:
             self._subscribers.pop(execution_id, None)
+
+
+def store_event(session: AsyncSession, execution_id: str, type_: str, data: dict[str, Any]) -> None:
+    """Keep an event for late followers; written as `session`'s transaction commits, in the
+    order stored, so that it is there exactly when the change it tells of is."""
+    row = {"execution_id": execution_id, "at": utcnow(), "type": type_, "data": data}
+    insert_at_commit(session, ExecutionEventRow.__table__, row)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.errors import AssetNotFound
 from opsconductor.execution.engine import StepOutcome
-from opsconductor.execution.events import Event
+from opsconductor.execution.events import Event, store_event
 from opsconductor.execution.states import StepState, check_step_transition
 from opsconductor.execution.transactions import Transactions
 from opsconductor.inventory.facts import store_facts
+from opsconductor.store.at_commit import insert_at_commit
 from opsconductor.store.audit import record_event
-from opsconductor.store.tables import ExecutionEventRow, StepRunRow
+from opsconductor.store.tables import StepRunRow
 
 # Output chunks are streamed as events but not each stored: the step row keeps the whole.
 STORED_OUTPUT_EVENT_BYTES = 4096
@@ -26,14 +27,27 @@ logger = logging.getLogger(__name__)
 
 
 class DbRecorder:
-    """Writes each change of a step, with its audit event, before the engine goes on."""
+    """Writes each change of a step, with its audit event, before the engine goes on.
+
+    In separate transactions (a run that touches hosts) each change commits before the effect
+    it announces. In a run recorded whole (one shared transaction, an inventory query) the step
+    rows are kept here and inserted once, as they stand, when the transaction commits.
+
+    Under the run's lease this recorder is the only writer of the execution's step rows, so the
+    state each row is in is known here and never read back."""
 
     def __init__(self, tx: Transactions, execution_id: str, actor: str) -> None:
         self.tx = tx
         self.execution_id = execution_id
         self.actor = actor
         self._row_ids: dict[Key, int] = {}
-        self._rows: dict[Key, StepRunRow] = {}
+        self._states: dict[Key, str] = {}
+        self._noted: dict[Key, dict[str, Any]] = {}  # the rows of a run recorded whole
+
+    @property
+    def noted_rows(self) -> list[dict[str, Any]]:
+        """A run recorded whole: its step rows as they will be inserted, in order."""
+        return list(self._noted.values())
 
     async def existing_rows(self) -> list[StepRunRow]:
         """The step rows of an execution that ran before (resumed after an approval of its
@@ -50,40 +64,32 @@ class DbRecorder:
         rows = await self.tx.read(load)
         for row in rows:
             self._row_ids[(row.step_id, row.target)] = row.id
+            self._states[(row.step_id, row.target)] = row.state
         return rows
 
     async def create_rows(self, units: list[StepOutcome]) -> None:
-        """Rows for the units that have none yet."""
-        missing = [u for u in units if (u.step_id, u.target) not in self._row_ids]
+        """Rows for the units that have none yet, written in one statement."""
+        missing = [u for u in units if (u.step_id, u.target) not in self._states]
         if not missing:
             return
+        rows = [_pending_row(self.execution_id, unit) for unit in missing]
+        for unit in missing:
+            self._states[(unit.step_id, unit.target)] = StepState.PENDING.value
+        if self.tx.shared is not None:
+            for unit, row in zip(missing, rows, strict=True):
+                insert_at_commit(self.tx.shared, _STEPS, row)
+                self._noted[(unit.step_id, unit.target)] = row
+            return
 
-        async def create(session: AsyncSession) -> None:
-            for unit in missing:
-                row = StepRunRow(
-                    execution_id=self.execution_id,
-                    step_id=unit.step_id,
-                    tool=unit.tool,
-                    target=unit.target,
-                    state=StepState.PENDING.value,
-                    started_at=None,
-                    completed_at=None,
-                    exit_code=None,
-                    output="",
-                    error=None,
-                    error_kind=None,
-                    data=None,
-                    command=None,
-                )  # every column given: a fully loaded row is never read back
-                session.add(row)
-                await session.flush()
-                self._row_ids[(unit.step_id, unit.target)] = row.id
-                if self.tx.shared is not None:
-                    # The session's identity map holds rows weakly; holding them here saves a
-                    # query for each later write in the same transaction.
-                    self._rows[(unit.step_id, unit.target)] = row
+        async def create(session: AsyncSession) -> list[int]:
+            inserted = await session.execute(
+                insert(_STEPS).returning(_STEPS.c.id, sort_by_parameter_order=True), rows
+            )
+            return list(inserted.scalars())
 
-        await self.tx.write(create)
+        ids = await self.tx.write(create)
+        for unit, row_id in zip(missing, ids, strict=True):
+            self._row_ids[(unit.step_id, unit.target)] = row_id
 
     async def step_started(self, outcome: StepOutcome) -> None:
         await self._write(outcome, "step_started", {"command": outcome.command})
@@ -101,7 +107,7 @@ class DbRecorder:
         """Store an event and hand it to live followers."""
 
         async def store(session: AsyncSession) -> None:
-            session.add(ExecutionEventRow(execution_id=self.execution_id, type=type_, data=data))
+            store_event(session, self.execution_id, type_, data)
 
         await self.tx.write(store)
         await self.tx.publish(Event(self.execution_id, type_, data))
@@ -115,21 +121,17 @@ class DbRecorder:
             "summary": outcome.summary,
             **details,
         }
+        previous = self._states[key]
+        check_step_transition(previous, outcome.state.value)
+        values = _outcome_values(outcome)
 
         async def write(session: AsyncSession) -> None:
-            row = self._rows.get(key) or await session.get(StepRunRow, self._row_ids[key])
-            assert row is not None
-            previous = row.state
-            check_step_transition(previous, outcome.state.value)
-            row.state = outcome.state.value
-            row.command = outcome.command
-            row.started_at = outcome.started_at
-            row.completed_at = outcome.completed_at
-            row.exit_code = outcome.exit_code
-            row.output = outcome.output
-            row.error = outcome.error
-            row.error_kind = outcome.error_kind
-            row.data = outcome.data if isinstance(outcome.data, dict) else {"value": outcome.data}
+            if key in self._noted:
+                self._noted[key].update(values)
+            else:
+                await session.execute(
+                    update(_STEPS).where(_STEPS.c.id == self._row_ids[key]).values(values)
+                )
             await record_event(
                 session,
                 actor=self.actor,
@@ -141,13 +143,48 @@ class DbRecorder:
                 reason=outcome.error,
                 details={"target": outcome.target, **details},
             )
-            session.add(
-                ExecutionEventRow(execution_id=self.execution_id, type=event_type, data=data)
-            )
+            store_event(session, self.execution_id, event_type, data)
             await _store_facts(session, outcome)
 
         await self.tx.write(write)
+        self._states[key] = outcome.state.value
         await self.tx.publish(Event(self.execution_id, event_type, data))
+
+
+_STEPS = StepRunRow.__table__
+
+
+def _pending_row(execution_id: str, unit: StepOutcome) -> dict[str, Any]:
+    """Every column given, so that the rows of one statement share their columns."""
+    return {
+        "execution_id": execution_id,
+        "step_id": unit.step_id,
+        "tool": unit.tool,
+        "target": unit.target,
+        "state": StepState.PENDING.value,
+        "started_at": None,
+        "completed_at": None,
+        "exit_code": None,
+        "output": "",
+        "error": None,
+        "error_kind": None,
+        "data": None,
+        "command": None,
+    }
+
+
+def _outcome_values(outcome: StepOutcome) -> dict[str, Any]:
+    return {
+        "state": outcome.state.value,
+        "command": outcome.command,
+        "started_at": outcome.started_at,
+        "completed_at": outcome.completed_at,
+        "exit_code": outcome.exit_code,
+        "output": outcome.output,
+        "error": outcome.error,
+        "error_kind": outcome.error_kind,
+        "data": outcome.data if isinstance(outcome.data, dict) else {"value": outcome.data},
+    }
 
 
 async def _store_facts(session: AsyncSession, outcome: StepOutcome) -> None:

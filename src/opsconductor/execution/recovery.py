@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.errors import InvalidTransition, NotPermitted, SelfApprovalForbidden
+from opsconductor.execution.events import store_event
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.states import ExecutionState, StepState, check_step_transition
 from opsconductor.execution.transitions import transition
 from opsconductor.identity.models import Permission, Principal, Role
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.audit import record_event
-from opsconductor.store.tables import ExecutionEventRow, ExecutionRow, StepRunRow, utcnow
+from opsconductor.store.tables import ExecutionRow, StepRunRow, utcnow
 
 
 class Resolution(StrEnum):
@@ -171,7 +172,7 @@ async def settle_step(
         details={"target": step.target},
     )
     data = {"step_id": step.step_id, "target": step.target, "state": to.value, "summary": reason}
-    session.add(ExecutionEventRow(execution_id=execution_id, type="step_complete", data=data))
+    store_event(session, execution_id, "step_complete", data)
 
 
 async def _steps(session: AsyncSession, execution_id: str, state: StepState) -> list[StepRunRow]:

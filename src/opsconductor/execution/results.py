@@ -14,21 +14,27 @@ from opsconductor.store.tables import ApprovalRow, ExecutionRow, StepRunRow
 
 
 async def build_result(session: AsyncSession, execution: ExecutionRow) -> ExecutionResultV1:
-    steps = list(
-        await session.scalars(
-            select(StepRunRow)
-            .where(StepRunRow.execution_id == execution.id)
-            .order_by(StepRunRow.id)
-        )
+    """The result as the store holds it."""
+    steps = await session.scalars(
+        select(StepRunRow).where(StepRunRow.execution_id == execution.id).order_by(StepRunRow.id)
     )
-    approvals = list(
-        await session.scalars(
-            select(ApprovalRow)
-            .where(ApprovalRow.execution_id == execution.id)
-            .where(ApprovalRow.status == ApprovalStatus.APPROVED.value)
-            .order_by(ApprovalRow.decided_at)
-        )
+    return result_of(
+        execution, [_columns(row) for row in steps], await _approvals(session, execution)
     )
+
+
+async def result_of_run(
+    session: AsyncSession, execution: ExecutionRow, steps: list[dict[str, Any]]
+) -> ExecutionResultV1:
+    """The result of a run recorded whole, from the step rows it is about to insert (they are
+    written at commit, so not read back); approvals are read only when it had any to have."""
+    approvals = await _approvals(session, execution) if execution.approval_level > 0 else []
+    return result_of(execution, steps, approvals)
+
+
+def result_of(
+    execution: ExecutionRow, steps: list[dict[str, Any]], approvals: list[ApprovalRow]
+) -> ExecutionResultV1:
     duration = None
     if execution.started_at and execution.completed_at:
         duration = (execution.completed_at - execution.started_at).total_seconds()
@@ -42,12 +48,8 @@ async def build_result(session: AsyncSession, execution: ExecutionRow) -> Execut
         total_duration_seconds=duration,
         worker=execution.claimed_by,
         step_results=[_step_result(row) for row in steps],
-        success_count=sum(1 for s in steps if s.state == StepState.SUCCEEDED),
-        failure_count=sum(
-            1
-            for s in steps
-            if s.state in {StepState.FAILED, StepState.TIMED_OUT, StepState.INTERRUPTED}
-        ),
+        success_count=sum(1 for s in steps if s["state"] == StepState.SUCCEEDED),
+        failure_count=sum(1 for s in steps if s["state"] in _FAILED),
         output=execution.output,
         error_message=execution.error_message,
         approved_by=[a.decided_by for a in approvals if a.decided_by],
@@ -55,24 +57,40 @@ async def build_result(session: AsyncSession, execution: ExecutionRow) -> Execut
     )
 
 
-def _step_result(row: StepRunRow) -> StepResultV1:
+_FAILED = {StepState.FAILED, StepState.TIMED_OUT, StepState.INTERRUPTED}
+
+
+async def _approvals(session: AsyncSession, execution: ExecutionRow) -> list[ApprovalRow]:
+    approvals = await session.scalars(
+        select(ApprovalRow)
+        .where(ApprovalRow.execution_id == execution.id)
+        .where(ApprovalRow.status == ApprovalStatus.APPROVED.value)
+        .order_by(ApprovalRow.decided_at)
+    )
+    return list(approvals)
+
+
+def _columns(row: StepRunRow) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in StepRunRow.__table__.columns}
+
+
+def _step_result(row: dict[str, Any]) -> StepResultV1:
     duration = None
-    if row.started_at and row.completed_at:
-        duration = (row.completed_at - row.started_at).total_seconds()
-    data = unwrap_data(row.data)
+    if row["started_at"] and row["completed_at"]:
+        duration = (row["completed_at"] - row["started_at"]).total_seconds()
     return StepResultV1(
-        step_id=row.step_id,
-        target=row.target,
-        tool=row.tool,
-        status=row.state,
-        started_at=row.started_at,
-        completed_at=row.completed_at,
+        step_id=row["step_id"],
+        target=row["target"],
+        tool=row["tool"],
+        status=row["state"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
         duration_seconds=duration,
-        exit_code=row.exit_code,
-        output=row.output,
-        error=row.error,
-        error_kind=row.error_kind,
-        data=data,
+        exit_code=row["exit_code"],
+        output=row["output"],
+        error=row["error"],
+        error_kind=row["error_kind"],
+        data=unwrap_data(row["data"]),
     )
 
 

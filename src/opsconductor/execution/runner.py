@@ -21,12 +21,12 @@ from opsconductor.errors import LeaseLost
 from opsconductor.execution import aggregate, endpoints
 from opsconductor.execution.approvals import approved_steps, request_step_approval
 from opsconductor.execution.engine import Engine, EngineLimits, StepOutcome, TargetGuard
-from opsconductor.execution.events import Event, EventBus
+from opsconductor.execution.events import Event, EventBus, store_event
 from opsconductor.execution.hostguard import HostGuard
 from opsconductor.execution.leases import Lease
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.recorder import DbRecorder
-from opsconductor.execution.results import build_result, unwrap_data
+from opsconductor.execution.results import build_result, result_of_run, unwrap_data
 from opsconductor.execution.states import STEP_TERMINAL_STATES, ExecutionState, StepState
 from opsconductor.execution.transactions import Transactions
 from opsconductor.execution.transitions import claim, transition
@@ -34,7 +34,7 @@ from opsconductor.inventory.models import Asset
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanStep, PlanV1
 from opsconductor.store.database import Database
-from opsconductor.store.tables import ExecutionEventRow, ExecutionRow, StepRunRow
+from opsconductor.store.tables import ExecutionRow, StepRunRow
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +94,9 @@ class Runner:
                     return None
                 lease = Lease(execution_id, execution.lease_epoch, worker)
                 plan = PlanV1.model_validate(execution.plan)
-                if not self._touches_hosts(plan):
+                if not self.touches_hosts(plan):
                     inline = Transactions(self.db, self.events, shared=session)
-                    await self._execute(inline, lease, plan)
-                    result = await build_result(session, execution)
+                    result = await self.run_whole(inline, execution, plan)
             if inline is not None:
                 await inline.release()
                 return result
@@ -111,12 +110,25 @@ class Runner:
             logger.exception(
                 "execution %s crashed", execution_id, extra={"execution_id": execution_id}
             )
-            await self._fail(execution_id, worker, f"internal error: {exc}", lease)
+            await self.fail(execution_id, worker, f"internal error: {exc}", lease)
         return await self.result(execution_id)
 
     async def result(self, execution_id: str) -> ExecutionResultV1:
         async with self.db.reader() as session:
             return await build_result(session, await get_execution(session, execution_id))
+
+    async def run_whole(
+        self, tx: Transactions, execution: ExecutionRow, plan: PlanV1
+    ) -> ExecutionResultV1:
+        """Run a claimed plan that touches no host in the claiming transaction `tx` (shared),
+        which then holds its whole record; the caller commits it, then `tx.release()`s its
+        events. Nothing in such a run reads what it writes, so the session is not flushed
+        before the commit writes it all."""
+        assert tx.shared is not None and execution.claimed_by is not None
+        lease = Lease(execution.id, execution.lease_epoch, execution.claimed_by)
+        with tx.shared.no_autoflush:
+            recorder = await self._execute(tx, lease, plan, execution)
+        return await result_of_run(tx.shared, execution, recorder.noted_rows)
 
     def stop_locally(self, execution_id: str) -> None:
         """This process runs it: stop now rather than at the keeper's next poll."""
@@ -127,10 +139,14 @@ class Runner:
     def _on_hosts(self, tool: str) -> bool:
         return self.catalog.get(tool).runs_on_hosts
 
-    def _touches_hosts(self, plan: PlanV1) -> bool:
+    def touches_hosts(self, plan: PlanV1) -> bool:
         return any(self._on_hosts(step.tool) for step in plan.steps)
 
-    async def _execute(self, tx: Transactions, lease: Lease, plan: PlanV1) -> None:
+    async def _execute(
+        self, tx: Transactions, lease: Lease, plan: PlanV1, execution: ExecutionRow | None = None
+    ) -> DbRecorder:
+        """Run the plan; `execution` is the row when the caller holds it in the shared
+        transaction (a run recorded whole), so that its end is written without a read."""
         recorder = DbRecorder(tx, lease.execution_id, lease.worker)
         # Only a run claimed before (epoch above 1: resumed after a step's approval, a takeover
         # or a resolve) has rows to take over; a first run skips the query.
@@ -143,7 +159,7 @@ class Runner:
             approved_steps=await self._approved(tx, lease) if plan.approval_level >= 3 else None,
         )
 
-        watch = self._touches_hosts(plan)
+        watch = self.touches_hosts(plan)
         async with self.connectors.open(reads=tx.read) as connectors:
             engine = Engine(
                 plan,
@@ -162,12 +178,13 @@ class Runner:
             outcomes = await self._run_engine(engine, lease, watch=watch)
         if engine.awaiting_approval is not None:
             await self._pause_for_step(tx, lease, plan, engine.awaiting_approval, outcomes)
-            return
+            return recorder
         state = aggregate.final_state(outcomes, engine.cancelled)
         changing = {s.id for s in plan.steps if not s.read_only}
         answer = aggregate.answer(outcomes, state, changing)
         error = f"the plan changed: {engine.plan_changed}" if engine.plan_changed else None
-        await self._finish(tx, lease, state, answer, error)
+        await self._finish(tx, lease, state, answer, error, execution)
+        return recorder
 
     async def _approved(self, tx: Transactions, lease: Lease) -> frozenset[str]:
         return await tx.read(lambda session: approved_steps(session, lease.execution_id))
@@ -293,12 +310,8 @@ class Runner:
             )
             approval = await request_step_approval(session, execution, plan, step_id, ttl)
             data = {"approval_ids": [approval.id], "level": 3, "step_id": step_id}
-            session.add(
-                ExecutionEventRow(
-                    execution_id=execution.id,
-                    type="approval_required",
-                    data=data | {"results_so_far": so_far},
-                )
+            store_event(
+                session, execution.id, "approval_required", data | {"results_so_far": so_far}
             )
             return data
 
@@ -312,9 +325,10 @@ class Runner:
         state: ExecutionState,
         output: str,
         error: str | None,
+        known: ExecutionRow | None = None,
     ) -> None:
         async def finish(session: AsyncSession) -> None:
-            execution = await get_execution(session, lease.execution_id)
+            execution = known or await get_execution(session, lease.execution_id)
             execution.output = output
             execution.error_message = error
             reason = error or (
@@ -326,7 +340,7 @@ class Runner:
         data = {"state": state.value, "output": output, "error": error}
         await tx.publish(Event(lease.execution_id, "complete", data))
 
-    async def _fail(self, execution_id: str, worker: str, reason: str, lease: Lease | None) -> None:
+    async def fail(self, execution_id: str, worker: str, reason: str, lease: Lease | None) -> None:
         """Record a crash as a failure, claiming first if the crash undid the claim; never over
         a lease that another process has taken."""
         async with self.db.session() as session:

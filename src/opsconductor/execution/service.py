@@ -40,20 +40,22 @@ from opsconductor.execution.approvals import (
     settle_approval,
 )
 from opsconductor.execution.dispatch import Dispatcher, PollingDispatch
-from opsconductor.execution.events import Event, EventBus
+from opsconductor.execution.events import Event, EventBus, store_event
 from opsconductor.execution.hostguard import HostGuard
 from opsconductor.execution.queries import get_execution
 from opsconductor.execution.recovery import Resolution
 from opsconductor.execution.runner import Runner
 from opsconductor.execution.states import TERMINAL_STATES, ExecutionState
-from opsconductor.execution.transitions import transition
+from opsconductor.execution.transactions import Transactions
+from opsconductor.execution.transitions import claim_made_here, transition
 from opsconductor.identity.models import Role
+from opsconductor.schemas.common import Mode
 from opsconductor.schemas.decision import DecisionV1
 from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
-from opsconductor.store.tables import ApprovalRow, ExecutionEventRow, ExecutionRow, utcnow
+from opsconductor.store.tables import ApprovalRow, ExecutionRow, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -96,46 +98,89 @@ class ExecutionService:
         self, *, text: str, decision: DecisionV1, plan: PlanV1, requester: str
     ) -> tuple[ExecutionRow, list[ApprovalRow]]:
         """Record a plan as an execution; pending approval unless its level is 0."""
-        needs_approval = plan.approval_level > 0
-        state = ExecutionState.PENDING_APPROVAL if needs_approval else ExecutionState.APPROVED
         async with self.db.session() as session:
-            row = ExecutionRow(
-                id=str(uuid.uuid4()),
-                request_text=text,
-                requested_by=requester,
-                plan_id=plan.id,
-                plan_hash=plan.content_hash(),
-                plan=plan.model_dump(mode="json"),
-                decision=decision.model_dump(mode="json"),
-                approval_level=plan.approval_level,
-                mode=plan.mode.value,
-                state=state.value,
-                output="",
-                lease_expires_at=None if needs_approval else leases.claim_deadline(self.lease_s),
-            )
-            session.add(row)
-            await session.flush()
-            await record_event(
-                session,
-                actor=requester,
-                entity_type="execution",
-                entity_id=row.id,
-                action="created",
-                to_state=state.value,
-                reason=f"request: {text[:200]}",
-                details=_created_details(row.plan_hash, plan.approval_level, decision),
-            )
-            approvals: list[ApprovalRow] = []
-            if needs_approval:
-                ttl = self.settings.approval_ttl_s.get(plan.approval_level, 3600)
-                approvals = await request_approvals(session, row, plan, ttl)
-                data = {"approval_ids": [a.id for a in approvals], "level": plan.approval_level}
-                session.add(
-                    ExecutionEventRow(execution_id=row.id, type="approval_required", data=data)
-                )
+            row, approvals, data = await self._record_new(session, text, decision, plan, requester)
         if approvals:
             await self.events.publish(Event(row.id, "approval_required", data))
         return row, approvals
+
+    def runs_whole(self, plan: PlanV1) -> bool:
+        """Whether :meth:`create_and_run` may take the plan: level 0, run now, no host."""
+        return (
+            plan.approval_level == 0
+            and plan.mode is not Mode.BACKGROUND
+            and not self.runner.touches_hosts(plan)
+        )
+
+    async def create_and_run(
+        self, *, text: str, decision: DecisionV1, plan: PlanV1, requester: str, worker: str
+    ) -> tuple[ExecutionRow, ExecutionResultV1]:
+        """Record, claim, run and finish a plan :meth:`runs_whole` takes in one transaction:
+        there is no approval to wait for and no effect on a host to announce first, so its
+        whole record (the same rows and audit events as created, then claimed and run) commits
+        at once. Should the run crash, that transaction is undone and the execution is then
+        recorded as failed, with the reason."""
+        assert self.runs_whole(plan)
+        tx: Transactions | None = None
+        try:
+            async with self.db.session() as session:
+                row, _, _ = await self._record_new(session, text, decision, plan, requester)
+                await claim_made_here(session, row, worker=worker, lease_s=self.lease_s)
+                tx = Transactions(self.db, self.events, shared=session)
+                result = await self.runner.run_whole(tx, row, plan)
+        except Exception as exc:
+            logger.exception("execution of %r crashed", text[:200])
+            row, _ = await self.create(text=text, decision=decision, plan=plan, requester=requester)
+            await self.runner.fail(row.id, worker, f"internal error: {exc}", None)
+            return row, await self.result(row.id)
+        await tx.release()
+        return row, result
+
+    async def _record_new(
+        self,
+        session: AsyncSession,
+        text: str,
+        decision: DecisionV1,
+        plan: PlanV1,
+        requester: str,
+    ) -> tuple[ExecutionRow, list[ApprovalRow], dict[str, Any]]:
+        needs_approval = plan.approval_level > 0
+        state = ExecutionState.PENDING_APPROVAL if needs_approval else ExecutionState.APPROVED
+        row = ExecutionRow(
+            id=str(uuid.uuid4()),
+            request_text=text,
+            requested_by=requester,
+            plan_id=plan.id,
+            plan_hash=plan.content_hash(),
+            plan=plan.model_dump(mode="json"),
+            decision=decision.model_dump(mode="json"),
+            approval_level=plan.approval_level,
+            mode=plan.mode.value,
+            state=state.value,
+            output="",
+            lease_epoch=0,
+            lease_expires_at=None if needs_approval else leases.claim_deadline(self.lease_s),
+        )
+        session.add(row)
+        await record_event(
+            session,
+            actor=requester,
+            entity_type="execution",
+            entity_id=row.id,
+            action="created",
+            to_state=state.value,
+            reason=f"request: {text[:200]}",
+            details=_created_details(row.plan_hash, plan.approval_level, decision),
+        )
+        approvals: list[ApprovalRow] = []
+        data: dict[str, Any] = {}
+        if needs_approval:
+            await session.flush()  # the approvals refer to it
+            ttl = self.settings.approval_ttl_s.get(plan.approval_level, 3600)
+            approvals = await request_approvals(session, row, plan, ttl)
+            data = {"approval_ids": [a.id for a in approvals], "level": plan.approval_level}
+            store_event(session, row.id, "approval_required", data)
+        return row, approvals, data
 
     async def approve(
         self,

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor.execution.events import store_event
 from opsconductor.execution.states import TERMINAL_STATES, ExecutionState, check_transition
 from opsconductor.store.audit import record_event
-from opsconductor.store.tables import ExecutionEventRow, ExecutionRow, utcnow
+from opsconductor.store.tables import ExecutionRow, utcnow
 
 
 async def transition(
@@ -78,6 +79,21 @@ async def claim(
     return execution
 
 
+async def claim_made_here(
+    session: AsyncSession, execution: ExecutionRow, *, worker: str, lease_s: float
+) -> None:
+    """Claim an approved execution this very transaction made: no other transaction can see it
+    before the commit, so there is nothing to compare and set; audited as any claim."""
+    check_transition(execution.state, ExecutionState.RUNNING)
+    now = utcnow()
+    execution.state = ExecutionState.RUNNING.value
+    execution.claimed_by = worker
+    execution.lease_epoch = (execution.lease_epoch or 0) + 1
+    execution.lease_expires_at = now + timedelta(seconds=lease_s)
+    execution.started_at = now
+    await _record(session, execution, None, ExecutionState.RUNNING, worker, f"claimed by {worker}")
+
+
 async def _record(
     session: AsyncSession,
     execution: ExecutionRow,
@@ -105,4 +121,4 @@ async def _record(
     if to in TERMINAL_STATES:
         data |= {"output": execution.output, "error": execution.error_message}
     kind = "complete" if to in TERMINAL_STATES else "progress"
-    session.add(ExecutionEventRow(execution_id=execution.id, type=kind, data=data))
+    store_event(session, execution.id, kind, data)

@@ -175,6 +175,16 @@ class Pipeline:
     ) -> Answer:
         text = answer.request
         assert answer.decision is not None and answer.plan is not None
+        if wait and self.executions.runs_whole(answer.plan):
+            row, result = await self.executions.create_and_run(
+                text=text,
+                decision=answer.decision,
+                plan=answer.plan,
+                requester=requester,
+                worker=f"inline:{requester}",
+            )
+            answer.execution_id = row.id
+            return self._answered(answer, result)
         row, approvals = await self.executions.create(
             text=text, decision=answer.decision, plan=answer.plan, requester=requester
         )
@@ -283,6 +293,9 @@ class Pipeline:
                 )
                 return answer
         result = await self.executions.run(answer.execution_id, worker=f"inline:{actor}")
+        return self._answered(answer, result)
+
+    def _answered(self, answer: Answer, result: ExecutionResultV1) -> Answer:
         answer.result = result
         answer.execution_state = result.status
         kind = (

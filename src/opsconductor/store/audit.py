@@ -11,8 +11,9 @@ wait for the one before it again): it is the anchor (`audit_verify`), an HMAC ov
 all rows, in id order, up to an id that no append in flight can still fall under.
 
 *Appending.* `record_event` only notes the event in the session. Just before the transaction
-commits, `_append_at_commit` flushes the transaction's other writes, then takes the chain's locks,
-reads the head of each stream it touches and inserts all its events in one statement; commit
+commits, `store.at_commit` writes the transaction's other rows, then `append_events` takes the
+chain's locks, reads the head of each stream it touches and inserts all its events in one
+statement; commit
 follows at once, so the locks are held for that moment only, never across a run. On PostgreSQL
 an append holds the store-wide lock *shared* and each of its streams' locks exclusively (an
 anchor, see `audit_verify`, takes the store-wide lock exclusively to see a settled trail); on
@@ -40,9 +41,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from opsconductor import keyfile
 from opsconductor.config import Settings
@@ -177,27 +178,10 @@ def _canonical(material: dict[str, Any]) -> bytes:
     return json.dumps(material, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-async def write_pending(session: AsyncSession) -> None:
-    """Write the events noted so far in this transaction now rather than at its commit; the
-    chain's locks are then held from here to the commit (tests use it to hold them open)."""
-    await session.run_sync(_append_at_commit)
-
-
-@event.listens_for(Session, "before_commit")
-def _append_at_commit(session: Session) -> None:
-    pending: list[_Pending] | None = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    # The transaction's own writes go first, so that the chain's locks are held for the
-    # append alone; the commit that follows finds nothing left to flush.
-    session.flush()
-    append_events(session, session.info[KEY_INFO], pending)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_on_rollback(session: Session, previous: SessionTransaction) -> None:
-    if not previous.nested:
-        session.info.pop(_PENDING, None)
+def take_noted(session: Session | AsyncSession) -> list[_Pending]:
+    """The events noted in this transaction so far, which are then no longer noted: written by
+    `store.at_commit` as the transaction commits, or forgotten on rollback."""
+    return session.info.pop(_PENDING, None) or []
 
 
 def append_events(session: Session, key: AuditKey, pending: list[_Pending]) -> None:
@@ -213,7 +197,9 @@ def append_events(session: Session, key: AuditKey, pending: list[_Pending]) -> N
         row["hash"] = key.mac(keyed_material(row))
         heads[item.stream] = (seq + 1, row["hash"])
         rows.append(row)
-    session.execute(insert(AuditEventRow), rows)
+    # The table's Core insert: one executemany for all rows (the ORM's bulk form leaves out
+    # None values and splits the rows by the columns that remain).
+    session.execute(insert(AuditEventRow.__table__), rows)
 
 
 def lock_streams(session: Session, streams: list[str]) -> None:

@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import (
 
 from opsconductor.config import Settings
 from opsconductor.errors import ConfigurationError, DatabaseUnavailable
-from opsconductor.store import audit, migrate
+
+# at_commit: its listener writes each transaction's noted rows and audit events as it commits.
+from opsconductor.store import at_commit, audit, migrate  # noqa: F401
 from opsconductor.store.audit import AuditKey
 
 logger = logging.getLogger(__name__)
