@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.store.at_commit import insert_at_commit
-from opsconductor.store.tables import ExecutionEventRow, utcnow
+from opsconductor.store.tables import ExecutionEventRow, table_of, utcnow
 
 EVENT_TYPES = frozenset(
     {
@@ -74,4 +74,4 @@ def store_event(session: AsyncSession, execution_id: str, type_: str, data: dict
     """Keep an event for late followers; written as `session`'s transaction commits, in the
     order stored, so that it is there exactly when the change it tells of is."""
     row = {"execution_id": execution_id, "at": utcnow(), "type": type_, "data": data}
-    insert_at_commit(session, ExecutionEventRow.__table__, row)
+    insert_at_commit(session, table_of(ExecutionEventRow), row)

@@ -16,7 +16,7 @@ from opsconductor.execution.transactions import Transactions
 from opsconductor.inventory.facts import store_facts
 from opsconductor.store.at_commit import insert_at_commit
 from opsconductor.store.audit import record_event
-from opsconductor.store.tables import StepRunRow
+from opsconductor.store.tables import StepRunRow, table_of
 
 # Output chunks are streamed as events but not each stored: the step row keeps the whole.
 STORED_OUTPUT_EVENT_BYTES = 4096
@@ -151,7 +151,7 @@ class DbRecorder:
         await self.tx.publish(Event(self.execution_id, event_type, data))
 
 
-_STEPS = StepRunRow.__table__
+_STEPS = table_of(StepRunRow)
 
 
 def _pending_row(execution_id: str, unit: StepOutcome) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsconductor.execution.approvals import ApprovalStatus
 from opsconductor.execution.states import StepState
 from opsconductor.schemas.execution import ExecutionResultV1, StepResultV1
-from opsconductor.store.tables import ApprovalRow, ExecutionRow, StepRunRow
+from opsconductor.store.tables import ApprovalRow, ExecutionRow, StepRunRow, table_of
 
 
 async def build_result(session: AsyncSession, execution: ExecutionRow) -> ExecutionResultV1:
@@ -71,7 +71,7 @@ async def _approvals(session: AsyncSession, execution: ExecutionRow) -> list[App
 
 
 def _columns(row: StepRunRow) -> dict[str, Any]:
-    return {column.key: getattr(row, column.key) for column in StepRunRow.__table__.columns}
+    return {column.key: getattr(row, column.key) for column in table_of(StepRunRow).columns}
 
 
 def _step_result(row: dict[str, Any]) -> StepResultV1:

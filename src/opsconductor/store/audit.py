@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from opsconductor import keyfile
 from opsconductor.config import Settings
 from opsconductor.errors import ConfigurationError
-from opsconductor.store.tables import AuditEventRow, utcnow
+from opsconductor.store.tables import AuditEventRow, table_of, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def append_events(session: Session, key: AuditKey, pending: list[_Pending]) -> N
         rows.append(row)
     # The table's Core insert: one executemany for all rows (the ORM's bulk form leaves out
     # None values and splits the rows by the columns that remain).
-    session.execute(insert(AuditEventRow.__table__), rows)
+    session.execute(insert(table_of(AuditEventRow)), rows)
 
 
 def lock_streams(session: Session, streams: list[str]) -> None:

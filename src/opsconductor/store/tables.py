@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -265,3 +266,9 @@ class ConversationRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     context: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, for the statements that skip the ORM (one
+    executemany for many rows, an update by id with nothing read back)."""
+    return cast(Table, model.__table__)
