@@ -37,7 +37,7 @@ class _Credentials:
         return self._vault
 
     async def open_all(self) -> OpenedCredentials:
-        async with self.db.session() as session:
+        async with self.db.reader() as session:  # a read: it must not queue behind writers
             return await open_credentials(session, self.vault)
 
 

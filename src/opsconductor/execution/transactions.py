@@ -1,5 +1,6 @@
-"""Where a run's writes go: each into its own committed transaction (fenced by the run's lease,
-retried through a database outage), or all into one shared transaction."""
+"""Where a run's writes go: each into a committed transaction (fenced by the run's lease,
+retried through a database outage, shared with the writes that queued meanwhile), or all into
+one shared transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,8 @@ from opsconductor.store.database import Database
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[T]]
+Batch = list[tuple[Work[Any], "asyncio.Future[Any]"]]
 _FIRST_RETRY_S = 0.2
 _MAX_RETRY_S = 2.0
 
@@ -31,7 +34,14 @@ class Transactions:
     With a `lease`, every separate transaction first checks that the lease is still held
     (:meth:`Lease.hold`) and raises LeaseLost when it is not. A write the database refuses
     because it cannot be reached is tried again, with backoff, for up to `retry_s`; meanwhile
-    what is to be written stays in the caller's memory."""
+    what is to be written stays in the caller's memory.
+
+    *Group commit.* Writes that arrive while one is committing (fifty hosts starting together)
+    wait and then commit together, in the order they came, in one transaction: each caller
+    still goes on only once its own write is committed, but SQLite's one write lock is taken
+    once for them all rather than once each. A write whose caller was cancelled before its
+    batch began is dropped; one that fails fails its whole batch (they share the transaction),
+    which is then raised to each of its callers."""
 
     def __init__(
         self,
@@ -48,11 +58,46 @@ class Transactions:
         self.lease = lease
         self.retry_s = retry_s
         self._held: list[Event] = []
+        self._queued: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
-    async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def write(self, work: Work[T]) -> T:
         """Run `work` in a committed write transaction (or in the shared one)."""
         if self.shared is not None:
             return await work(self.shared)
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((work, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        return await done
+
+    async def _commit_queued(self) -> None:
+        while self._queued:
+            batch = [(work, done) for work, done in self._queued if not done.cancelled()]
+            self._queued = []
+            if batch:
+                await self._commit_batch(batch)
+
+    async def _commit_batch(self, batch: Batch) -> None:
+        async def run_all(session: AsyncSession) -> list[Any]:
+            return [await work(session) for work, _ in batch]
+
+        try:
+            results = await self._commit(run_all)
+        except Exception as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+        except BaseException:  # this task is cancelled (the process stops): so are its writers
+            for _, done in batch:
+                done.cancel()
+            raise
+        else:
+            for (_, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
+
+    async def _commit(self, work: Work[T]) -> T:
         deadline = time.monotonic() + self.retry_s
         delay = _FIRST_RETRY_S
         while True:
