@@ -185,23 +185,22 @@ def _value_phrase(field: str, value: str) -> str:
 async def _list(session: AsyncSession, flt: AssetFilter) -> Parsed:
     if flt.uses_facts():
         return _listed_by_facts(flt, await repository.select_by_facts(session, flt))
-    assets = await repository.list_assets(session, flt, limit=LIST_LIMIT + 1)
-    shown = assets[:LIST_LIMIT]
-    rows = [_row(a) for a in shown]
+    assets = await repository.list_summaries(session, flt, limit=LIST_LIMIT + 1)
+    rows = assets[:LIST_LIMIT]
     if not assets:
         summary = f"The inventory has {group_phrase(flt, 0)}."
         return Parsed(data={"assets": [], "total": 0}, summary=summary)
-    names = ", ".join(_label(a) for a in shown[:10])
+    names = ", ".join(_labelled(row["name"], row["ip_address"]) for row in rows[:10])
     more = len(assets) - 10 if len(assets) <= LIST_LIMIT else None
     if len(assets) <= LIST_LIMIT:
-        summary = f"{group_phrase(flt, len(shown))}: {names}"
+        summary = f"{group_phrase(flt, len(rows))}: {names}"
     else:
         summary = f"More than {group_phrase(flt, LIST_LIMIT)}: {names}"
     if more and more > 0:
         summary += f" and {more} more"
     elif more is None:
         summary += " and more (narrow the filter to see all)"
-    return Parsed(data={"assets": rows, "total": len(shown)}, summary=summary + ".")
+    return Parsed(data={"assets": rows, "total": len(rows)}, summary=summary + ".")
 
 
 async def _details(session: AsyncSession, targets: list[str]) -> Parsed:
@@ -215,15 +214,15 @@ async def _details(session: AsyncSession, targets: list[str]) -> Parsed:
 
 
 def _label(asset: Asset) -> str:
-    return f"{asset.name} ({asset.ip_address})" if asset.ip_address else asset.name
+    return _labelled(asset.name, asset.ip_address)
+
+
+def _labelled(name: str, ip_address: str | None) -> str:
+    return f"{name} ({ip_address})" if ip_address else name
 
 
 def _row(asset: Asset, *, full: bool = False) -> dict[str, Any]:
-    keys = (
-        None
-        if full
-        else {"name", "hostname", "ip_address", "os_type", "device_type", "environment"}
-    )
+    keys = None if full else set(repository.LISTED_FIELDS)
     return asset.model_dump(mode="json", include=keys)
 
 

@@ -311,6 +311,20 @@ async def list_assets(
     return [asset_from_row(row) for row in await session.scalars(query)]
 
 
+# What a list answer shows of each asset (`list_summaries`).
+LISTED_FIELDS = ("name", "hostname", "ip_address", "os_type", "device_type", "environment")
+
+
+async def list_summaries(
+    session: AsyncSession, flt: AssetFilter, *, limit: int
+) -> list[dict[str, Any]]:
+    """The LISTED_FIELDS of the assets of the filter (no fact conditions) by name: only the
+    columns a list shows, so no whole record is read or validated for it."""
+    columns = [getattr(AssetRow, name) for name in LISTED_FIELDS]
+    query = _filtered(select(*columns), flt).order_by(AssetRow.name).limit(limit)
+    return [dict(zip(LISTED_FIELDS, row, strict=True)) for row in await session.execute(query)]
+
+
 async def count_assets(session: AsyncSession, flt: AssetFilter | None = None) -> Breakdown:
     """How many assets the filter selects, by kind; with fact conditions, those their facts
     match (see :func:`select_by_facts` for the unknown ones)."""
