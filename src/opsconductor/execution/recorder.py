@@ -67,29 +67,33 @@ class DbRecorder:
             self._states[(row.step_id, row.target)] = row.state
         return rows
 
-    async def create_rows(self, units: list[StepOutcome]) -> None:
-        """Rows for the units that have none yet, written in one statement."""
+    async def start(self, units: list[StepOutcome]) -> None:
+        """Rows for the units that have none yet, and the progress event that the run has
+        started, in one transaction (the rows in one statement)."""
         missing = [u for u in units if (u.step_id, u.target) not in self._states]
-        if not missing:
-            return
         rows = [_pending_row(self.execution_id, unit) for unit in missing]
-        for unit in missing:
-            self._states[(unit.step_id, unit.target)] = StepState.PENDING.value
+        progress = {"state": "running", "units": len(units)}
         if self.tx.shared is not None:
             for unit, row in zip(missing, rows, strict=True):
                 insert_at_commit(self.tx.shared, _STEPS, row)
                 self._noted[(unit.step_id, unit.target)] = row
-            return
 
         async def create(session: AsyncSession) -> list[int]:
+            store_event(session, self.execution_id, "progress", progress)
+            if not rows or self.tx.shared is not None:
+                return []
             inserted = await session.execute(
                 insert(_STEPS).returning(_STEPS.c.id, sort_by_parameter_order=True), rows
             )
             return list(inserted.scalars())
 
         ids = await self.tx.write(create)
-        for unit, row_id in zip(missing, ids, strict=True):
-            self._row_ids[(unit.step_id, unit.target)] = row_id
+        for unit in missing:
+            self._states[(unit.step_id, unit.target)] = StepState.PENDING.value
+        if self.tx.shared is None:
+            for unit, row_id in zip(missing, ids, strict=True):
+                self._row_ids[(unit.step_id, unit.target)] = row_id
+        await self.tx.publish(Event(self.execution_id, "progress", progress))
 
     async def step_started(self, outcome: StepOutcome) -> None:
         await self._write(outcome, "step_started", {"command": outcome.command})
@@ -102,15 +106,6 @@ class DbRecorder:
     async def step_finished(self, outcome: StepOutcome) -> None:
         details = {"exit_code": outcome.exit_code, "error_kind": outcome.error_kind}
         await self._write(outcome, "step_complete", details)
-
-    async def publish(self, type_: str, data: dict[str, Any]) -> None:
-        """Store an event and hand it to live followers."""
-
-        async def store(session: AsyncSession) -> None:
-            store_event(session, self.execution_id, type_, data)
-
-        await self.tx.write(store)
-        await self.tx.publish(Event(self.execution_id, type_, data))
 
     async def _write(self, outcome: StepOutcome, event_type: str, details: dict[str, Any]) -> None:
         key = (outcome.step_id, outcome.target)

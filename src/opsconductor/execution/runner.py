@@ -173,8 +173,7 @@ class Runner:
             )
             engine.units()
             engine.restore(settled)
-            await recorder.create_rows(engine.units())
-            await recorder.publish("progress", {"state": "running", "units": len(engine.units())})
+            await recorder.start(engine.units())
             outcomes = await self._run_engine(engine, lease, watch=watch)
         if engine.awaiting_approval is not None:
             await self._pause_for_step(tx, lease, plan, engine.awaiting_approval, outcomes)
