@@ -81,3 +81,27 @@ async def test_a_run_that_crashes_in_its_one_transaction_is_recorded_once_as_fai
     actions, _ = await trail(conductor, answer.execution_id or "")
     assert actions[0] == "created:None>approved"
     assert actions[-1] == "transition:running>failed"
+
+
+async def test_a_run_on_a_host_answers_what_the_store_holds(conductor: OpsConductor) -> None:
+    """A run that touches a host commits each change on its own; its answer is built from
+    what it wrote, not read back, and must equal what the store then holds."""
+    local = {
+        "name": "ops-console",
+        "hostname": "localhost",
+        "ip_address": "127.0.0.1",
+        "os_type": "linux",
+        "device_type": "server",
+        "connection": {"protocol": "local"},
+    }
+    await seed(conductor, [local])
+    answer = await conductor.pipeline.ask(
+        "check uptime on ops-console", requester="ann", confirm=True
+    )
+
+    assert answer.execution_state == "succeeded", answer.response.message
+    assert answer.result is not None and answer.execution_id is not None
+    stored = await conductor.executions.result(answer.execution_id)
+    assert stored.model_dump() == answer.result.model_dump()
+    assert [s.status for s in stored.step_results] == ["succeeded"]
+    assert stored.approved_by == ["ann"]

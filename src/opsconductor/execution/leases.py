@@ -24,18 +24,20 @@ class Lease:
     epoch: int
     worker: str
 
-    async def hold(self, session: AsyncSession) -> ExecutionRow:
-        """The execution row, locked for the caller's write transaction, if the lease is still
-        this one's; raises LeaseLost (and the caller's transaction rolls back) otherwise."""
-        row = await session.get(
-            ExecutionRow, self.execution_id, with_for_update=True, populate_existing=True
+    async def hold(self, session: AsyncSession) -> None:
+        """Lock the execution's row for the caller's write transaction if the lease is still
+        this one's; raise LeaseLost (and the caller's transaction rolls back) otherwise. Only
+        the epoch is read: the fence is checked before every write of a run."""
+        epoch = await session.scalar(
+            select(ExecutionRow.lease_epoch)
+            .where(ExecutionRow.id == self.execution_id)
+            .with_for_update()
         )
-        if row is None or row.lease_epoch != self.epoch:
+        if epoch != self.epoch:
             raise LeaseLost(
                 f"execution {self.execution_id} was taken over from {self.worker}; "
                 "this worker writes nothing more for it"
             )
-        return row
 
     async def renew(self, db: Database, lease_s: float) -> bool:
         """Extend the lease; False once another process has taken it over (or the run left

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsconductor.errors import AssetNotFound
 from opsconductor.execution.engine import StepOutcome
 from opsconductor.execution.events import Event, store_event
+from opsconductor.execution.results import columns_of
 from opsconductor.execution.states import StepState, check_step_transition
 from opsconductor.execution.transactions import Transactions
 from opsconductor.inventory.facts import store_facts
@@ -42,12 +43,14 @@ class DbRecorder:
         self.actor = actor
         self._row_ids: dict[Key, int] = {}
         self._states: dict[Key, str] = {}
-        self._noted: dict[Key, dict[str, Any]] = {}  # the rows of a run recorded whole
+        # Each step row as written; in a run recorded whole, as it will be inserted at commit.
+        self._rows: dict[Key, dict[str, Any]] = {}
 
     @property
-    def noted_rows(self) -> list[dict[str, Any]]:
-        """A run recorded whole: its step rows as they will be inserted, in order."""
-        return list(self._noted.values())
+    def rows(self) -> list[dict[str, Any]]:
+        """The execution's step rows as this recorder wrote them (or took them over), in the
+        order of their ids: what the store holds, without reading it back."""
+        return list(self._rows.values())
 
     async def existing_rows(self) -> list[StepRunRow]:
         """The step rows of an execution that ran before (resumed after an approval of its
@@ -65,6 +68,7 @@ class DbRecorder:
         for row in rows:
             self._row_ids[(row.step_id, row.target)] = row.id
             self._states[(row.step_id, row.target)] = row.state
+            self._rows[(row.step_id, row.target)] = columns_of(row)
         return rows
 
     async def start(self, units: list[StepOutcome]) -> None:
@@ -74,9 +78,8 @@ class DbRecorder:
         rows = [_pending_row(self.execution_id, unit) for unit in missing]
         progress = {"state": "running", "units": len(units)}
         if self.tx.shared is not None:
-            for unit, row in zip(missing, rows, strict=True):
+            for row in rows:
                 insert_at_commit(self.tx.shared, _STEPS, row)
-                self._noted[(unit.step_id, unit.target)] = row
 
         async def create(session: AsyncSession) -> list[int]:
             store_event(session, self.execution_id, "progress", progress)
@@ -88,11 +91,11 @@ class DbRecorder:
             return list(inserted.scalars())
 
         ids = await self.tx.write(create)
-        for unit in missing:
+        for unit, row in zip(missing, rows, strict=True):
             self._states[(unit.step_id, unit.target)] = StepState.PENDING.value
-        if self.tx.shared is None:
-            for unit, row_id in zip(missing, ids, strict=True):
-                self._row_ids[(unit.step_id, unit.target)] = row_id
+            self._rows[(unit.step_id, unit.target)] = row
+        for unit, row_id in zip(missing, ids, strict=False):  # none in a run recorded whole
+            self._row_ids[(unit.step_id, unit.target)] = row_id
         await self.tx.publish(Event(self.execution_id, "progress", progress))
 
     async def step_started(self, outcome: StepOutcome) -> None:
@@ -121,9 +124,7 @@ class DbRecorder:
         values = _outcome_values(outcome)
 
         async def write(session: AsyncSession) -> None:
-            if key in self._noted:
-                self._noted[key].update(values)
-            else:
+            if self.tx.shared is None:
                 await session.execute(
                     update(_STEPS).where(_STEPS.c.id == self._row_ids[key]).values(values)
                 )
@@ -143,6 +144,7 @@ class DbRecorder:
 
         await self.tx.write(write)
         self._states[key] = outcome.state.value
+        self._rows[key].update(values)  # in a run recorded whole, the row inserted at commit
         await self.tx.publish(Event(self.execution_id, event_type, data))
 
 

@@ -19,15 +19,15 @@ async def build_result(session: AsyncSession, execution: ExecutionRow) -> Execut
         select(StepRunRow).where(StepRunRow.execution_id == execution.id).order_by(StepRunRow.id)
     )
     return result_of(
-        execution, [_columns(row) for row in steps], await _approvals(session, execution)
+        execution, [columns_of(row) for row in steps], await _approvals(session, execution)
     )
 
 
 async def result_of_run(
     session: AsyncSession, execution: ExecutionRow, steps: list[dict[str, Any]]
 ) -> ExecutionResultV1:
-    """The result of a run recorded whole, from the step rows it is about to insert (they are
-    written at commit, so not read back); approvals are read only when it had any to have."""
+    """The result of a run from the rows it wrote (`DbRecorder.rows`, and its execution row as
+    its end was written), not read back; approvals are read only when it had any to have."""
     approvals = await _approvals(session, execution) if execution.approval_level > 0 else []
     return result_of(execution, steps, approvals)
 
@@ -70,7 +70,8 @@ async def _approvals(session: AsyncSession, execution: ExecutionRow) -> list[App
     return list(approvals)
 
 
-def _columns(row: StepRunRow) -> dict[str, Any]:
+def columns_of(row: StepRunRow) -> dict[str, Any]:
+    """A step row as the plain values of its columns."""
     return {column.key: getattr(row, column.key) for column in table_of(StepRunRow).columns}
 
 

@@ -103,7 +103,10 @@ class Runner:
             tx = Transactions(
                 self.db, self.events, lease=lease, retry_s=self.settings.store_retry_s
             )
-            await self._execute(tx, lease, plan)
+            recorder, ended = await self._execute(tx, lease, plan)
+            if ended is not None:
+                async with self.db.reader() as session:
+                    return await result_of_run(session, ended, recorder.rows)
         except LeaseLost as lost:
             logger.warning("%s", lost, extra={"execution_id": execution_id})
         except Exception as exc:
@@ -127,8 +130,8 @@ class Runner:
         assert tx.shared is not None and execution.claimed_by is not None
         lease = Lease(execution.id, execution.lease_epoch, execution.claimed_by)
         with tx.shared.no_autoflush:
-            recorder = await self._execute(tx, lease, plan, execution)
-        return await result_of_run(tx.shared, execution, recorder.noted_rows)
+            recorder, _ = await self._execute(tx, lease, plan, execution)
+        return await result_of_run(tx.shared, execution, recorder.rows)
 
     def stop_locally(self, execution_id: str) -> None:
         """This process runs it: stop now rather than at the keeper's next poll."""
@@ -144,9 +147,11 @@ class Runner:
 
     async def _execute(
         self, tx: Transactions, lease: Lease, plan: PlanV1, execution: ExecutionRow | None = None
-    ) -> DbRecorder:
+    ) -> tuple[DbRecorder, ExecutionRow | None]:
         """Run the plan; `execution` is the row when the caller holds it in the shared
-        transaction (a run recorded whole), so that its end is written without a read."""
+        transaction (a run recorded whole), so that its end is written without a read. Returns
+        the recorder and the execution row as its end was written (None: it paused for the
+        approval of a step)."""
         recorder = DbRecorder(tx, lease.execution_id, lease.worker)
         # Only a run claimed before (epoch above 1: resumed after a step's approval, a takeover
         # or a resolve) has rows to take over; a first run skips the query.
@@ -177,13 +182,12 @@ class Runner:
             outcomes = await self._run_engine(engine, lease, watch=watch)
         if engine.awaiting_approval is not None:
             await self._pause_for_step(tx, lease, plan, engine.awaiting_approval, outcomes)
-            return recorder
+            return recorder, None
         state = aggregate.final_state(outcomes, engine.cancelled)
         changing = {s.id for s in plan.steps if not s.read_only}
         answer = aggregate.answer(outcomes, state, changing)
         error = f"the plan changed: {engine.plan_changed}" if engine.plan_changed else None
-        await self._finish(tx, lease, state, answer, error, execution)
-        return recorder
+        return recorder, await self._finish(tx, lease, state, answer, error, execution)
 
     async def _approved(self, tx: Transactions, lease: Lease) -> frozenset[str]:
         return await tx.read(lambda session: approved_steps(session, lease.execution_id))
@@ -325,8 +329,8 @@ class Runner:
         output: str,
         error: str | None,
         known: ExecutionRow | None = None,
-    ) -> None:
-        async def finish(session: AsyncSession) -> None:
+    ) -> ExecutionRow:
+        async def finish(session: AsyncSession) -> ExecutionRow:
             execution = known or await get_execution(session, lease.execution_id)
             execution.output = output
             execution.error_message = error
@@ -334,10 +338,12 @@ class Runner:
                 "cancel requested" if state is ExecutionState.CANCELLED else "finished"
             )
             await transition(session, execution, to=state, actor=lease.worker, reason=reason)
+            return execution
 
-        await tx.write(finish)
+        ended = await tx.write(finish)
         data = {"state": state.value, "output": output, "error": error}
         await tx.publish(Event(lease.execution_id, "complete", data))
+        return ended
 
     async def fail(self, execution_id: str, worker: str, reason: str, lease: Lease | None) -> None:
         """Record a crash as a failure, claiming first if the crash undid the claim; never over
