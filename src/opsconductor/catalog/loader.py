@@ -26,6 +26,10 @@ class Catalog:
         self.tools: dict[str, ToolSpec] = {}
         for tool in tools:
             self.tools[tool.name] = tool
+        # Asked for on every clause the brain reads: built once, in the catalog's order.
+        self._by_intent: dict[tuple[str, str], list[ToolSpec]] = {}
+        for tool in self.tools.values():
+            self._by_intent.setdefault((tool.category, tool.action), []).append(tool)
 
     def __contains__(self, name: str) -> bool:
         return name in self.tools
@@ -37,7 +41,7 @@ class Catalog:
         return self.tools[name]
 
     def for_intent(self, category: str, action: str) -> list[ToolSpec]:
-        return [t for t in self.tools.values() if (t.category, t.action) == (category, action)]
+        return list(self._by_intent.get((category, action), ()))
 
 
 def builtin_dir() -> Path:
