@@ -48,6 +48,7 @@ class Base(DeclarativeBase):
 
 class AssetRow(Base):
     __tablename__ = "assets"
+    __table_args__ = (Index("ix_assets_kind", "os_type", "device_type"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
