@@ -57,3 +57,50 @@ async def test_a_store_without_credentials_never_needs_the_key(conductor: OpsCon
     assert opened.secrets == {} and opened.unreadable == {}
     masker = await RunSecrets().masker()
     assert masker.empty and masker("anything") == "anything"
+
+
+async def test_hosts_waiting_for_the_one_load_all_go_on_together() -> None:
+    """Fifty hosts ask for the masker and a login while the credentials load: the load runs
+    once and every host goes on within the same few event-loop turns (a lock would release
+    them one turn apart, so the last host would start connecting fifty turns late)."""
+    release = asyncio.Event()
+    loads = 0
+
+    async def load() -> OpenedCredentials:
+        nonlocal loads
+        loads += 1
+        await release.wait()
+        return OpenedCredentials({"web": WEB})
+
+    secrets = RunSecrets(load)
+
+    async def host() -> Secret | None:
+        await secrets.masker()
+        return await secrets.login("web")
+
+    hosts = [asyncio.ensure_future(host()) for _ in range(50)]
+    await asyncio.sleep(0)
+    release.set()
+    for _ in range(4):  # the load wakes, ends, then its waiters resume
+        await asyncio.sleep(0)
+
+    assert sum(h.done() for h in hosts) == 50
+    assert [h.result() for h in hosts] == [WEB] * 50
+    assert loads == 1
+
+
+async def test_a_load_that_failed_is_tried_again() -> None:
+    attempts = 0
+
+    async def load() -> OpenedCredentials:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise OSError("the store is away")
+        return OpenedCredentials({"web": WEB})
+
+    secrets = RunSecrets(load)
+    with pytest.raises(OSError, match="away"):
+        await secrets.login("web")
+    assert await secrets.login("web") == WEB
+    assert attempts == 2

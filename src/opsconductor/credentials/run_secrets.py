@@ -34,7 +34,7 @@ class RunSecrets:
 
     def __init__(self, load: CredentialsLoader | None = None) -> None:
         self._load = load
-        self._lock = asyncio.Lock()
+        self._loading: asyncio.Future[OpenedCredentials] | None = None
         self._opened: OpenedCredentials | None = None
         self._masker: Masker | None = None
 
@@ -49,11 +49,26 @@ class RunSecrets:
         return cls(load)
 
     async def _credentials(self) -> OpenedCredentials:
-        async with self._lock:  # hosts that start together wait for the one load
-            if self._opened is None:
-                self._opened = await self._load() if self._load else OpenedCredentials()
-                self._masker = Masker.of(self._opened.secrets.values())
+        """Hosts that start together share the one load and all resume as it ends (a lock
+        would wake them one event-loop turn apart, and fifty hosts would start connecting
+        fifty turns apart); once open, nobody waits at all."""
+        if self._opened is not None:
             return self._opened
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._open())
+        loading = self._loading
+        try:
+            return await asyncio.shield(loading)
+        except BaseException:
+            if loading.done() and self._loading is loading:
+                self._loading = None  # a load that failed is tried again by the next caller
+            raise
+
+    async def _open(self) -> OpenedCredentials:
+        opened = await self._load() if self._load else OpenedCredentials()
+        self._masker = Masker.of(opened.secrets.values())
+        self._opened = opened
+        return opened
 
     async def login(self, name: str | None) -> Secret | None:
         """The secret of credential `name` (None: the asset names none).
