@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.errors import AssetNotFound
@@ -15,7 +15,7 @@ from opsconductor.execution.results import columns_of
 from opsconductor.execution.states import StepState, check_step_transition
 from opsconductor.execution.transactions import Transactions
 from opsconductor.inventory.facts import store_facts
-from opsconductor.store.at_commit import insert_at_commit
+from opsconductor.store.at_commit import insert_at_commit, update_at_commit
 from opsconductor.store.audit import record_event
 from opsconductor.store.tables import StepRunRow, table_of
 
@@ -124,10 +124,8 @@ class DbRecorder:
         values = _outcome_values(outcome)
 
         async def write(session: AsyncSession) -> None:
-            if self.tx.shared is None:
-                await session.execute(
-                    update(_STEPS).where(_STEPS.c.id == self._row_ids[key]).values(values)
-                )
+            if self.tx.shared is None:  # else the row is inserted at commit as it stands then
+                update_at_commit(session, _STEPS, self._row_ids[key], values)
             await record_event(
                 session,
                 actor=self.actor,
