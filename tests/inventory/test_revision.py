@@ -1,0 +1,112 @@
+"""The inventory's revision (`store.revision`), on both databases: every kind of committed
+write to the assets or their facts raises it, in the writer's transaction; reads, rolled-back
+writes and writes elsewhere leave it as it was."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from tests.conftest import FLEET
+
+from opsconductor.config import Settings
+from opsconductor.inventory import repository
+from opsconductor.inventory.facts import store_facts
+from opsconductor.inventory.importers import read_assets_file
+from opsconductor.inventory.models import Asset, AssetFilter
+from opsconductor.store.audit import record_event
+from opsconductor.store.database import Database
+from opsconductor.store.tables import AssetFactRow, AssetRow
+
+DEMO_INVENTORY = Path(__file__).parents[2] / "src" / "opsconductor" / "demo" / "inventory.yaml"
+WHEN = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+Write = Callable[[AsyncSession], Awaitable[object]]
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    opened = await Database.connect(settings)
+    try:
+        async with opened.session() as session:
+            await repository.upsert_assets(session, [Asset.model_validate(a) for a in FLEET])
+            await store_facts(session, FLEET[0]["name"], {"cpu_count": 4}, WHEN)  # type: ignore[arg-type]
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def revision(db: Database) -> int:
+    async with db.reader() as session:
+        return await repository.inventory_fingerprint(session)
+
+
+def first() -> str:
+    return str(FLEET[0]["name"])
+
+
+def changed_first() -> Asset:
+    return Asset.model_validate({**FLEET[0], "owner": "someone-else"})
+
+
+def new_asset() -> Asset:
+    return Asset.model_validate({**FLEET[0], "name": "brand-new-01", "hostname": "new.example"})
+
+
+WRITES: dict[str, Write] = {
+    "add": lambda s: repository.upsert_assets(s, [new_asset()]),
+    "update": lambda s: repository.upsert_assets(s, [changed_first()]),
+    "delete": lambda s: repository.delete_asset(s, first()),
+    "facts stored": lambda s: store_facts(s, first(), {"cpu_count": 8}, WHEN),
+    "facts removed": lambda s: store_facts(s, first(), {}, WHEN),
+    "import": lambda s: repository.upsert_assets(s, read_assets_file(DEMO_INVENTORY)),
+    # Statements that no repository function runs today, seen all the same.
+    "update statement": lambda s: s.execute(update(AssetRow).values(owner="ops")),
+    "delete statement": lambda s: s.execute(delete(AssetFactRow)),
+}
+
+
+@pytest.mark.parametrize("kind", list(WRITES))
+async def test_each_kind_of_inventory_write_raises_the_revision(db: Database, kind: str) -> None:
+    before = await revision(db)
+    async with db.session() as session:
+        await WRITES[kind](session)
+    assert await revision(db) == before + 1
+
+
+async def test_a_write_in_a_savepoint_raises_it_once_at_the_commit(db: Database) -> None:
+    before = await revision(db)
+    async with db.session() as session:
+        async with session.begin_nested():
+            await repository.upsert_assets(session, [new_asset()])
+        await store_facts(session, first(), {"cpu_count": 2}, WHEN)
+    assert await revision(db) == before + 1
+
+
+async def test_reads_and_other_writes_leave_it(db: Database) -> None:
+    before = await revision(db)
+    async with db.reader() as session:
+        await repository.list_assets(session, AssetFilter())
+        await repository.asset_index_rows(session)
+    async with db.session() as session:
+        await repository.count_assets(session)
+        await record_event(session, actor="t", entity_type="x", entity_id="1", action="a")
+    async with db.session() as session:  # an import of what is there already writes nothing
+        summary = await repository.upsert_assets(session, [Asset.model_validate(a) for a in FLEET])
+    assert not summary.created and not summary.updated
+    assert await revision(db) == before
+
+
+async def test_a_rolled_back_write_leaves_it(db: Database) -> None:
+    before = await revision(db)
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await repository.upsert_assets(session, [new_asset()])
+            await session.flush()
+            raise RuntimeError("the writer fails after its write")
+    async with db.session() as session:  # and the next transaction does not inherit it
+        await record_event(session, actor="t", entity_type="x", entity_id="1", action="a")
+    assert await revision(db) == before
