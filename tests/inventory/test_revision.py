@@ -33,7 +33,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
     try:
         async with opened.session() as session:
             await repository.upsert_assets(session, [Asset.model_validate(a) for a in FLEET])
-            await store_facts(session, FLEET[0]["name"], {"cpu_count": 4}, WHEN)  # type: ignore[arg-type]
+            await store_facts(session, first(), {"cpu_count": 4}, WHEN)
         yield opened
     finally:
         await opened.close()
@@ -41,7 +41,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 async def revision(db: Database) -> int:
     async with db.reader() as session:
-        return await repository.inventory_fingerprint(session)
+        return (await repository.inventory_fingerprint(session)).number
 
 
 def first() -> str:

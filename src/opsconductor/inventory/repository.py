@@ -400,7 +400,7 @@ async def index_facts(session: AsyncSession) -> dict[str, dict[str, Any]]:
     return found
 
 
-async def inventory_fingerprint(session: AsyncSession) -> int:
+async def inventory_fingerprint(session: AsyncSession) -> revision.InventoryRevision:
     """The inventory's revision (`store.revision`): it changes with every committed write to
     the assets or their facts, and only then; the key of cached indexes. Read it before what is
     built from the inventory: on PostgreSQL each statement of a transaction may see newer

@@ -14,6 +14,7 @@ seen: nothing writes the inventory that way."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, select, update
@@ -34,9 +35,19 @@ class StoreSession(Session):
     revision, through the events below."""
 
 
-async def current(session: AsyncSession) -> int:
+@dataclass(frozen=True)
+class InventoryRevision:
+    """Which inventory: the store it is in and the number of inventory writes it has seen."""
+
+    store_id: str
+    number: int
+
+
+async def current(session: AsyncSession) -> InventoryRevision:
     """The inventory's revision as this transaction sees it."""
-    return int(await session.scalar(select(InventoryRevisionRow.revision).limit(1)) or 0)
+    query = select(InventoryRevisionRow.store_id, InventoryRevisionRow.revision)
+    store_id, number = (await session.execute(query)).one()
+    return InventoryRevision(store_id, int(number))
 
 
 @event.listens_for(StoreSession, "before_flush")
