@@ -28,8 +28,12 @@ logger = logging.getLogger(__name__)
 FORMAT = 1
 FILE_NAME = "inventory-index.json"
 
-# How many values a row of the file holds: an AssetKey's fields, in their order.
+# How many values a row of the file holds: an AssetKey's fields, in their order; and the
+# types a value may have.
 _FIELDS = 11
+_TEXT = {str}
+_OPTIONAL_TEXT = {str, type(None)}
+_FACTS = {dict, type(None)}
 
 
 class IndexFile:
@@ -115,24 +119,33 @@ def _row(asset: AssetKey) -> list[object]:
 
 
 def _asset(row: Any) -> AssetKey | None:
-    """The AssetKey of one row of the file, or None when any value is not of its field's type."""
-    if not isinstance(row, list) or len(row) != _FIELDS:
+    """The AssetKey of one row of the file, or None when any value is not of its field's type.
+    (Checked with `map` over types rather than generators: a file holds every asset.)"""
+    if type(row) is not list or len(row) != _FIELDS:
         return None
     name, host, ip, os_type, device, env, tags, location, services, owner, facts = row
-    texts = (name, os_type, device)
-    optional = (host, ip, env, location, owner)
-    if not (
-        all(isinstance(value, str) for value in texts)
-        and all(value is None or isinstance(value, str) for value in optional)
+    if (
+        set(map(type, (name, os_type, device))) <= _TEXT
+        and set(map(type, (host, ip, env, location, owner))) <= _OPTIONAL_TEXT
         and _strings(tags)
         and _strings(services)
-        and (facts is None or isinstance(facts, dict))
+        and type(facts) in _FACTS
     ):
-        return None
-    return AssetKey(
-        name, host, ip, os_type, device, env, tuple(tags), location, tuple(services), owner, facts
-    )
+        return AssetKey(
+            name,
+            host,
+            ip,
+            os_type,
+            device,
+            env,
+            tuple(tags),
+            location,
+            tuple(services),
+            owner,
+            facts,
+        )
+    return None
 
 
 def _strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return type(value) is list and set(map(type, value)) <= _TEXT
