@@ -4,6 +4,7 @@ writes and writes elsewhere leave it as it was."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,13 +14,14 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import FLEET
 
-from opsconductor.config import Settings
+from opsconductor.config import Settings, load_settings
 from opsconductor.inventory import repository
 from opsconductor.inventory.facts import store_facts
 from opsconductor.inventory.importers import read_assets_file
 from opsconductor.inventory.models import Asset, AssetFilter
 from opsconductor.store.audit import record_event
 from opsconductor.store.database import Database
+from opsconductor.store.revision import StoreSession
 from opsconductor.store.tables import AssetFactRow, AssetRow
 
 DEMO_INVENTORY = Path(__file__).parents[2] / "src" / "opsconductor" / "demo" / "inventory.yaml"
@@ -110,3 +112,39 @@ async def test_a_rolled_back_write_leaves_it(db: Database) -> None:
     async with db.session() as session:  # and the next transaction does not inherit it
         await record_event(session, actor="t", entity_type="x", entity_id="1", action="a")
     assert await revision(db) == before
+
+
+async def test_overlapping_writers_each_raise_it_once(db: Database) -> None:
+    """Writers of assets and of one audit stream at once all commit, each one step of the
+    revision: the bump's row lock orders them, only for the moment of their commits."""
+    before = await revision(db)
+
+    async def write(n: int) -> None:
+        async with db.session() as session:
+            asset = Asset.model_validate({**FLEET[0], "name": f"new-{n:02d}", "hostname": None})
+            await repository.upsert_assets(session, [asset])
+            await record_event(session, actor="t", entity_type="asset", entity_id="x", action="a")
+
+    await asyncio.wait_for(asyncio.gather(*(write(n) for n in range(8))), timeout=60)
+    assert await revision(db) == before + 8
+
+
+def test_the_bump_is_the_last_thing_a_commit_does() -> None:
+    # After the audit trail's append (and its locks): see store.revision.
+    hooks = [f"{hook.__module__}.{hook.__name__}" for hook in StoreSession().dispatch.before_commit]
+    assert hooks[-1] == "opsconductor.store.revision._bump_at_commit"
+    assert "opsconductor.store.audit._append_at_commit" in hooks
+
+
+async def test_each_store_has_an_id_of_its_own(tmp_path: Path) -> None:
+    """So a kept index of one store (or of a file since made anew) is never another's."""
+    found = []
+    for name in ("one", "two"):
+        db = await Database.connect(load_settings(home=tmp_path / name))
+        try:
+            async with db.reader() as session:
+                found.append(await repository.inventory_fingerprint(session))
+        finally:
+            await db.close()
+    assert [key.number for key in found] == [0, 0]
+    assert found[0].store_id != found[1].store_id

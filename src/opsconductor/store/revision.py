@@ -22,6 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.sql.dml import UpdateBase
 
+# Commit hooks run in the order they were registered. The audit trail's (store.audit) takes
+# the chain's locks, and must come first: the bump is then the last lock a commit takes, so its
+# holder waits for nothing but its own commit, and two writers cannot hold the two locks in
+# opposite orders (a deadlock on PostgreSQL). Importing audit here registers its hook first.
+from opsconductor.store import audit  # noqa: F401
 from opsconductor.store.tables import AssetFactRow, AssetRow, InventoryRevisionRow
 
 _INVENTORY_TABLES = frozenset({AssetRow.__tablename__, AssetFactRow.__tablename__})
