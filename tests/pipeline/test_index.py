@@ -63,7 +63,7 @@ async def test_the_index_is_read_while_a_writer_holds_the_store(
 
 
 @pytest.fixture
-async def opened(settings: Settings) -> AsyncIterator[list[OpsConductor]]:
+async def opened() -> AsyncIterator[list[OpsConductor]]:
     """Conductors opened on one store, each a process of its own would open; closed after."""
     conductors: list[OpsConductor] = []
     yield conductors
@@ -160,3 +160,14 @@ async def test_without_a_file_nothing_is_kept(conductor: OpsConductor) -> None:
     await seed(conductor, FLEET)
     await conductor.pipeline.index()
     assert not index_path(conductor.settings).parent.exists()
+
+
+async def test_a_home_where_the_file_cannot_be_written_still_answers(
+    sqlite_settings: Settings, opened: list[OpsConductor]
+) -> None:
+    sqlite_settings.home.mkdir(parents=True, exist_ok=True)
+    (sqlite_settings.home / "cache").write_text("not a folder", encoding="utf-8")
+    conductor = await open_with_file(sqlite_settings, opened)
+    await seed(conductor, FLEET)
+    assert len(await conductor.pipeline.index()) == len(FLEET)
+    assert (sqlite_settings.home / "cache").read_text(encoding="utf-8") == "not a folder"
