@@ -8,8 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import fuzz, process, utils
-
 from opsconductor.brain.lexicon import ENVIRONMENT_WORDS
 from opsconductor.inventory import choices
 from opsconductor.inventory.conditions import Verdict, fact_verdict
@@ -154,6 +152,8 @@ class InventoryIndex:
     def suggestions(self, word: str, limit: int = 3) -> list[str]:
         """Asset names close to a word the inventory does not know: offered as "did you
         mean", never acted on."""
+        from rapidfuzz import fuzz, process, utils  # here: only an unknown name needs it
+
         close = process.extract(
             word.lower(),
             list(self._handles),

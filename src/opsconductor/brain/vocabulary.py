@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 from opsconductor.brain import lexicon
 from opsconductor.brain.tokens import NAME_SHAPED, PLAIN_WORD, Token, TokenKind, mark, tokenize
 from opsconductor.catalog.models import ParameterSpec
@@ -129,6 +126,9 @@ class Vocabulary:
         budget = _edit_budget(word)
         if budget == 0 or word in self.words or not PLAIN_WORD.match(word):
             return None
+        from rapidfuzz import process  # here: a request whose words are all known never needs it
+        from rapidfuzz.distance import OSA
+
         choices = [*self._targets, *extra]
         found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=budget, limit=3)
         found = [match for match in found if _acceptable(word, match[0])]
@@ -144,6 +144,9 @@ class Vocabulary:
         where `correct` would not read it so; None when none is, or several are."""
         if word in self.words or not PLAIN_WORD.match(word) or len(word) < 4:
             return None
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
         found = process.extract(word, list(self._targets), scorer=OSA.distance, score_cutoff=1)
         closest = {choice for choice, _, _ in found}
         return closest.pop() if len(closest) == 1 else None

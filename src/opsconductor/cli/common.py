@@ -76,14 +76,20 @@ async def _open(settings: Settings) -> OpsConductor:
     from sqlalchemy.exc import DBAPIError
 
     from opsconductor.app import OpsConductor
+    from opsconductor.brain.index_file import IndexFile
 
     try:
-        return await OpsConductor.open(settings)
+        conductor = await OpsConductor.open(settings)
     except (DBAPIError, OSError) as exc:
         # Before the store raises DatabaseUnavailable itself for every way a connection can
         # fail, and for those it does not know: a refused port, an unknown host or database, a
         # SQLite folder that cannot be made or written.
         message = f"cannot open {describe_database(settings)}: {_first_line(exc)}"
+    else:
+        # Each command is a fresh process: the index of an inventory it has seen before is
+        # read from the home, not built again from every asset in the store.
+        conductor.pipeline.index_file = IndexFile.in_home(settings.home)
+        return conductor
     await _let_sqlite_threads_stop()
     raise DatabaseUnavailable(message)
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
     from opsconductor.pipeline.answer import Answer
@@ -147,6 +146,8 @@ def show_table(console: Console, title: str, rows: list[dict[str, Any]]) -> None
     if not rows:
         console.print(f"{title}: none.")
         return
+    from rich.table import Table  # here: answers and records print no table
+
     table = Table(title=title)
     for key in rows[0]:
         table.add_column(key)

@@ -28,6 +28,7 @@ from opsconductor.errors import AssetNotFound
 from opsconductor.inventory import choices
 from opsconductor.inventory.conditions import Verdict, fact_verdict, with_record
 from opsconductor.inventory.models import Asset, AssetFilter, Connection
+from opsconductor.store import revision
 from opsconductor.store.tables import AssetFactRow, AssetRow
 
 # Names asked for per `IN (...)`: bound, each is a parameter (SQLite takes at most 32,766 in one
@@ -413,15 +414,9 @@ async def index_facts(session: AsyncSession) -> dict[str, dict[str, Any]]:
     return found
 
 
-async def inventory_fingerprint(session: AsyncSession) -> tuple[object, ...]:
-    """Changes whenever an asset is added, removed or updated, or its facts collected again:
-    the key of cached indexes."""
-    count, newest = (
-        await session.execute(select(func.count(AssetRow.id), func.max(AssetRow.updated_at)))
-    ).one()
-    facts, collected = (
-        await session.execute(
-            select(func.count(AssetFactRow.asset_id), func.max(AssetFactRow.collected_at))
-        )
-    ).one()
-    return int(count), newest, int(facts), collected
+async def inventory_fingerprint(session: AsyncSession) -> revision.InventoryRevision:
+    """The inventory's revision (`store.revision`): it changes with every committed write to
+    the assets or their facts, and only then; the key of cached indexes. Read it before what is
+    built from the inventory: on PostgreSQL each statement of a transaction may see newer
+    commits than the one before, so the rows read after it are at least as new as it says."""
+    return await revision.current(session)

@@ -3,8 +3,9 @@ and preview it; stage E (through the execution service) records, approves and ru
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsconductor.brain.base import Brain, Context
 from opsconductor.brain.index import AssetKey, InventoryIndex
@@ -27,6 +28,10 @@ from opsconductor.schemas.execution import ExecutionResultV1
 from opsconductor.schemas.plan import PlanV1
 from opsconductor.schemas.response import ResponseType, ResponseV1
 from opsconductor.store.database import Database
+from opsconductor.store.revision import InventoryRevision
+
+if TYPE_CHECKING:
+    from opsconductor.brain.index_file import IndexFile
 
 # More actions than this in one request is refused rather than planned: nobody reviews a
 # preview of a hundred steps, and each clause is a step the approver must read.
@@ -53,18 +58,43 @@ class Pipeline:
         self.executions = executions
         self.notifier = notifier
         self._index: InventoryIndex | None = None
-        self._index_key: tuple[object, ...] | None = None
+        self._index_key: InventoryRevision | None = None
+        # One rebuild at a time: concurrent first requests wait for it rather than each
+        # reading the whole inventory.
+        self._index_lock = asyncio.Lock()
+        self.index_builds = 0  # indexes built from the store's rows (not from index_file)
+        # Where the index's assets are kept between processes (the command line sets it).
+        self.index_file: IndexFile | None = None
 
     async def index(self) -> InventoryIndex:
-        """The inventory index, rebuilt only when the inventory changed."""
-        async with self.db.session() as session:
+        """The inventory index, rebuilt only when the inventory's revision changed."""
+        async with self.db.reader() as session:
             key = await repository.inventory_fingerprint(session)
-            if self._index is None or key != self._index_key:
-                rows = await repository.asset_index_rows(session)
-                facts = await repository.index_facts(session)
-                self._index = InventoryIndex(_asset_key(row, facts) for row in rows)
-                self._index_key = key
-        return self._index
+        if self._index is not None and key == self._index_key:
+            return self._index
+        async with self._index_lock:
+            if self._index is None or key != self._index_key:  # not built while this waited
+                self._index, self._index_key = await self._built_index()
+            return self._index
+
+    async def _built_index(self) -> tuple[InventoryIndex, InventoryRevision]:
+        """The index of the inventory as it is now, and its revision: from `index_file` when
+        that holds this revision, else from the store's rows (and then kept in the file)."""
+        async with self.db.reader() as session:
+            key = await repository.inventory_fingerprint(session)
+            kept = self.index_file.load(key.store_id, key.number) if self.index_file else None
+            if kept is not None:
+                return InventoryIndex(kept), key
+            rows = await repository.asset_index_rows(session)
+            facts = await repository.index_facts(session)
+            assets = [_asset_key(row, facts) for row in rows]
+            self.index_builds += 1
+            # On PostgreSQL the rows may be newer than the key read before them: such an index
+            # serves under the older key here (the next request sees the newer key and
+            # rebuilds), but is not kept for other processes, which would trust the key.
+            if self.index_file and await repository.inventory_fingerprint(session) == key:
+                self.index_file.save(key.store_id, key.number, assets)
+        return InventoryIndex(assets), key
 
     async def plan(self, text: str, context: Context | None = None) -> Answer:
         """Stages A to D: understand (with the conversation's `context`), select, plan and

@@ -25,6 +25,7 @@ from opsconductor.errors import ConfigurationError, DatabaseUnavailable
 # at_commit: its listener writes each transaction's noted rows and audit events as it commits.
 from opsconductor.store import at_commit, audit, migrate  # noqa: F401
 from opsconductor.store.audit import AuditKey
+from opsconductor.store.revision import StoreSession
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,16 @@ class Database:
         self.audit_key = audit_key
         # Every session carries the audit key: record_event chains with it, verify checks.
         info = {audit.KEY_INFO: audit_key}
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False, info=info)
+        # StoreSession keeps the inventory's revision: every transaction that writes assets or
+        # their facts raises it as it commits (store.revision).
+        self.sessions = async_sessionmaker(
+            engine, expire_on_commit=False, info=info, sync_session_class=StoreSession
+        )
         self.readers = async_sessionmaker(
-            engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False, info=info
+            engine.execution_options(**{_READ_ONLY: True}),
+            expire_on_commit=False,
+            info=info,
+            sync_session_class=StoreSession,
         )
 
     @property

@@ -89,6 +89,19 @@ class AssetFactRow(Base):
     collected_at: Mapped[datetime]
 
 
+class InventoryRevisionRow(Base):
+    """One row whose number is raised by every transaction that writes assets or their facts,
+    as it commits (`store.revision`): a reader that sees a revision sees exactly the inventory
+    of that revision, the key of cached indexes. `store_id` is drawn when the row is made, so
+    that the same number in another database (or in this file made anew) is not taken for it."""
+
+    __tablename__ = "inventory_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(36))
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class CredentialRow(Base):
     """A login for assets; the secret part is only ever stored sealed by the vault."""
 
