@@ -53,15 +53,17 @@ def check_name(name: str) -> str | None:
     return f"jc {jc.__version__} has no parser {name!r} (`jc --help` lists them){hint}"
 
 
-def run(name: str, stdout: str) -> Any:
-    """jc's data for ``stdout``; raises ValueError on output that parser cannot read."""
+def run(name: str, stdout: str, *, raw: bool = False) -> Any:
+    """jc's data for ``stdout``; raises ValueError on output that parser cannot read. `raw`:
+    the fields as the command printed them, without jc's conversions (which can cost more than
+    the parse: its size conversion builds classes on every call)."""
     module = _load(name)
     try:
         if getattr(module.info, "streaming", False):
             # a streaming parser reads lines and yields one record per line
-            data = list(module.parse(stdout.splitlines(), quiet=True))
+            data = list(module.parse(stdout.splitlines(), quiet=True, raw=raw))
         else:
-            data = module.parse(stdout, quiet=True)
+            data = module.parse(stdout, quiet=True, raw=raw)
         # jc may return NaN or infinity (float("nan") reads them), which are not JSON
         return json.loads(json.dumps(data, allow_nan=False))
     except Exception as exc:  # what jc raises on odd input is its own, not one of ours
