@@ -1,7 +1,8 @@
 """docs/benchmarks-api.md from the results of bench/api_load.py: setup, machine, latency and
-throughput per backend, the count of requests against the store's executions and audit
-events, and an interpretation derived from the numbers. A hand-written block between the
-notes markers survives a rewrite."""
+throughput per backend, recorded requests beside dry runs (with --compare-dry-run), the count
+of requests against the store's executions and audit events, and an interpretation derived
+from the numbers. A hand-written block between the notes markers survives a rewrite. The
+tables are also those of bench/scaleout_report.py."""
 
 from __future__ import annotations
 
@@ -10,10 +11,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from api_load_clients import TEMPLATES, Window
-from api_load_server import StoreCount
+from api_load_server import StoreCount, stopped_cleanly
 from report import NOTES_END, NOTES_START, kept_notes, ms
 
-__all__ = ["BackendResult", "Report", "RunResult", "kept_notes", "render", "summary"]
+__all__ = [
+    "METRICS",
+    "BackendResult",
+    "Report",
+    "RunResult",
+    "counts_table",
+    "kept_notes",
+    "per_question_table",
+    "render",
+    "results_table",
+    "runs_table",
+    "summary",
+]
 
 
 CPU_BOUND = 0.95  # a process (or machine) busier than this share is taken as CPU-bound
@@ -27,6 +40,7 @@ class RunResult:
     window: Window
     server_counted: dict[int, int]  # POST /requests answers by status, from /metrics
     store: StoreCount | None = None
+    dry_run: bool = False  # planned and previewed only: nothing may be recorded
 
     def problems(self) -> list[str]:
         """Every way in which this run's requests, answers, executions and audit events do
@@ -49,7 +63,10 @@ class RunResult:
         if s is None:
             return ["the store was not counted"]
         found = []
-        if s.executions != len(w.samples) or s.by_state != {"succeeded": len(w.ok)}:
+        if self.dry_run:
+            if s.executions or s.audit_events:
+                found.append(f"dry runs left {s.executions} executions, {s.audit_events} events")
+        elif s.executions != len(w.samples) or s.by_state != {"succeeded": len(w.ok)}:
             found.append(f"{len(w.samples)} requests sent, the store holds {s.by_state}")
         if s.execution_ids != w.execution_ids:
             missing = len(w.execution_ids - s.execution_ids)
@@ -72,16 +89,25 @@ class BackendResult:
     seed_s: float = 0.0
     inventory: int = 0
     exit_code: int | None = None
-    runs: list[RunResult] = field(default_factory=list)
+    runs: list[RunResult] = field(default_factory=list)  # recorded
     baseline: RunResult | None = None  # one client alone: the latency without queueing
+    dry_runs: list[RunResult] = field(default_factory=list)  # each right after its recorded run
 
     def labelled(self) -> list[tuple[str, RunResult]]:
-        """The baseline (if any) and the timed runs, each with its label."""
+        """The baseline (if any) and the timed runs in the order they ran, each labelled."""
         first = [("1 client", self.baseline)] if self.baseline else []
-        return first + [(f"run {i}", run) for i, run in enumerate(self.runs, 1)]
+        for i, run in enumerate(self.runs, 1):
+            first.append((f"run {i}", run))
+            if i <= len(self.dry_runs):
+                first.append((f"run {i}, dry run", self.dry_runs[i - 1]))
+        return first
 
-    def median(self, metric: Callable[[Window], float]) -> float:
-        return statistics.median(metric(r.window) for r in self.runs) if self.runs else 0.0
+    def median(
+        self, metric: Callable[[Window], float], runs: list[RunResult] | None = None
+    ) -> float:
+        """The median of `metric` over `runs` (the recorded runs by default)."""
+        chosen = self.runs if runs is None else runs
+        return statistics.median(metric(r.window) for r in chosen) if chosen else 0.0
 
     def spread(self, metric: Callable[[Window], float], fmt: Callable[[float], str]) -> str:
         """ " (min to max)" across runs, or nothing for a single run."""
@@ -92,7 +118,7 @@ class BackendResult:
         found = [f"{label}: {p}" for label, run in self.labelled() for p in run.problems()]
         if self.inventory != self.assets:
             found.append(f"the server's inventory holds {self.inventory} of {self.assets} assets")
-        if self.exit_code not in (0, None):
+        if not stopped_cleanly(self.exit_code):
             found.append(f"the server exited {self.exit_code} when stopped")
         return found
 
@@ -106,6 +132,7 @@ class Report:
     warmup_s: float
     baseline_s: float
     seed: int
+    compare_dry_run: bool = False
     backends: list[BackendResult] = field(default_factory=list)
     wall_s: float = 0.0
 
@@ -140,34 +167,39 @@ METRICS: tuple[tuple[str, Callable[[Window], float], Callable[[float], str], boo
 )
 
 
-def _results(r: Report) -> list[str]:
-    head = "| | " + " | ".join(b.name for b in r.backends) + " |"
-    rows = [head, "|---|" + "---:|" * len(r.backends)]
-    for label, metric, fmt, bold in METRICS:
+Metric = tuple[str, Callable[[Window], float], Callable[[float], str], bool]
+
+
+def results_table(
+    backends: list[BackendResult], metrics: tuple[Metric, ...] = METRICS
+) -> list[str]:
+    """One column per backend, one row per metric: the median of the recorded runs."""
+    head = "| | " + " | ".join(b.name for b in backends) + " |"
+    rows = [head, "|---|" + "---:|" * len(backends)]
+    for label, metric, fmt, bold in metrics:
         mark = "**" if bold else ""
-        cells = [f"{mark}{fmt(b.median(metric))}{mark}{b.spread(metric, fmt)}" for b in r.backends]
+        cells = [f"{mark}{fmt(b.median(metric))}{mark}{b.spread(metric, fmt)}" for b in backends]
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return rows
 
 
-def _per_question(r: Report) -> list[str]:
+def per_question_table(backends: list[BackendResult]) -> list[str]:
     rows = [
-        "| question (p50 / p99) | " + " | ".join(b.name for b in r.backends) + " |",
-        "|---|" + "---:|" * len(r.backends),
+        "| question (p50 / p99) | " + " | ".join(b.name for b in backends) + " |",
+        "|---|" + "---:|" * len(backends),
     ]
     for template in TEMPLATES:
-        cells = [f"{ms(_of(b, 50, template))} / {ms(_of(b, 99, template))}" for b in r.backends]
+        cells = [f"{ms(_of(b, 50, template))} / {ms(_of(b, 99, template))}" for b in backends]
         rows.append(f"| {template.replace('{name}', '<server>')} | " + " | ".join(cells) + " |")
     return rows
 
 
-def _runs(r: Report) -> list[str]:
+def runs_table(backends: list[BackendResult], first: str = "backend, run") -> list[str]:
     rows = [
-        "| backend, run | requests | per second | p50 | p99 | server CPU | other CPU "
-        "| machine busy |",
+        f"| {first} | requests | per second | p50 | p99 | server CPU | other CPU | machine busy |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for b in r.backends:
+    for b in backends:
         for label, run in b.labelled():
             w = run.window
             rows.append(
@@ -182,14 +214,14 @@ def _of(b: BackendResult, q: float, template: str) -> float:
     return b.median(lambda w: w.latency(q, template))
 
 
-def _counts(r: Report) -> list[str]:
+def counts_table(backends: list[BackendResult], first: str = "backend, run") -> list[str]:
     rows = [
-        "| backend, run | sent | answered 200 + succeeded | server counted (POST /requests) "
+        f"| {first} | sent | answered 200 + succeeded | server counted (POST /requests) "
         "| executions in the store | with created + end audit events | audit events "
         "| ids match | audit chain |",
         "|---|---:|---:|---|---:|---:|---:|---|---|",
     ]
-    for b in r.backends:
+    for b in backends:
         for label, run in b.labelled():
             w, s = run.window, run.store
             counted = ", ".join(f"{n:,} ({code})" for code, n in sorted(run.server_counted.items()))
@@ -204,6 +236,77 @@ def _counts(r: Report) -> list[str]:
                 f"{ids} | {chain} |"
             )
     return rows
+
+
+RECORDED_TARGET = 0.5  # issue 11: recorded requests at least half as fast as dry runs
+
+
+def _rate(w: Window) -> float:
+    return w.per_second
+
+
+def _ratio(b: BackendResult) -> float:
+    dry = b.median(_rate, b.dry_runs)
+    return b.median(_rate) / dry if dry else 0.0
+
+
+def _cpu_per_request(w: Window) -> float:
+    return w.server_cpu_s / max(len(w.samples), 1)
+
+
+def _pair_ratios(b: BackendResult) -> list[float]:
+    """Recorded over dry throughput of each recorded run and the dry run right after it."""
+    return [
+        rec.window.per_second / dry.window.per_second
+        for rec, dry in zip(b.runs, b.dry_runs, strict=False)
+        if dry.window.per_second
+    ]
+
+
+def dry_run_table(backends: list[BackendResult]) -> list[str]:
+    """Recorded and dry-run windows side by side: medians (min to max) and their ratio."""
+    rows = [
+        "| backend | recorded, successes/s | dry run, successes/s | **recorded / dry** "
+        "| p50 recorded / dry | p99 recorded / dry | server CPU per request, recorded / dry |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for b in backends:
+        if not b.dry_runs:
+            continue
+        rate = "{:,.1f}".format
+        pairs = _pair_ratios(b)
+        spread = f" ({min(pairs):.2f} to {max(pairs):.2f})" if len(pairs) > 1 else ""
+        rows.append(
+            f"| {b.name} | {rate(b.median(_rate))}{b.spread(_rate, rate)} | "
+            f"{rate(b.median(_rate, b.dry_runs))}{_spread(b.dry_runs, _rate, rate)} | "
+            f"**{_ratio(b):.2f}**{spread} | "
+            f"{ms(b.median(lambda w: w.latency(50)))} / "
+            f"{ms(b.median(lambda w: w.latency(50), b.dry_runs))} | "
+            f"{ms(b.median(lambda w: w.latency(99)))} / "
+            f"{ms(b.median(lambda w: w.latency(99), b.dry_runs))} | "
+            f"{ms(b.median(_cpu_per_request))} / "
+            f"{ms(b.median(_cpu_per_request, b.dry_runs))} |"
+        )
+    return rows
+
+
+def _spread(
+    runs: list[RunResult], metric: Callable[[Window], float], fmt: Callable[[float], str]
+) -> str:
+    values = [metric(r.window) for r in runs]
+    return "" if len(values) < 2 else f" ({fmt(min(values))} to {fmt(max(values))})"
+
+
+def _dry_run_lines(b: BackendResult) -> list[str]:
+    ratio = _ratio(b)
+    verdict = "meets" if ratio >= RECORDED_TARGET else "misses"
+    return [
+        f"- **{b.name}, recorded vs dry run**: recorded requests got {ratio:.2f} times the "
+        f"throughput of dry runs (median of each; {len(b.runs)} pair(s), alternating); this "
+        f"{verdict} the target of at least {RECORDED_TARGET:.1f}. A dry run stops after "
+        f"stage D: what it skips is stage E (the execution row, its step row and audit "
+        f"events, written and committed, and the step run)."
+    ]
 
 
 def _bound(cpu: float, busy: float, per_request: float) -> str:
@@ -253,6 +356,8 @@ def _interpretation(r: Report) -> list[str]:
     for b in r.backends:
         if b.runs:
             lines.extend(_backend_lines(r, b))
+        if b.dry_runs:
+            lines.extend(_dry_run_lines(b))
     problems = r.problems()
     if problems:
         lines.append("- **Counts that do not match** (the run exits 1):")
@@ -264,7 +369,37 @@ def _interpretation(r: Report) -> list[str]:
             "audit events (a `created` event and the transition to the end state each) match "
             "the requests one for one, and the audit hash chain verifies."
         )
+        if any(b.dry_runs for b in r.backends):
+            lines.append(
+                "- Every dry run was answered 200 with a plan, no execution and a message "
+                "naming the server asked about, and left no execution or audit event."
+            )
     return lines
+
+
+def _dry_run_setup(r: Report) -> list[str]:
+    if not r.compare_dry_run:
+        return []
+    return [
+        f"- `--compare-dry-run`: each timed run is followed at once by a dry run of "
+        f"{r.duration_s:.0f} s, with the same clients and questions and `dry_run: true` in the "
+        f"body (planned and previewed; nothing recorded or run), as an operator of its own; a "
+        f"dry run succeeds when it is answered 200 with a plan, no execution and a message "
+        f"that names the server asked about. The tables above the comparison are of the "
+        f"recorded runs."
+    ]
+
+
+def _dry_run_section(r: Report) -> list[str]:
+    if not any(b.dry_runs for b in r.backends):
+        return []
+    return [
+        "Recorded beside dry runs (medians; the ratio's range is over each recorded run and "
+        "the dry run right after it):",
+        "",
+        *dry_run_table(r.backends),
+        "",
+    ]
 
 
 def render(r: Report, notes: str) -> str:
@@ -300,6 +435,7 @@ def render(r: Report, notes: str) -> str:
         f"operator) give the latency without queueing; 0 s means none was measured.",
         "- After the server has stopped, the store is asked for the operator's executions and "
         "their audit events, and the audit hash chain is verified.",
+        *_dry_run_setup(r),
         "",
         "## Machine",
         "",
@@ -309,18 +445,19 @@ def render(r: Report, notes: str) -> str:
         "",
         "## Results",
         "",
-        *_results(r),
+        *results_table(r.backends),
         "",
-        *_per_question(r),
+        *_dry_run_section(r),
+        *per_question_table(r.backends),
         "",
         "Each run (CPU as a share of one core; machine busy as a share of all cores; other CPU "
         "is the database server's processes and anything else running on the machine):",
         "",
-        *_runs(r),
+        *runs_table(r.backends),
         "",
         "## Every request answered and audited",
         "",
-        *_counts(r),
+        *counts_table(r.backends),
         "",
         "## Interpretation",
         "",
@@ -348,4 +485,9 @@ def summary(r: Report) -> str:
             f"{sum(len(run.window.samples) for run in b.runs)} requests, "
             f"{len(b.problems())} problem(s)"
         )
+        if b.dry_runs:
+            lines.append(
+                f"{b.name} dry run: {b.median(_rate, b.dry_runs):.1f} req/s; "
+                f"recorded / dry = {_ratio(b):.2f}"
+            )
     return "\n".join(lines + [f"  {p}" for p in r.problems()])
