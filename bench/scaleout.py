@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import shlex
 import shutil
@@ -93,6 +94,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--output", type=Path, default=ROOT / "docs" / "benchmarks-scaleout.md", help="report"
     )
     parser.add_argument("--logs", type=Path, help="copy the processes' output to this folder")
+    parser.add_argument("--samples", type=Path, help="append every timed request to this JSONL")
     args = parser.parse_args(argv)
     if min(args.clients, args.runs, args.replicas, args.workers, args.concurrency) < 1:
         parser.error("need --clients, --runs, --replicas, --workers, --concurrency >= 1")
@@ -162,13 +164,14 @@ async def timed_run(
     admin = fleet.admin_token
     token = await asyncio.to_thread(server.make_operator, fleet.backend, operator)
     before = [await clients.served(url, admin) for url in fleet.urls]
-    assert fleet.backend.database_url is not None
-    pids = await database_backends(fleet.backend.database_url)
-    cpu0 = fleet.cpu() | {"database backends": database_cpu(pids)}
-    stop, sampled = asyncio.Event(), audit_chain.Sampled()
-    sampler = asyncio.create_task(
-        audit_chain.sample(fleet.backend.database_url, stop, sampled, SAMPLE_EVERY_S)
-    )
+    url = fleet.backend.database_url
+    assert url is not None
+    cpu0 = fleet.cpu()
+    stop, sampled, database = asyncio.Event(), audit_chain.Sampled(), DatabaseCpu()
+    samplers = [
+        asyncio.create_task(audit_chain.sample(url, stop, sampled, SAMPLE_EVERY_S)),
+        asyncio.create_task(database.watch(url, stop)),
+    ]
     try:
         window = await clients.run_window(
             fleet.urls,
@@ -180,9 +183,14 @@ async def timed_run(
         )
     finally:
         stop.set()
-        await sampler
-    cpu1 = fleet.cpu() | {"database backends": database_cpu(pids)}
-    cpu = {name: seconds - cpu0[name] for name, seconds in cpu1.items()}
+        await asyncio.gather(*samplers)
+    if args.samples:
+        with args.samples.open("a", encoding="utf-8") as out:
+            for sample in window.samples:
+                out.write(json.dumps({"operator": operator, **dataclasses.asdict(sample)}) + "\n")
+    cpu = {name: seconds - cpu0[name] for name, seconds in fleet.cpu().items()}
+    cpu["database backends"] = database.seconds
+    transactions = database.transactions - sampled.samples  # the wait sampler's reads
     after = [await clients.served(url, admin) for url in fleet.urls]
     per_replica = [
         {code: n - b.get(code, 0) for code, n in a.items() if n - b.get(code, 0)}
@@ -199,27 +207,69 @@ async def timed_run(
         f"load {bench_run.load_average()}"
     )
     return ScaleoutRun(
-        RunResult(operator, window, counted), per_replica, cpu, sampled, bench_run.load_average()
+        RunResult(operator, window, counted),
+        per_replica,
+        cpu,
+        sampled,
+        bench_run.load_average(),
+        database.opened,
+        transactions,
     )
 
 
-async def database_backends(url: str) -> list[int]:
-    """The PostgreSQL backends now connected to the run's database (the processes' pools)."""
-    connection = await audit_chain.connect(make_url(url))
-    try:
-        rows = await connection.fetch(
+@dataclasses.dataclass
+class DatabaseCpu:
+    """CPU of the run database's PostgreSQL backends over a window, from /proc (PostgreSQL runs
+    on this machine): the part of the machine's CPU that is this run's database, apart from
+    other work on a shared machine. The pools open and close backends (connections beyond a
+    pool's size are closed when returned), so each backend is followed from its first sighting
+    (at the start: its CPU then; later: from 0, it is new) to its last; a backend's CPU after its
+    last sighting (under 0.1 s) is missed."""
+
+    first: dict[int, float] = dataclasses.field(default_factory=dict)
+    last: dict[int, float] = dataclasses.field(default_factory=dict)
+    at_start: int = 0
+    # Transactions the database counted (pg_stat_database, flushed by backends at most once a
+    # second, so approximate), less this watcher's own reads.
+    transactions: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+    @property
+    def opened(self) -> int:
+        """Backends (connections) opened during the window."""
+        return len(self.first) - self.at_start
+
+    async def watch(self, url: str, stop: asyncio.Event, every_s: float = 0.1) -> None:
+        connection = await audit_chain.connect(make_url(url))
+        query = (
             "SELECT pid FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-    finally:
-        await connection.close()
-    return [int(row["pid"]) for row in rows]
-
-
-def database_cpu(pids: list[int]) -> float:
-    """CPU seconds those backends have used (on this machine: /proc): the database's share,
-    apart from other work on a shared machine."""
-    return sum(server.pid_cpu_seconds(pid) for pid in pids)
+        starting, rounds = True, 0
+        count = (
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        )
+        first_count = int(await connection.fetchval(count))
+        try:
+            while True:
+                rounds += 1
+                for row in await connection.fetch(query):
+                    pid = int(row["pid"])
+                    seconds = server.pid_cpu_seconds(pid)
+                    self.first.setdefault(pid, seconds if starting else 0.0)
+                    self.last[pid] = max(seconds, self.last.get(pid, 0.0))
+                if starting:
+                    self.at_start, starting = len(self.first), False
+                if stop.is_set():
+                    break
+                await asyncio.sleep(every_s)
+            self.transactions = int(await connection.fetchval(count)) - first_count - rounds - 1
+        finally:
+            await connection.close()
 
 
 async def run_fleet(

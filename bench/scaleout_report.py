@@ -40,6 +40,8 @@ class ScaleoutRun:
     cpu_s: dict[str, float]  # CPU seconds in the window, by process
     sampled: Sampled
     load: str  # the machine's load average (1 min) at the end of the window
+    connections_opened: int = 0  # database backends started during the window
+    transactions: int = 0  # database transactions in the window (approximate)
     count: RunCount | None = None
 
 
@@ -134,14 +136,16 @@ def _spread_table(r: Report) -> list[str]:
         "| mode, run | answered by replica "
         + " / ".join(str(i) for i in range(1, replicas + 1))
         + " | run by (claimed_by) | claims per execution | step rows per execution "
-        "| rows of the planned steps, none twice | CPU s by process | load (1 min) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| rows of the planned steps, none twice | CPU s by process | database connections "
+        "opened | database transactions per request | load (1 min) |",
+        "|---|---|---|---|---|---|---|---:|---:|---|",
     ]
     for m in r.modes:
         for i, s in enumerate(m.runs, 1):
             answered = " / ".join(count(sum(x.values())) for x in s.per_replica)
             c = s.count
             cpu = ", ".join(f"{name} {sec:.1f}" for name, sec in s.cpu_s.items())
+            per_request = f"{s.transactions / max(len(s.run.window.samples), 1):.1f}"
             if c is None:
                 rows.append(
                     f"| {m.backend.name}, run {i} | {answered} | | | | | {cpu} | {s.load} |"
@@ -155,7 +159,7 @@ def _spread_table(r: Report) -> list[str]:
             ok = f"{c.rows_as_planned:,} of {c.executions:,}; {c.repeated} repeated"
             rows.append(
                 f"| {m.backend.name}, run {i} | {answered} | {by} | {claims} | {steps} | {ok} "
-                f"| {cpu} | {s.load} |"
+                f"| {cpu} | {s.connections_opened:,} | {per_request} | {s.load} |"
             )
     return rows
 
@@ -256,6 +260,12 @@ def _setup(r: Report) -> list[str]:
         f"- During each window `pg_stat_activity` of the database is read every "
         f"{1000 * SAMPLE_EVERY_S:.0f} ms (bench/audit_chain.sample): what each backend in a "
         f"transaction was waiting on (`running`: not waiting).",
+        "- CPU by process is from /proc over the window; `database backends` are the "
+        "PostgreSQL processes serving the run's database, each followed from its first to its "
+        "last sighting (every 0.1 s), so that connections opened and closed during the window "
+        "count too (their number is in the table). Database transactions are the database's "
+        "own count (`pg_stat_database`, less the benchmark's sampling reads; approximate, "
+        "as backends report it at most once a second).",
         "- After every process has stopped, the store is counted per operator, the hash chain "
         "verified, and `opsconductor audit verify` run over the whole trail.",
     ]
