@@ -37,7 +37,7 @@ import api_load_report as report
 import api_load_server as server
 import pipeline
 import run as bench_run
-from api_load_report import BackendResult, RunResult
+from api_load_results import BackendResult, RunResult
 from opsconductor.inventory.models import Asset
 
 ROOT = Path(__file__).resolve().parent.parent

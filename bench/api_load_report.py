@@ -6,12 +6,11 @@ tables are also those of bench/scaleout_report.py."""
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from api_load_clients import TEMPLATES, Window
-from api_load_server import StoreCount, stopped_cleanly
+from api_load_dry_run import dry_run_lines, dry_run_section, dry_run_setup, rate, ratio
+from api_load_results import BackendResult, Report, RunResult
 from report import NOTES_END, NOTES_START, kept_notes, ms
 
 __all__ = [
@@ -30,114 +29,6 @@ __all__ = [
 
 
 CPU_BOUND = 0.95  # a process (or machine) busier than this share is taken as CPU-bound
-
-
-@dataclass
-class RunResult:
-    """One timed window, what the server's counter saw, and what the store holds for it."""
-
-    operator: str
-    window: Window
-    server_counted: dict[int, int]  # POST /requests answers by status, from /metrics
-    store: StoreCount | None = None
-    dry_run: bool = False  # planned and previewed only: nothing may be recorded
-
-    def problems(self) -> list[str]:
-        """Every way in which this run's requests, answers, executions and audit events do
-        not add up; empty when they all match."""
-        w = self.window
-        found = []
-        if w.failures:
-            first = w.failures[0].problem
-            found.append(f"{len(w.failures)} of {len(w.samples)} requests failed; first: {first}")
-        with_status = dict.fromkeys(self.server_counted, 0)
-        for sample in w.samples:
-            if sample.status is not None:
-                with_status[sample.status] = with_status.get(sample.status, 0) + 1
-        if with_status != self.server_counted:
-            found.append(f"the server counted {self.server_counted}, clients got {with_status}")
-        return found + self._store_problems()
-
-    def _store_problems(self) -> list[str]:
-        w, s = self.window, self.store
-        if s is None:
-            return ["the store was not counted"]
-        found = []
-        if self.dry_run:
-            if s.executions or s.audit_events:
-                found.append(f"dry runs left {s.executions} executions, {s.audit_events} events")
-        elif s.executions != len(w.samples) or s.by_state != {"succeeded": len(w.ok)}:
-            found.append(f"{len(w.samples)} requests sent, the store holds {s.by_state}")
-        if s.execution_ids != w.execution_ids:
-            missing = len(w.execution_ids - s.execution_ids)
-            extra = len(s.execution_ids - w.execution_ids)
-            found.append(f"execution ids differ: {missing} answered not stored, {extra} extra")
-        if s.fully_audited != s.executions:
-            found.append(f"{s.executions - s.fully_audited} executions lack audit events")
-        if s.auth_refusals:
-            found.append(f"{s.auth_refusals} refused tokens or permissions in the audit trail")
-        if not s.chain_ok:
-            found.append(f"the audit hash chain breaks after {s.chain_checked} events")
-        return found
-
-
-@dataclass
-class BackendResult:
-    name: str
-    assets: int
-    version: str = ""
-    seed_s: float = 0.0
-    inventory: int = 0
-    exit_code: int | None = None
-    runs: list[RunResult] = field(default_factory=list)  # recorded
-    baseline: RunResult | None = None  # one client alone: the latency without queueing
-    dry_runs: list[RunResult] = field(default_factory=list)  # each right after its recorded run
-
-    def labelled(self) -> list[tuple[str, RunResult]]:
-        """The baseline (if any) and the timed runs in the order they ran, each labelled."""
-        first = [("1 client", self.baseline)] if self.baseline else []
-        for i, run in enumerate(self.runs, 1):
-            first.append((f"run {i}", run))
-            if i <= len(self.dry_runs):
-                first.append((f"run {i}, dry run", self.dry_runs[i - 1]))
-        return first
-
-    def median(
-        self, metric: Callable[[Window], float], runs: list[RunResult] | None = None
-    ) -> float:
-        """The median of `metric` over `runs` (the recorded runs by default)."""
-        chosen = self.runs if runs is None else runs
-        return statistics.median(metric(r.window) for r in chosen) if chosen else 0.0
-
-    def spread(self, metric: Callable[[Window], float], fmt: Callable[[float], str]) -> str:
-        """ " (min to max)" across runs, or nothing for a single run."""
-        values = [metric(r.window) for r in self.runs]
-        return "" if len(values) < 2 else f" ({fmt(min(values))} to {fmt(max(values))})"
-
-    def problems(self) -> list[str]:
-        found = [f"{label}: {p}" for label, run in self.labelled() for p in run.problems()]
-        if self.inventory != self.assets:
-            found.append(f"the server's inventory holds {self.inventory} of {self.assets} assets")
-        if not stopped_cleanly(self.exit_code):
-            found.append(f"the server exited {self.exit_code} when stopped")
-        return found
-
-
-@dataclass
-class Report:
-    command: str
-    machine: dict[str, str]
-    clients: int
-    duration_s: float
-    warmup_s: float
-    baseline_s: float
-    seed: int
-    compare_dry_run: bool = False
-    backends: list[BackendResult] = field(default_factory=list)
-    wall_s: float = 0.0
-
-    def problems(self) -> list[str]:
-        return [f"{b.name} {p}" for b in self.backends for p in b.problems()]
 
 
 def count(value: float) -> str:
@@ -238,77 +129,6 @@ def counts_table(backends: list[BackendResult], first: str = "backend, run") -> 
     return rows
 
 
-RECORDED_TARGET = 0.5  # issue 11: recorded requests at least half as fast as dry runs
-
-
-def _rate(w: Window) -> float:
-    return w.per_second
-
-
-def _ratio(b: BackendResult) -> float:
-    dry = b.median(_rate, b.dry_runs)
-    return b.median(_rate) / dry if dry else 0.0
-
-
-def _cpu_per_request(w: Window) -> float:
-    return w.server_cpu_s / max(len(w.samples), 1)
-
-
-def _pair_ratios(b: BackendResult) -> list[float]:
-    """Recorded over dry throughput of each recorded run and the dry run right after it."""
-    return [
-        rec.window.per_second / dry.window.per_second
-        for rec, dry in zip(b.runs, b.dry_runs, strict=False)
-        if dry.window.per_second
-    ]
-
-
-def dry_run_table(backends: list[BackendResult]) -> list[str]:
-    """Recorded and dry-run windows side by side: medians (min to max) and their ratio."""
-    rows = [
-        "| backend | recorded, successes/s | dry run, successes/s | **recorded / dry** "
-        "| p50 recorded / dry | p99 recorded / dry | server CPU per request, recorded / dry |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for b in backends:
-        if not b.dry_runs:
-            continue
-        rate = "{:,.1f}".format
-        pairs = _pair_ratios(b)
-        spread = f" ({min(pairs):.2f} to {max(pairs):.2f})" if len(pairs) > 1 else ""
-        rows.append(
-            f"| {b.name} | {rate(b.median(_rate))}{b.spread(_rate, rate)} | "
-            f"{rate(b.median(_rate, b.dry_runs))}{_spread(b.dry_runs, _rate, rate)} | "
-            f"**{_ratio(b):.2f}**{spread} | "
-            f"{ms(b.median(lambda w: w.latency(50)))} / "
-            f"{ms(b.median(lambda w: w.latency(50), b.dry_runs))} | "
-            f"{ms(b.median(lambda w: w.latency(99)))} / "
-            f"{ms(b.median(lambda w: w.latency(99), b.dry_runs))} | "
-            f"{ms(b.median(_cpu_per_request))} / "
-            f"{ms(b.median(_cpu_per_request, b.dry_runs))} |"
-        )
-    return rows
-
-
-def _spread(
-    runs: list[RunResult], metric: Callable[[Window], float], fmt: Callable[[float], str]
-) -> str:
-    values = [metric(r.window) for r in runs]
-    return "" if len(values) < 2 else f" ({fmt(min(values))} to {fmt(max(values))})"
-
-
-def _dry_run_lines(b: BackendResult) -> list[str]:
-    ratio = _ratio(b)
-    verdict = "meets" if ratio >= RECORDED_TARGET else "misses"
-    return [
-        f"- **{b.name}, recorded vs dry run**: recorded requests got {ratio:.2f} times the "
-        f"throughput of dry runs (median of each; {len(b.runs)} pair(s), alternating); this "
-        f"{verdict} the target of at least {RECORDED_TARGET:.1f}. A dry run stops after "
-        f"stage D: what it skips is stage E (the execution row, its step row and audit "
-        f"events, written and committed, and the step run)."
-    ]
-
-
 def _bound(cpu: float, busy: float, per_request: float) -> str:
     """What limits the throughput, as far as the CPU numbers tell."""
     if cpu >= CPU_BOUND and per_request:
@@ -357,7 +177,7 @@ def _interpretation(r: Report) -> list[str]:
         if b.runs:
             lines.extend(_backend_lines(r, b))
         if b.dry_runs:
-            lines.extend(_dry_run_lines(b))
+            lines.extend(dry_run_lines(b))
     problems = r.problems()
     if problems:
         lines.append("- **Counts that do not match** (the run exits 1):")
@@ -375,31 +195,6 @@ def _interpretation(r: Report) -> list[str]:
                 "naming the server asked about, and left no execution or audit event."
             )
     return lines
-
-
-def _dry_run_setup(r: Report) -> list[str]:
-    if not r.compare_dry_run:
-        return []
-    return [
-        f"- `--compare-dry-run`: each timed run is followed at once by a dry run of "
-        f"{r.duration_s:.0f} s, with the same clients and questions and `dry_run: true` in the "
-        f"body (planned and previewed; nothing recorded or run), as an operator of its own; a "
-        f"dry run succeeds when it is answered 200 with a plan, no execution and a message "
-        f"that names the server asked about. The tables above the comparison are of the "
-        f"recorded runs."
-    ]
-
-
-def _dry_run_section(r: Report) -> list[str]:
-    if not any(b.dry_runs for b in r.backends):
-        return []
-    return [
-        "Recorded beside dry runs (medians; the ratio's range is over each recorded run and "
-        "the dry run right after it):",
-        "",
-        *dry_run_table(r.backends),
-        "",
-    ]
 
 
 def render(r: Report, notes: str) -> str:
@@ -435,7 +230,7 @@ def render(r: Report, notes: str) -> str:
         f"operator) give the latency without queueing; 0 s means none was measured.",
         "- After the server has stopped, the store is asked for the operator's executions and "
         "their audit events, and the audit hash chain is verified.",
-        *_dry_run_setup(r),
+        *dry_run_setup(r),
         "",
         "## Machine",
         "",
@@ -447,7 +242,7 @@ def render(r: Report, notes: str) -> str:
         "",
         *results_table(r.backends),
         "",
-        *_dry_run_section(r),
+        *dry_run_section(r),
         *per_question_table(r.backends),
         "",
         "Each run (CPU as a share of one core; machine busy as a share of all cores; other CPU "
@@ -487,7 +282,7 @@ def summary(r: Report) -> str:
         )
         if b.dry_runs:
             lines.append(
-                f"{b.name} dry run: {b.median(_rate, b.dry_runs):.1f} req/s; "
-                f"recorded / dry = {_ratio(b):.2f}"
+                f"{b.name} dry run: {b.median(rate, b.dry_runs):.1f} req/s; "
+                f"recorded / dry = {ratio(b):.2f}"
             )
     return "\n".join(lines + [f"  {p}" for p in r.problems()])

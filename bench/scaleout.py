@@ -51,7 +51,7 @@ import pipeline
 import run as bench_run
 import scaleout_report as report
 from api_load import NAMES_ASKED, log
-from api_load_report import BackendResult, RunResult
+from api_load_results import BackendResult, RunResult
 from queue_drain import forget
 from scaleout_count import count_runs
 from scaleout_report import SAMPLE_EVERY_S, ModeResult, ScaleoutRun

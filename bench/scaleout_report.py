@@ -12,14 +12,13 @@ from typing import Any
 
 from api_load_report import (
     METRICS,
-    BackendResult,
-    RunResult,
     count,
     counts_table,
     per_question_table,
     results_table,
     runs_table,
 )
+from api_load_results import BackendResult, RunResult
 from api_load_server import stopped_cleanly
 from audit_chain import Sampled
 from report import NOTES_END, NOTES_START, kept_notes, ms
