@@ -10,6 +10,8 @@
 #   make bench-fanout  install .[bench] (ansible-core), time 50-host fan-out against Ansible
 #   make bench-audit   recorded requests on PostgreSQL, and their wait for the audit chain's lock
 #   make bench-queue   drain 1,000 background executions through Redis with 1 and 2 workers
+#   make bench-api     50 clients against one `serve`, SQLite and PostgreSQL (--compare-dry-run)
+#   make bench-scaleout  50 clients over 2 `serve --no-worker` replicas + 2 workers, PG + Redis
 #   make eval     run the evaluation set and write docs/eval.md
 #   make eval-llm  the LLM brain on a real local model (SmolLM2-135M) vs the rules: docs/eval-llm.md
 #   make format   apply ruff fixes and formatting
@@ -18,6 +20,7 @@
 # Variables (override on the command line or in the environment):
 #   PYTHON=python3  VENV=.venv  PYTEST_ARGS=...  OPSCONDUCTOR_HOME=...  SHARED=../shared
 #   FANOUT_ARGS=...  (bench/fanout.py options, e.g. --runs 3)  EVAL_LLM_SAMPLE=10  LLM_VENV=.venv-llm
+#   API_LOAD_ARGS=...  SCALEOUT_ARGS=...  QUEUE_ARGS=...  AUDIT_BENCH_ARGS=...  (each bench's options)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -42,7 +45,7 @@ EVAL_DIR ?= $(SHARED)/eval/upstream
 .PHONY: help all venv install demo serve screenshots lint test bench bench-fanout eval eval-llm format clean distclean
 
 help:
-	@sed -n '3,20s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,23s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 all: test
 
@@ -115,6 +118,8 @@ bench-fanout: $(BENCH_STAMP)
 # bench/api_load.py: 50 clients for 30 s against one `opsconductor serve` on loopback, on
 # SQLite and on a database it makes (and drops) on the PostgreSQL of ensure-postgres.sh.
 # Options: make bench-api API_LOAD_ARGS='--runs 3'; it writes docs/benchmarks-api.md.
+# Recorded beside dry runs (`dry_run: true`, nothing recorded), alternating, with the ratio:
+#   make bench-api API_LOAD_ARGS='--clients 20 --compare-dry-run --runs 3'
 API_LOAD_ARGS ?=
 .PHONY: bench-api
 bench-api: $(STAMP)
@@ -140,6 +145,19 @@ bench-queue: $(STAMP)
 	@url="$$(bash scripts/ensure-postgres.sh)"; redis="$$(bash scripts/ensure-redis.sh </dev/null)"; \
 	echo "==> $(BIN)/python bench/queue_drain.py --pg-url $$url --redis-url $$redis $(QUEUE_ARGS)"; \
 	$(BIN)/python bench/queue_drain.py --pg-url "$$url" --redis-url "$$redis" $(QUEUE_ARGS)
+
+# bench/scaleout.py: 2 `opsconductor serve --no-worker` replicas and 2 `opsconductor worker`
+# processes on a database it makes (and drops) on the PostgreSQL of ensure-postgres.sh and a Redis
+# key prefix of its own on ensure-redis.sh's Redis; 50 clients spread over the replicas for 30 s,
+# plans run inline by the replica and queued for the workers; proves from the store that each
+# request ran once and was audited. Options: SCALEOUT_ARGS='--runs 3'; writes
+# docs/benchmarks-scaleout.md.
+SCALEOUT_ARGS ?=
+.PHONY: bench-scaleout
+bench-scaleout: $(STAMP)
+	@url="$$(bash scripts/ensure-postgres.sh)"; redis="$$(bash scripts/ensure-redis.sh </dev/null)"; \
+	echo "==> $(BIN)/python bench/scaleout.py --pg-url $$url --redis-url $$redis $(SCALEOUT_ARGS)"; \
+	$(BIN)/python bench/scaleout.py --pg-url "$$url" --redis-url "$$redis" $(SCALEOUT_ARGS)
 
 eval: $(STAMP)
 	$(BIN)/opsconductor eval $(EVAL_DIR)/requests.jsonl $(EVAL_DIR)/assets.json \

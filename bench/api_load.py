@@ -3,6 +3,7 @@
 
     make bench-api
     .venv/bin/python bench/api_load.py [--clients 50] [--duration 30] [--runs 1]
+        [--compare-dry-run]
 
 For each backend: seeds a fresh store with a generated inventory (bench/pipeline.py), starts
 `opsconductor serve` (one uvicorn process with the embedded worker) on a free loopback port,
@@ -12,6 +13,9 @@ seconds. Each window asks as an operator of its own, made with the CLI, so that 
 can be asked afterwards what exactly that window left: its executions and their audit events,
 which must match the requests answered. PostgreSQL runs in a database made for the run on the
 server of `--pg-url` and dropped afterwards. The server is stopped at the end, also on errors.
+With `--compare-dry-run`, each timed window is followed by one of the same clients and questions
+with `dry_run: true` (planned and previewed, nothing recorded or run), alternating recorded, dry,
+recorded, dry …, and the report sets the two throughputs side by side.
 Writes docs/benchmarks-api.md; exits 1 when a request failed or a count did not match.
 """
 
@@ -33,7 +37,7 @@ import api_load_report as report
 import api_load_server as server
 import pipeline
 import run as bench_run
-from api_load_report import BackendResult, RunResult
+from api_load_results import BackendResult, RunResult
 from opsconductor.inventory.models import Asset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +59,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20240601, help="seed of the inventory")
     parser.add_argument(
         "--backend", choices=BACKENDS, action="append", help="only this one (repeatable)"
+    )
+    parser.add_argument(
+        "--compare-dry-run",
+        action="store_true",
+        help="after each timed window, one as long with dry_run: true (recorded vs dry run)",
     )
     parser.add_argument(
         "--pg-url",
@@ -130,6 +139,11 @@ async def timed_runs(
             srv, backend, f"bench-op-{number}", args.clients, args.duration, names
         )
         result.runs.append(run)
+        if args.compare_dry_run:  # the same window right after, so that both see the same load
+            dry = await timed_run(
+                srv, backend, f"bench-op-{number}-dry", args.clients, args.duration, names, True
+            )
+            result.dry_runs.append(dry)
 
 
 async def timed_run(
@@ -139,13 +153,20 @@ async def timed_run(
     clients_n: int,
     duration_s: float,
     names: Sequence[str],
+    dry_run: bool = False,
 ) -> RunResult:
     """One window of `clients_n` clients asking as a new operator of its own."""
     admin, base = srv.admin_token, srv.base_url
     token = await asyncio.to_thread(server.make_operator, backend, operator)
     before = await clients.served(base, admin)
     window = await clients.run_window(
-        base, token, names, clients=clients_n, duration_s=duration_s, server_cpu=srv.cpu_seconds
+        base,
+        token,
+        names,
+        clients=clients_n,
+        duration_s=duration_s,
+        dry_run=dry_run,
+        server_cpu=srv.cpu_seconds,
     )
     after = await clients.served(base, admin)
     counted = {code: n - before.get(code, 0) for code, n in after.items()}
@@ -155,7 +176,7 @@ async def timed_run(
         f"p99 {window.latency(99) * 1000:.0f} ms, {window.per_second:.1f} req/s, server CPU "
         f"{window.server_cpu_s / window.wall_s:.0%}, machine {window.machine_busy:.0%} busy"
     )
-    return RunResult(operator, window, {k: v for k, v in counted.items() if v})
+    return RunResult(operator, window, {k: v for k, v in counted.items() if v}, dry_run=dry_run)
 
 
 async def main_async(args: argparse.Namespace, results: report.Report) -> None:
@@ -179,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup_s=args.warmup,
         baseline_s=args.baseline,
         seed=args.seed,
+        compare_dry_run=args.compare_dry_run,
     )
     asyncio.run(main_async(args, results))
     results.wall_s = time.perf_counter() - started

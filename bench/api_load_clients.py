@@ -1,6 +1,12 @@
 """The client side of the API load run: concurrent clients, each an `httpx.AsyncClient` with one
 keep-alive connection, asking inventory questions through POST /api/v1/requests for a fixed
-window; every request is recorded with its latency and whether its answer is a success."""
+window; every request is recorded with its latency and whether its answer is a success.
+
+Clients are spread over one or more servers (replicas of one store) in turn. An answer that
+comes back `queued` (the plan went to the background workers) is waited for as a client of the
+API must: its event stream is followed to `complete`, then its result is read; the latency is
+the whole wait. With `dry_run` the requests are planned and previewed only: a success is then
+an answer without an execution."""
 
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ TEMPLATES = (
 )
 REQUEST_TIMEOUT_S = 120.0  # generous: a slow answer is measured, not turned into an error
 REQUESTS_PATH = "/api/v1/requests"
+EXECUTIONS_PATH = "/api/v1/executions"
 # The route label is the route's template; under FastAPI 0.165 it lacks the router's prefix.
 METRIC = re.compile(
     r'^opsconductor_http_requests_total\{method="POST",route="(?:/api/v1)?/requests",'
@@ -43,10 +50,12 @@ class Sample:
 
     template: str
     started_s: float
-    latency_s: float
+    latency_s: float  # to the answer, or for a queued execution to its result
     status: int | None  # None: no HTTP answer at all
     execution_id: str | None
     problem: str | None
+    server: int = 0  # which of the window's servers was asked
+    posted_s: float | None = None  # the POST's own answer, when a queued execution followed
 
 
 @dataclass
@@ -95,6 +104,17 @@ class Window:
         return max(self.machine_busy_s - self.server_cpu_s - self.client_cpu_s, 0.0)
 
     @property
+    def queued(self) -> list[Sample]:
+        """Requests answered `queued` and then waited for."""
+        return [s for s in self.samples if s.posted_s is not None]
+
+    def posted(self, q: float) -> float:
+        """The q-th percentile of the POST's own answer, for the queued requests that
+        succeeded (how long a client waits to hear `queued`)."""
+        values = [s.posted_s for s in self.ok if s.posted_s is not None]
+        return percentile(sorted(values), q)
+
+    @property
     def execution_ids(self) -> frozenset[str]:
         return frozenset(s.execution_id for s in self.ok if s.execution_id)
 
@@ -109,31 +129,91 @@ def machine_cpu() -> tuple[float, float]:
     return (total - idle) / hz, total / hz
 
 
-def problem_with(response: httpx.Response, name: str) -> tuple[str | None, str | None]:
+def problem_with(
+    response: httpx.Response, name: str, *, dry_run: bool = False
+) -> tuple[str | None, str | None]:
     """The execution id of an answer, and why it is not a success (None when it is): HTTP 200,
-    an execution that succeeded, a message, naming the asset asked about."""
+    an execution that succeeded (none at all for a dry run), a message, naming the asset
+    asked about. An execution still `queued` is not judged here (see `follow`)."""
     if response.status_code != 200:
         return None, f"HTTP {response.status_code}: {response.text[:200]}"
     document = response.json()
     execution = document.get("execution") or {}
     message = (document.get("response") or {}).get("message") or ""
     execution_id = execution.get("id")
-    if execution.get("status") != "succeeded":
+    if dry_run:
+        if execution_id is not None:
+            return execution_id, "a dry run was recorded as an execution"
+        if document.get("plan") is None:
+            return None, f"no plan: {message[:200]!r}"
+    elif execution.get("status") == "queued":
+        return execution_id, None
+    elif execution.get("status") != "succeeded":
         return execution_id, f"execution {execution.get('status')!r}: {message[:200]!r}"
+    return execution_id, _message_problem(message, name)
+
+
+def _message_problem(message: str, name: str) -> str | None:
     if not message.strip():
-        return execution_id, "empty message"
+        return "empty message"
     if name and name not in message:
-        return execution_id, f"{name} not in the answer: {message[:200]!r}"
-    return execution_id, None
+        return f"{name} not in the answer: {message[:200]!r}"
+    return None
+
+
+async def follow(client: httpx.AsyncClient, execution_id: str, name: str) -> str | None:
+    """Wait for a queued execution as a client of the API does: its event stream up to
+    `complete` (the stream ends there), then its result; why it is not a success, or None."""
+    path = f"{EXECUTIONS_PATH}/{execution_id}"
+    async with client.stream("GET", f"{path}/events") as stream:
+        if stream.status_code != 200:
+            return f"events: HTTP {stream.status_code}"
+        async for line in stream.aiter_lines():
+            if line == "event: complete":
+                break
+    response = await client.get(path)
+    if response.status_code != 200:
+        return f"result: HTTP {response.status_code}: {response.text[:200]}"
+    result = response.json()
+    if result.get("status") != "succeeded":
+        return f"execution {result.get('status')!r}: {result.get('error_message')!r}"
+    return _message_problem(result.get("output") or "", name)
+
+
+async def ask_once(
+    client: httpx.AsyncClient, text: str, name: str, dry_run: bool
+) -> tuple[int | None, str | None, str | None, float | None]:
+    """One request and, when it was queued, the wait for its result: the POST's status, the
+    execution id, why it is not a success, and how long the POST alone took when it was
+    queued (None otherwise)."""
+    body: dict[str, object] = {"text": text}
+    if dry_run:
+        body["dry_run"] = True
+    t0 = time.perf_counter()
+    status: int | None = None
+    execution_id: str | None = None
+    try:
+        response = await client.post(REQUESTS_PATH, json=body)
+        status = response.status_code
+        execution_id, problem = problem_with(response, name, dry_run=dry_run)
+        queued = status == 200 and (response.json().get("execution") or {}).get("status")
+        if problem is None and queued == "queued" and execution_id:
+            posted_s = time.perf_counter() - t0
+            return status, execution_id, await follow(client, execution_id, name), posted_s
+    except (httpx.HTTPError, ValueError) as exc:  # ValueError: a body that is not JSON
+        problem = f"{type(exc).__name__}: {exc}"
+    return status, execution_id, problem, None
 
 
 async def client_loop(
     index: int,
     client: httpx.AsyncClient,
+    server: int,
     names: Sequence[str],
     start: float,
     deadline: float,
     samples: list[Sample],
+    dry_run: bool = False,
 ) -> None:
     """Ask, one request after another, until the deadline; the last request is let finish."""
     rng = random.Random(index)
@@ -143,40 +223,41 @@ async def client_loop(
         turn += 1
         name = rng.choice(names) if "{name}" in template else ""
         t0 = time.perf_counter()
-        status: int | None = None
-        try:
-            response = await client.post(REQUESTS_PATH, json={"text": template.format(name=name)})
-            status = response.status_code
-            execution_id, problem = problem_with(response, name)
-        except (httpx.HTTPError, ValueError) as exc:  # ValueError: a body that is not JSON
-            execution_id, problem = None, f"{type(exc).__name__}: {exc}"
+        status, execution_id, problem, posted_s = await ask_once(
+            client, template.format(name=name), name, dry_run
+        )
         latency = time.perf_counter() - t0
-        samples.append(Sample(template, t0 - start, latency, status, execution_id, problem))
+        samples.append(
+            Sample(template, t0 - start, latency, status, execution_id, problem, server, posted_s)
+        )
 
 
 async def run_window(
-    base_url: str,
+    base_url: str | Sequence[str],
     token: str,
     names: Sequence[str],
     *,
     clients: int,
     duration_s: float,
+    dry_run: bool = False,
     server_cpu: Callable[[], float] = lambda: 0.0,
 ) -> Window:
-    """`clients` concurrent clients asking for `duration_s` seconds."""
+    """`clients` concurrent clients asking for `duration_s` seconds, client i of the servers
+    at `base_url` asking server i modulo their number."""
+    urls = [base_url] if isinstance(base_url, str) else list(base_url)
     window = Window(clients, duration_s)
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     # trust_env=False: no proxy from the environment may sit between loopback and the server.
     sessions = [
         httpx.AsyncClient(
-            base_url=base_url,
+            base_url=urls[i % len(urls)],
             headers=headers,
             limits=limits,
             timeout=REQUEST_TIMEOUT_S,
             trust_env=False,
         )
-        for _ in range(clients)
+        for i in range(clients)
     ]
     try:
         cpu0, server0, (busy0, all0) = time.process_time(), server_cpu(), machine_cpu()
@@ -184,7 +265,9 @@ async def run_window(
         deadline = start + duration_s
         await asyncio.gather(
             *(
-                client_loop(i, session, names, start, deadline, window.samples)
+                client_loop(
+                    i, session, i % len(urls), names, start, deadline, window.samples, dry_run
+                )
                 for i, session in enumerate(sessions)
             )
         )

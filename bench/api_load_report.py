@@ -1,116 +1,34 @@
 """docs/benchmarks-api.md from the results of bench/api_load.py: setup, machine, latency and
-throughput per backend, the count of requests against the store's executions and audit
-events, and an interpretation derived from the numbers. A hand-written block between the
-notes markers survives a rewrite."""
+throughput per backend, recorded requests beside dry runs (with --compare-dry-run), the count
+of requests against the store's executions and audit events, and an interpretation derived
+from the numbers. A hand-written block between the notes markers survives a rewrite. The
+tables are also those of bench/scaleout_report.py."""
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from api_load_clients import TEMPLATES, Window
-from api_load_server import StoreCount
+from api_load_dry_run import dry_run_lines, dry_run_section, dry_run_setup, rate, ratio
+from api_load_results import BackendResult, Report, RunResult
 from report import NOTES_END, NOTES_START, kept_notes, ms
 
-__all__ = ["BackendResult", "Report", "RunResult", "kept_notes", "render", "summary"]
+__all__ = [
+    "METRICS",
+    "BackendResult",
+    "Report",
+    "RunResult",
+    "counts_table",
+    "kept_notes",
+    "per_question_table",
+    "render",
+    "results_table",
+    "runs_table",
+    "summary",
+]
 
 
 CPU_BOUND = 0.95  # a process (or machine) busier than this share is taken as CPU-bound
-
-
-@dataclass
-class RunResult:
-    """One timed window, what the server's counter saw, and what the store holds for it."""
-
-    operator: str
-    window: Window
-    server_counted: dict[int, int]  # POST /requests answers by status, from /metrics
-    store: StoreCount | None = None
-
-    def problems(self) -> list[str]:
-        """Every way in which this run's requests, answers, executions and audit events do
-        not add up; empty when they all match."""
-        w = self.window
-        found = []
-        if w.failures:
-            first = w.failures[0].problem
-            found.append(f"{len(w.failures)} of {len(w.samples)} requests failed; first: {first}")
-        with_status = dict.fromkeys(self.server_counted, 0)
-        for sample in w.samples:
-            if sample.status is not None:
-                with_status[sample.status] = with_status.get(sample.status, 0) + 1
-        if with_status != self.server_counted:
-            found.append(f"the server counted {self.server_counted}, clients got {with_status}")
-        return found + self._store_problems()
-
-    def _store_problems(self) -> list[str]:
-        w, s = self.window, self.store
-        if s is None:
-            return ["the store was not counted"]
-        found = []
-        if s.executions != len(w.samples) or s.by_state != {"succeeded": len(w.ok)}:
-            found.append(f"{len(w.samples)} requests sent, the store holds {s.by_state}")
-        if s.execution_ids != w.execution_ids:
-            missing = len(w.execution_ids - s.execution_ids)
-            extra = len(s.execution_ids - w.execution_ids)
-            found.append(f"execution ids differ: {missing} answered not stored, {extra} extra")
-        if s.fully_audited != s.executions:
-            found.append(f"{s.executions - s.fully_audited} executions lack audit events")
-        if s.auth_refusals:
-            found.append(f"{s.auth_refusals} refused tokens or permissions in the audit trail")
-        if not s.chain_ok:
-            found.append(f"the audit hash chain breaks after {s.chain_checked} events")
-        return found
-
-
-@dataclass
-class BackendResult:
-    name: str
-    assets: int
-    version: str = ""
-    seed_s: float = 0.0
-    inventory: int = 0
-    exit_code: int | None = None
-    runs: list[RunResult] = field(default_factory=list)
-    baseline: RunResult | None = None  # one client alone: the latency without queueing
-
-    def labelled(self) -> list[tuple[str, RunResult]]:
-        """The baseline (if any) and the timed runs, each with its label."""
-        first = [("1 client", self.baseline)] if self.baseline else []
-        return first + [(f"run {i}", run) for i, run in enumerate(self.runs, 1)]
-
-    def median(self, metric: Callable[[Window], float]) -> float:
-        return statistics.median(metric(r.window) for r in self.runs) if self.runs else 0.0
-
-    def spread(self, metric: Callable[[Window], float], fmt: Callable[[float], str]) -> str:
-        """ " (min to max)" across runs, or nothing for a single run."""
-        values = [metric(r.window) for r in self.runs]
-        return "" if len(values) < 2 else f" ({fmt(min(values))} to {fmt(max(values))})"
-
-    def problems(self) -> list[str]:
-        found = [f"{label}: {p}" for label, run in self.labelled() for p in run.problems()]
-        if self.inventory != self.assets:
-            found.append(f"the server's inventory holds {self.inventory} of {self.assets} assets")
-        if self.exit_code not in (0, None):
-            found.append(f"the server exited {self.exit_code} when stopped")
-        return found
-
-
-@dataclass
-class Report:
-    command: str
-    machine: dict[str, str]
-    clients: int
-    duration_s: float
-    warmup_s: float
-    baseline_s: float
-    seed: int
-    backends: list[BackendResult] = field(default_factory=list)
-    wall_s: float = 0.0
-
-    def problems(self) -> list[str]:
-        return [f"{b.name} {p}" for b in self.backends for p in b.problems()]
 
 
 def count(value: float) -> str:
@@ -140,34 +58,39 @@ METRICS: tuple[tuple[str, Callable[[Window], float], Callable[[float], str], boo
 )
 
 
-def _results(r: Report) -> list[str]:
-    head = "| | " + " | ".join(b.name for b in r.backends) + " |"
-    rows = [head, "|---|" + "---:|" * len(r.backends)]
-    for label, metric, fmt, bold in METRICS:
+Metric = tuple[str, Callable[[Window], float], Callable[[float], str], bool]
+
+
+def results_table(
+    backends: list[BackendResult], metrics: tuple[Metric, ...] = METRICS
+) -> list[str]:
+    """One column per backend, one row per metric: the median of the recorded runs."""
+    head = "| | " + " | ".join(b.name for b in backends) + " |"
+    rows = [head, "|---|" + "---:|" * len(backends)]
+    for label, metric, fmt, bold in metrics:
         mark = "**" if bold else ""
-        cells = [f"{mark}{fmt(b.median(metric))}{mark}{b.spread(metric, fmt)}" for b in r.backends]
+        cells = [f"{mark}{fmt(b.median(metric))}{mark}{b.spread(metric, fmt)}" for b in backends]
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return rows
 
 
-def _per_question(r: Report) -> list[str]:
+def per_question_table(backends: list[BackendResult]) -> list[str]:
     rows = [
-        "| question (p50 / p99) | " + " | ".join(b.name for b in r.backends) + " |",
-        "|---|" + "---:|" * len(r.backends),
+        "| question (p50 / p99) | " + " | ".join(b.name for b in backends) + " |",
+        "|---|" + "---:|" * len(backends),
     ]
     for template in TEMPLATES:
-        cells = [f"{ms(_of(b, 50, template))} / {ms(_of(b, 99, template))}" for b in r.backends]
+        cells = [f"{ms(_of(b, 50, template))} / {ms(_of(b, 99, template))}" for b in backends]
         rows.append(f"| {template.replace('{name}', '<server>')} | " + " | ".join(cells) + " |")
     return rows
 
 
-def _runs(r: Report) -> list[str]:
+def runs_table(backends: list[BackendResult], first: str = "backend, run") -> list[str]:
     rows = [
-        "| backend, run | requests | per second | p50 | p99 | server CPU | other CPU "
-        "| machine busy |",
+        f"| {first} | requests | per second | p50 | p99 | server CPU | other CPU | machine busy |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for b in r.backends:
+    for b in backends:
         for label, run in b.labelled():
             w = run.window
             rows.append(
@@ -182,14 +105,14 @@ def _of(b: BackendResult, q: float, template: str) -> float:
     return b.median(lambda w: w.latency(q, template))
 
 
-def _counts(r: Report) -> list[str]:
+def counts_table(backends: list[BackendResult], first: str = "backend, run") -> list[str]:
     rows = [
-        "| backend, run | sent | answered 200 + succeeded | server counted (POST /requests) "
+        f"| {first} | sent | answered 200 + succeeded | server counted (POST /requests) "
         "| executions in the store | with created + end audit events | audit events "
         "| ids match | audit chain |",
         "|---|---:|---:|---|---:|---:|---:|---|---|",
     ]
-    for b in r.backends:
+    for b in backends:
         for label, run in b.labelled():
             w, s = run.window, run.store
             counted = ", ".join(f"{n:,} ({code})" for code, n in sorted(run.server_counted.items()))
@@ -253,6 +176,8 @@ def _interpretation(r: Report) -> list[str]:
     for b in r.backends:
         if b.runs:
             lines.extend(_backend_lines(r, b))
+        if b.dry_runs:
+            lines.extend(dry_run_lines(b))
     problems = r.problems()
     if problems:
         lines.append("- **Counts that do not match** (the run exits 1):")
@@ -264,6 +189,11 @@ def _interpretation(r: Report) -> list[str]:
             "audit events (a `created` event and the transition to the end state each) match "
             "the requests one for one, and the audit hash chain verifies."
         )
+        if any(b.dry_runs for b in r.backends):
+            lines.append(
+                "- Every dry run was answered 200 with a plan, no execution and a message "
+                "naming the server asked about, and left no execution or audit event."
+            )
     return lines
 
 
@@ -300,6 +230,7 @@ def render(r: Report, notes: str) -> str:
         f"operator) give the latency without queueing; 0 s means none was measured.",
         "- After the server has stopped, the store is asked for the operator's executions and "
         "their audit events, and the audit hash chain is verified.",
+        *dry_run_setup(r),
         "",
         "## Machine",
         "",
@@ -309,18 +240,19 @@ def render(r: Report, notes: str) -> str:
         "",
         "## Results",
         "",
-        *_results(r),
+        *results_table(r.backends),
         "",
-        *_per_question(r),
+        *dry_run_section(r),
+        *per_question_table(r.backends),
         "",
         "Each run (CPU as a share of one core; machine busy as a share of all cores; other CPU "
         "is the database server's processes and anything else running on the machine):",
         "",
-        *_runs(r),
+        *runs_table(r.backends),
         "",
         "## Every request answered and audited",
         "",
-        *_counts(r),
+        *counts_table(r.backends),
         "",
         "## Interpretation",
         "",
@@ -348,4 +280,9 @@ def summary(r: Report) -> str:
             f"{sum(len(run.window.samples) for run in b.runs)} requests, "
             f"{len(b.problems())} problem(s)"
         )
+        if b.dry_runs:
+            lines.append(
+                f"{b.name} dry run: {b.median(rate, b.dry_runs):.1f} req/s; "
+                f"recorded / dry = {ratio(b):.2f}"
+            )
     return "\n".join(lines + [f"  {p}" for p in r.problems()])

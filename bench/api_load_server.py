@@ -1,6 +1,7 @@
-"""The server side of the API load run: a store seeded in a fresh home (SQLite) or a fresh
-PostgreSQL database, `opsconductor serve` as a child process on loopback, users and tokens made
-with the CLI, and the store's own count of what a window of requests left behind."""
+"""The server side of the API load runs: a store seeded in a fresh home (SQLite) or a fresh
+PostgreSQL database, `opsconductor serve` (one, or several replicas) and `opsconductor worker`
+as child processes on loopback, users and tokens made with the CLI, and the store's own count
+of what a window of requests left behind."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ class Backend:
     name: str
     home: Path
     database_url: str | None = None
+    # Further OPSCONDUCTOR_ settings every process of this store gets (Redis, its prefix).
+    extra_env: tuple[tuple[str, str], ...] = ()
 
     def settings(self) -> Settings:
         return load_settings(home=self.home, database_url=self.database_url)
@@ -57,7 +60,7 @@ class Backend:
         env["OPSCONDUCTOR_HOME"] = str(self.home)
         if self.database_url:
             env["OPSCONDUCTOR_DATABASE_URL"] = self.database_url
-        return env
+        return env | dict(self.extra_env)
 
 
 @contextlib.asynccontextmanager
@@ -121,13 +124,62 @@ def opsconductor_command() -> str:
     return str(Path(sys.executable).with_name("opsconductor"))
 
 
+def cpu_seconds(process: subprocess.Popen[bytes] | None) -> float:
+    """User plus system CPU time a child process has used so far."""
+    if process is None or process.poll() is not None:
+        return 0.0
+    return pid_cpu_seconds(process.pid)
+
+
+def pid_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time process `pid` has used so far (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def stop(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGINT) -> int | None:
+    """Stop a child as Ctrl-C (or `sig`) would, then harder if it does not go; its exit code."""
+    if process is None or process.poll() is not None:
+        return process.returncode if process else None
+    process.send_signal(sig)
+    try:
+        return process.wait(STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            return process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+
+def stopped_cleanly(code: int | None, sig: int = signal.SIGINT) -> bool:
+    """Whether an exit code is that of a process that stopped as told by `sig`: 0, or the
+    signal itself (uvicorn since 0.29 re-raises the signal it handled once it has shut down
+    gracefully, so `serve` ends as 128 + SIGINT, or killed by it)."""
+    return code in (None, 0, -sig, 128 + sig)
+
+
+def tail(log: Path, lines: int = 20) -> str:
+    if not log.exists():
+        return "(no output)"
+    text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
 @dataclass
 class Server:
     """`opsconductor serve` as a child process; its output goes to `log` (a pipe could fill
-    and stall it under load)."""
+    and stall it under load). `options` are further `serve` options (`--no-worker`)."""
 
     backend: Backend
     log: Path
+    options: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     admin_token: str = ""
@@ -141,11 +193,15 @@ class Server:
         argv = [opsconductor_command(), "serve", "--host", HOST, "--port", str(self.port)]
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                argv, env=self.backend.env(), stdout=out, stderr=subprocess.STDOUT
+                [*argv, *self.options],
+                env=self.backend.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
-    async def wait_ready(self) -> None:
-        """Wait until /healthz answers; keep the first admin's token the server printed."""
+    async def wait_ready(self, *, first: bool = True) -> None:
+        """Wait until /healthz answers; keep the first admin's token the server printed (only
+        the `first` server of a store prints one)."""
         assert self.process is not None, "spawn() first"
         deadline = time.monotonic() + START_TIMEOUT_S
         async with httpx.AsyncClient(base_url=self.base_url, timeout=5.0) as client:
@@ -158,6 +214,8 @@ class Server:
                 await asyncio.sleep(0.2)
             else:
                 raise RuntimeError(f"serve did not answer in {START_TIMEOUT_S:.0f}s: {self.tail()}")
+        if not first:
+            return
         found = TOKEN.search(self.log.read_text(encoding="utf-8", errors="replace"))
         if found is None:
             raise RuntimeError(f"serve printed no first admin token: {self.tail()}")
@@ -165,33 +223,44 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the server process has used so far."""
-        if self.process is None:
-            return 0.0
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process)
 
     def stop(self) -> int | None:
         """Stop the server as Ctrl-C would, then harder if it does not go; its exit code."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return process.returncode if process else None
-        process.send_signal(signal.SIGINT)
-        try:
-            return process.wait(STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            try:
-                return process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                return process.wait()
+        return stop(self.process)
 
     def tail(self, lines: int = 20) -> str:
-        if not self.log.exists():
-            return "(no output)"
-        text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
-        return "\n".join(text[-lines:])
+        return tail(self.log, lines)
+
+
+@dataclass
+class Worker:
+    """`opsconductor worker` as a child process (Redis from the backend's environment)."""
+
+    backend: Backend
+    log: Path
+    concurrency: int = 4
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def name(self) -> str:
+        """What the worker writes as its claim (`claimed_by`): `worker:<host>:<pid>`."""
+        assert self.process is not None, "spawn() first"
+        return f"worker:{socket.gethostname()}:{self.process.pid}"
+
+    def spawn(self) -> None:
+        argv = [opsconductor_command(), "worker", "--concurrency", str(self.concurrency)]
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                argv, env=self.backend.env(), stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process)
+
+    def stop(self) -> int | None:
+        """SIGTERM, as a service manager stops it (it finishes what it runs, then exits)."""
+        return stop(self.process, signal.SIGTERM)
 
 
 def cli(backend: Backend, *args: str) -> str:
@@ -251,7 +320,8 @@ async def count_store(backend: Backend, requester: str) -> StoreCount:
                         AuditEventRow.entity_id,
                         AuditEventRow.action,
                         AuditEventRow.to_state,
-                    ).where(AuditEventRow.actor.in_([requester, f"inline:{requester}"]))
+                        # By entity, not actor: a worker, not the requester, ends a queued run.
+                    ).where(AuditEventRow.entity_type.in_(["execution", "step"]))
                 )
             ]
             refusals = await session.scalar(

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,24 +83,28 @@ class Sampled:
     busy: int = 0  # backends in a transaction, summed over samples
     waiting: int = 0  # of those, waiting on an advisory lock
     samples: int = 0
+    # What the busy backends waited on, "<wait_event_type>:<wait_event>" ("running" when on
+    # the CPU, not waiting), summed over samples.
+    waits: Counter[str] = field(default_factory=Counter)
 
 
-async def sample(url: str, stop: asyncio.Event, into: Sampled) -> None:
-    connection = await _connect(make_url(url))
+async def sample(url: str, stop: asyncio.Event, into: Sampled, interval_s: float = 0.005) -> None:
+    """Read pg_stat_activity of the database of `url` every `interval_s` until `stop`."""
+    connection = await connect(make_url(url))
     query = (
-        "SELECT count(*) FILTER (WHERE xact_start IS NOT NULL AND state <> 'idle'), "
-        "count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory') "
-        "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        "SELECT wait_event_type, wait_event FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND xact_start IS NOT NULL AND state <> 'idle'"
     )
     try:
         while not stop.is_set():
-            busy, waiting = await connection.fetchrow(query)
-            into.busy, into.waiting, into.samples = (
-                into.busy + busy,
-                into.waiting + waiting,
-                into.samples + 1,
-            )
-            await asyncio.sleep(0.005)
+            rows = await connection.fetch(query)
+            into.samples += 1
+            into.busy += len(rows)
+            for kind, name in rows:
+                into.waits[f"{kind}:{name}" if kind else "running"] += 1
+                into.waiting += kind == "Lock" and name == "advisory"
+            await asyncio.sleep(interval_s)
     finally:
         await connection.close()
 
@@ -120,7 +125,7 @@ async def fresh_database(admin_url: str) -> AsyncIterator[str]:
     api_load_server: that module needs the code after the change, this script runs on both.)"""
     parsed = make_url(admin_url)
     name = f"oc_bench_audit_{uuid.uuid4().hex[:10]}"
-    admin = await _connect(parsed)
+    admin = await connect(parsed)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         try:
@@ -131,7 +136,7 @@ async def fresh_database(admin_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def _connect(parsed: URL) -> asyncpg.Connection:
+async def connect(parsed: URL) -> asyncpg.Connection:
     return await asyncpg.connect(
         host=parsed.host,
         port=parsed.port or 5432,
