@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -123,10 +124,10 @@ class ExecutionService:
         assert self.runs_whole(plan)
         tx: Transactions | None = None
         try:
-            async with self.db.session() as session:
+            async with self.db.session() as session, self._reads() as reads:
                 row, _, _ = await self._record_new(session, text, decision, plan, requester)
                 await claim_made_here(session, row, worker=worker, lease_s=self.lease_s)
-                tx = Transactions(self.db, self.events, shared=session)
+                tx = Transactions(self.db, self.events, shared=session, reads=reads)
                 result = await self.runner.run_whole(tx, row, plan)
         except Exception as exc:
             logger.exception("execution of %r crashed", text[:200])
@@ -135,6 +136,18 @@ class ExecutionService:
             return row, await self.result(row.id)
         await tx.release()
         return row, result
+
+    @contextlib.asynccontextmanager
+    async def _reads(self) -> AsyncIterator[AsyncSession | None]:
+        """Where a run recorded whole reads. On SQLite, a read transaction of its own: its write
+        transaction then runs no statement before its commit, so it takes the one write lock
+        only for the commit's writes, not for the run's queries. On PostgreSQL the run reads in
+        its own transaction (no lock to spare, and one pool connection, not two)."""
+        if not self.db.is_sqlite:
+            yield None
+            return
+        async with self.db.reader() as reads:
+            yield reads
 
     async def _record_new(
         self,

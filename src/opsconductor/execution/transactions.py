@@ -29,7 +29,9 @@ _MAX_RETRY_S = 2.0
 class Transactions:
     """Separate transactions when a write must be durable before a side effect on a host; one
     shared transaction for a run with no side effect (an inventory query), which is then
-    recorded whole or not at all. Events wait for the commit that makes them true.
+    recorded whole or not at all. Events wait for the commit that makes them true. A shared
+    transaction may read in a read transaction of its own (`reads`): one that writes nothing
+    before its commit then takes SQLite's write lock only for the commit's own writes.
 
     With a `lease`, every separate transaction first checks that the lease is still held
     (:meth:`Lease.hold`) and raises LeaseLost when it is not. A write the database refuses
@@ -49,12 +51,14 @@ class Transactions:
         events: EventBus,
         shared: AsyncSession | None = None,
         *,
+        reads: AsyncSession | None = None,
         lease: Lease | None = None,
         retry_s: float = 0.0,
     ) -> None:
         self.db = db
         self.events = events
         self.shared = shared
+        self.reads = reads
         self.lease = lease
         self.retry_s = retry_s
         self._held: list[Event] = []
@@ -114,6 +118,8 @@ class Transactions:
                 delay = min(delay * 2, _MAX_RETRY_S)
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        if self.reads is not None:
+            return await work(self.reads)
         if self.shared is not None:
             return await work(self.shared)
         async with self.db.reader() as session:
