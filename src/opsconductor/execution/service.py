@@ -124,7 +124,7 @@ class ExecutionService:
         assert self.runs_whole(plan)
         tx: Transactions | None = None
         try:
-            async with self.db.session() as session, self._reads() as reads:
+            async with self._reads() as reads, self.db.session_written_at_commit() as session:
                 row, _, _ = await self._record_new(session, text, decision, plan, requester)
                 await claim_made_here(session, row, worker=worker, lease_s=self.lease_s)
                 tx = Transactions(self.db, self.events, shared=session, reads=reads)
@@ -140,9 +140,9 @@ class ExecutionService:
     @contextlib.asynccontextmanager
     async def _reads(self) -> AsyncIterator[AsyncSession | None]:
         """Where a run recorded whole reads. On SQLite, a read transaction of its own: its write
-        transaction then runs no statement before its commit, so it takes the one write lock
-        only for the commit's writes, not for the run's queries. On PostgreSQL the run reads in
-        its own transaction (no lock to spare, and one pool connection, not two)."""
+        transaction then runs no statement before its commit, so it waits for the one write
+        lock only to commit, not while the run queries. On PostgreSQL the run reads in its own
+        transaction (no lock to spare, and one pool connection, not two)."""
         if not self.db.is_sqlite:
             yield None
             return

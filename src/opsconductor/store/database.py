@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 # makes a decision (approve, deny, cancel, claim, expire) exactly-once. Readers say so and begin
 # deferred, so they never wait for a writer (WAL).
 _READ_ONLY = "opsconductor_read_only"
+_WRITER_WAIT_S = 30.0  # as long as SQLite's busy timeout (below)
 
 
 class Database:
@@ -46,6 +48,7 @@ class Database:
     def __init__(self, engine: AsyncEngine, audit_key: AuditKey) -> None:
         self.engine = engine
         self.audit_key = audit_key
+        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # Every session carries the audit key: record_event chains with it, verify checks.
         info = {audit.KEY_INFO: audit_key}
         # StoreSession keeps the inventory's revision: every transaction that writes assets or
@@ -94,8 +97,38 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A write transaction that commits on success and rolls back on any error."""
-        async with self.sessions() as session, session.begin():
+        async with self._writer_turn(), self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def session_written_at_commit(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction whose body runs no statement of its own: what it writes is
+        noted (`store.at_commit`, `record_event`, added rows) and written as it commits, so
+        only the commit waits for the writer's turn. Rolls back on any error."""
+        async with self.sessions() as session:
+            yield session
+            async with self._writer_turn():
+                await session.commit()
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        """On SQLite, this process's writers take turns in the order they came: waiting for
+        the database's one write lock in SQLite's busy handler instead, each sleeps and retries,
+        and the unlucky ones wait seconds. Other processes still wait in the busy handler."""
+        if self._writers is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(_WRITER_WAIT_S):
+                await self._writers.acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable(
+                f"the database is busy: no write for {_WRITER_WAIT_S:.0f}s"
+            ) from None
+        try:
+            yield
+        finally:
+            self._writers.release()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
