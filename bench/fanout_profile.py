@@ -1,0 +1,379 @@
+"""Where an in-process OpsConductor fan-out spends its time beyond the raw asyncssh floor.
+
+    PYTHONPATH=src:. .venv/bin/python bench/fanout_profile.py [--hosts 50] [--runs 3]
+
+On the hosts of tests/sshhosts.py, as bench/fanout.py sets them up: a warm-up of both, then
+`--runs` pairs of timed runs (the in-process `ask` of bench/fanout_conductor.py and the raw
+script of bench/fanout_raw.py) with wall-time spans, then one `ask` and one raw run under
+cProfile. The spans come from wrappers this script puts around OpsConductor's and asyncssh's
+functions in its own process (nothing in src/ changes): the pipeline's stages, the claim, the
+credentials, each host's connect (from the connector's call, and from asyncssh's TCP connect
+on), its command, its start and finish writes, and every group commit. Times are in ms from
+the start of the run (`asyncio.run`). Prints a text report on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import functools
+import io
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for tests.sshhosts
+
+import asyncssh.connection  # noqa: E402
+from tests.sshhosts import start_hosts, stop_hosts  # noqa: E402
+
+import fanout_conductor as conductor  # noqa: E402
+import fanout_raw as raw  # noqa: E402
+from opsconductor.app import OpsConductor  # noqa: E402
+from opsconductor.connectors.ssh import SshConnector  # noqa: E402
+from opsconductor.credentials.run_secrets import RunSecrets  # noqa: E402
+from opsconductor.execution import runner as runner_module  # noqa: E402
+from opsconductor.execution.recorder import DbRecorder  # noqa: E402
+from opsconductor.execution.runner import Runner  # noqa: E402
+from opsconductor.execution.service import ExecutionService  # noqa: E402
+from opsconductor.execution.transactions import Transactions  # noqa: E402
+from opsconductor.pipeline.pipeline import Pipeline  # noqa: E402
+from opsconductor.store.database import Database  # noqa: E402
+
+
+@dataclass
+class Span:
+    name: str
+    start: float
+    end: float
+    key: str | None = None  # the host, for per-host spans
+    size: int | None = None  # a group commit's writes
+
+
+@dataclass
+class Recording:
+    """The spans of one run, in seconds from its start."""
+
+    t0: float = 0.0
+    spans: list[Span] = field(default_factory=list)
+
+    def add(self, name: str, start: float, key: str | None = None, size: int | None = None) -> None:
+        self.spans.append(Span(name, start - self.t0, time.perf_counter() - self.t0, key, size))
+
+    def named(self, name: str) -> list[Span]:
+        return [s for s in self.spans if s.name == name]
+
+
+CURRENT = Recording()
+
+
+def _timed(name: str, key: Callable[..., str | None] | None = None) -> Callable[..., Any]:
+    """Wrap an async function so that each call adds a span to CURRENT."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                CURRENT.add(name, start, key(*args, **kwargs) if key else None)
+
+        return timed
+
+    return wrap
+
+
+def _patch(owner: Any, attribute: str, name: str, key: Callable[..., str | None] | None = None):
+    setattr(owner, attribute, _timed(name, key)(getattr(owner, attribute)))
+
+
+def _target(_self: Any, target: Any, *_: Any, **__: Any) -> str:
+    return str(target.name)
+
+
+def _second_target(_self: Any, _connection: Any, target: Any, *_: Any, **__: Any) -> str:
+    return str(target.name)
+
+
+def _outcome_host(_self: Any, outcome: Any) -> str | None:
+    return outcome.target
+
+
+def _port(options: Any, *_: Any) -> str:
+    return str(options.port)
+
+
+def instrument() -> None:
+    """Wrap the functions whose spans the report shows."""
+    _patch(OpsConductor, "open", "OpsConductor.open")
+    _patch(OpsConductor, "close", "OpsConductor.close")
+    _patch(Pipeline, "plan", "plan (stages A-D, endpoints bound)")
+    _patch(Pipeline, "index", "inventory index")
+    _patch(ExecutionService, "create", "record the execution and its approval")
+    _patch(ExecutionService, "approve", "approve (requester's --yes)")
+    _patch(ExecutionService, "run", "execution: service.run (claim to result)")
+    _patch(runner_module, "claim", "claim")
+    _patch(Runner, "result", "result read back (build_result)")
+    _patch(Runner, "_finish", "finish write")
+    _patch(DbRecorder, "create_rows", "step rows created")
+    _patch(DbRecorder, "publish", "progress event write")
+    _patch(DbRecorder, "step_started", "host: start write", _outcome_host)
+    _patch(DbRecorder, "step_finished", "host: finish write", _outcome_host)
+    _patch(RunSecrets, "_credentials", "credentials opened (vault)")
+    _patch(SshConnector, "_connect", "host: connect (connector)", _target)
+    _patch(SshConnector, "_execute", "host: command", _second_target)
+    _patch(asyncssh.connection, "_connect", "host: asyncssh TCP+SSH connect", _port)
+    _patch(raw, "_one_host", "raw host: connect+run", lambda host, *_: host.name)
+    _patch(Database, "close", "Database.close")
+
+    original = Transactions._commit_batch
+
+    async def commit_batch(self: Transactions, batch: Any) -> None:
+        start = time.perf_counter()
+        try:
+            await original(self, batch)
+        finally:
+            CURRENT.add("group commit", start, size=len(batch))
+
+    Transactions._commit_batch = commit_batch  # type: ignore[method-assign]
+
+    original_run = asyncio.run
+
+    def run(main: Any, **kwargs: Any) -> Any:
+        CURRENT.t0 = time.perf_counter()
+        CURRENT.spans.clear()
+        return original_run(main, **kwargs)
+
+    asyncio.run = run  # type: ignore[assignment]
+
+
+def what_if_shared_credentials() -> None:
+    """What if RunSecrets opened the credentials once for all waiters (a shared future, and no
+    lock at all once open) instead of handing its lock from one host to the next?"""
+    from opsconductor.credentials.masking import Masker
+    from opsconductor.credentials.run_secrets import OpenedCredentials
+
+    async def credentials(self: RunSecrets) -> OpenedCredentials:
+        if self._opened is not None:
+            return self._opened
+        loading = self.__dict__.get("_loading")
+        if loading is None:
+            load = self._load
+            loading = asyncio.ensure_future(load() if load else _none())
+            self.__dict__["_loading"] = loading
+        opened = await asyncio.shield(loading)
+        if self._opened is None:
+            self._masker = Masker.of(opened.secrets.values())
+            self._opened = opened
+        return self._opened
+
+    async def _none() -> OpenedCredentials:
+        return OpenedCredentials()
+
+    _patch_plain(RunSecrets, "_credentials", credentials, "credentials opened (vault)")
+
+
+def what_if_df_raw() -> None:
+    """What if parse_df took jc's raw strings (ints already, for `df -P -k`) rather than jc's
+    processed rows, whose size conversion builds two namedtuple classes per value?"""
+    import jc.parsers.df as jc_df
+
+    from opsconductor.catalog import parsers
+    from opsconductor.catalog.parsers import posix
+    from opsconductor.catalog.parsers.base import Parsed, disk_summary, text, whole
+
+    def row_of(row: dict[str, Any]) -> dict[str, Any]:
+        block = int(next(k for k in row if k.endswith("_blocks")).partition("_")[0])
+        capacity = row.get("capacity") or "-"
+        return {
+            "filesystem": text(row["filesystem"]),
+            "mount": text(row["mounted_on"]),
+            "size_bytes": whole(row[f"{block}_blocks"]) * block,
+            "used_bytes": whole(row["used"]) * block,
+            "available_bytes": whole(row["available"]) * block,
+            "use_percent": 0 if capacity == "-" else whole(capacity.rstrip("%")),
+        }
+
+    def parse_df(stdout: str) -> Parsed:
+        rows = [row_of(r) for r in jc_df.parse(stdout, raw=True, quiet=True)]
+        if not rows:
+            raise ValueError("no filesystems")
+        disks = [
+            (r["mount"], float(r["use_percent"]), r["available_bytes"])
+            for r in rows
+            if r["filesystem"] not in posix.PSEUDO_FILESYSTEMS
+            and not r["filesystem"].startswith("/dev/loop")
+            and r["size_bytes"] > 0
+        ]
+        return Parsed(data=rows, summary=disk_summary(disks, "/", "filesystem"))
+
+    posix.parse_df = parse_df
+    for table in vars(parsers).values():
+        if isinstance(table, dict):
+            for key, value in list(table.items()):
+                if getattr(value, "__name__", None) == "parse_df":
+                    table[key] = parse_df
+
+
+def _patch_plain(owner: Any, attribute: str, fn: Callable[..., Any], name: str) -> None:
+    setattr(owner, attribute, _timed(name)(fn))
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.0f}"
+
+
+def describe(recording: Recording, total: float) -> list[str]:
+    """The run's spans: the single ones in order, the per-host ones as distributions."""
+    lines = [f"  total wall {ms(total)} ms"]
+    grouped: dict[str, list[Span]] = defaultdict(list)
+    for span in sorted(recording.spans, key=lambda s: s.start):
+        if span.name != "group commit":
+            grouped[span.name].append(span)
+    for name, spans in grouped.items():
+        if len(spans) == 1:
+            (span,) = spans
+            lines.append(
+                f"  {name:48} {ms(span.start)} → {ms(span.end)}  ({ms(span.end - span.start)} ms)"
+            )
+            continue
+        starts = sorted(s.start for s in spans)
+        ends = sorted(s.end for s in spans)
+        lengths = [s.end - s.start for s in spans]
+        lines.append(
+            f"  {name:32} n={len(spans):3d} start first {ms(starts[0])} median "
+            f"{ms(statistics.median(starts))} last {ms(starts[-1])} | end last {ms(ends[-1])} | "
+            f"each median {ms(statistics.median(lengths))} max {ms(max(lengths))}"
+        )
+    commits = recording.named("group commit")
+    if commits:
+        sizes = [c.size or 0 for c in commits]
+        busy = sum(c.end - c.start for c in commits)
+        lines.append(
+            f"  group commits: {len(commits)} of {sum(sizes)} writes (sizes {sizes}); "
+            f"{ms(busy)} ms committing in all"
+        )
+        for commit in commits:
+            lines.append(f"    commit of {commit.size:3d} {ms(commit.start)} → {ms(commit.end)}")
+    return lines
+
+
+PACKAGES = (
+    "opsconductor",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncssh",
+    "cryptography",
+    "jc",
+    "pydantic",
+    "yaml",
+    "greenlet",
+    "asyncio",
+)
+
+
+def by_package(stats: pstats.Stats) -> str:
+    """Own time (tottime) summed by the package a function belongs to; C built-ins apart."""
+    totals: dict[str, float] = defaultdict(float)
+    calls: dict[str, int] = defaultdict(int)
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        _cc, ncalls, tottime, _cum, _callers = row
+        bucket = next((p for p in PACKAGES if f"/{p}/" in filename), None)
+        if bucket is None:
+            bucket = f"built-in {function}" if filename == "~" else "other Python (stdlib …)"
+            if filename == "~" and tottime < 0.02:
+                bucket = "built-ins (each < 20 ms)"
+        totals[bucket] += tottime
+        calls[bucket] += ncalls
+    lines = ["own time by package (ms, calls):"]
+    for bucket, total in sorted(totals.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {bucket:52} {ms(total)} ms  {calls[bucket]:8d} calls")
+    return "\n".join(lines) + "\n\n"
+
+
+def profile(work: Callable[[], Any], top: int) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    work()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    out.write(by_package(stats))
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3, help="timed pairs with spans")
+    parser.add_argument("--top", type=int, default=40, help="cProfile rows")
+    parser.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        choices=["shared-credentials", "df-raw"],
+        help="patch this process's OpsConductor so (bench only), to size a fix",
+    )
+    parser.add_argument("--no-profile", action="store_true", help="spans only, no cProfile")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    instrument()
+    if "shared-credentials" in args.what_if:
+        what_if_shared_credentials()
+    if "df-raw" in args.what_if:
+        what_if_df_raw()
+    with tempfile.TemporaryDirectory(prefix="ocfp-", dir="/tmp") as name:
+        tmp = Path(name)
+        hosts = start_hosts(tmp / "hosts", args.hosts, prefix="host")
+        try:
+            known = tmp / "known_hosts"
+            known.write_text("".join(h.known_hosts_line() + "\n" for h in hosts))
+            template = tmp / "template"
+            asyncio.run(conductor.seed_home(template, known, hosts))
+            counter = iter(range(10_000))
+
+            def ask() -> Any:
+                home = tmp / f"home-{next(counter)}"
+                shutil.copytree(template, home)
+                return conductor.run_in_process(home, known, len(hosts))
+
+            def floor() -> Any:
+                return raw.run_raw(hosts, known)
+
+            ask(), floor()  # warm-up
+            for number in range(1, args.runs + 1):
+                for label, work in (("ask", ask), ("raw", floor))[:: 1 if number % 2 else -1]:
+                    outcome = work()
+                    print(f"run {number} {label}: {outcome.detail}")
+                    print("\n".join(describe(CURRENT, outcome.seconds)))
+                    sys.stdout.flush()
+            if args.no_profile:
+                return 0
+            print("\n=== cProfile: one in-process ask ===")
+            print(profile(ask, args.top))
+            print("\n=== cProfile: one raw run ===")
+            print(profile(floor, args.top // 2))
+        finally:
+            stop_hosts(hosts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
