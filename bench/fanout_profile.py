@@ -138,7 +138,7 @@ def instrument() -> None:
     _patch(raw, "_one_host", "raw host: connect+run", lambda host, *_: host.name)
     _patch(Database, "close", "Database.close")
 
-    original = Transactions._commit_batch
+    original = getattr(Transactions, "_commit_batch", None)  # not before group commit
 
     async def commit_batch(self: Transactions, batch: Any) -> None:
         start = time.perf_counter()
@@ -147,7 +147,8 @@ def instrument() -> None:
         finally:
             CURRENT.add("group commit", start, size=len(batch))
 
-    Transactions._commit_batch = commit_batch  # type: ignore[method-assign]
+    if original is not None:
+        Transactions._commit_batch = commit_batch  # type: ignore[method-assign]
 
     original_run = asyncio.run
 
@@ -227,6 +228,66 @@ def what_if_df_raw() -> None:
                     table[key] = parse_df
 
 
+def what_if_batched_updates() -> None:
+    """What if the recorder's step-row UPDATEs of one group commit were one executemany at
+    commit (as its events and audit rows already are) instead of one statement per host?"""
+    from sqlalchemy import bindparam, event, update
+    from sqlalchemy.orm import Session
+
+    from opsconductor.execution import recorder as recorder_module
+    from opsconductor.store.audit import record_event
+
+    steps = recorder_module._STEPS
+    pending = "bench.step_updates"
+
+    @event.listens_for(Session, "before_commit")
+    def write_updates(session: Session) -> None:
+        rows = session.info.pop(pending, None)
+        if rows:
+            statement = update(steps).where(steps.c.id == bindparam("row_id"))
+            session.execute(statement, rows)
+
+    async def _write(self: DbRecorder, outcome: Any, event_type: str, details: Any) -> None:
+        key = (outcome.step_id, outcome.target)
+        data = {
+            "step_id": outcome.step_id,
+            "target": outcome.target,
+            "state": outcome.state.value,
+            "summary": outcome.summary,
+            **details,
+        }
+        previous = self._states[key]
+        recorder_module.check_step_transition(previous, outcome.state.value)
+        values = recorder_module._outcome_values(outcome)
+
+        async def write(session: Any) -> None:
+            if key in self._noted:
+                self._noted[key].update(values)
+            else:
+                session.info.setdefault(pending, []).append(
+                    {"row_id": self._row_ids[key], **values}
+                )
+            await record_event(
+                session,
+                actor=self.actor,
+                entity_type="step",
+                entity_id=f"{self.execution_id}:{outcome.step_id}",
+                action="transition",
+                from_state=previous,
+                to_state=outcome.state.value,
+                reason=outcome.error,
+                details={"target": outcome.target, **details},
+            )
+            recorder_module.store_event(session, self.execution_id, event_type, data)
+            await recorder_module._store_facts(session, outcome)
+
+        await self.tx.write(write)
+        self._states[key] = outcome.state.value
+        await self.tx.publish(recorder_module.Event(self.execution_id, event_type, data))
+
+    DbRecorder._write = _write  # type: ignore[method-assign]
+
+
 def _patch_plain(owner: Any, attribute: str, fn: Callable[..., Any], name: str) -> None:
     setattr(owner, attribute, _timed(name)(fn))
 
@@ -291,14 +352,16 @@ def by_package(stats: pstats.Stats) -> str:
     for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
         _cc, ncalls, tottime, _cum, _callers = row
         bucket = next((p for p in PACKAGES if f"/{p}/" in filename), None)
+        if bucket is None and "site-packages" not in filename and filename != "~":
+            bucket = f"stdlib {Path(filename).name}"
         if bucket is None:
-            bucket = f"built-in {function}" if filename == "~" else "other Python (stdlib …)"
+            bucket = f"built-in {function}" if filename == "~" else "other site-packages"
             if filename == "~" and tottime < 0.02:
                 bucket = "built-ins (each < 20 ms)"
         totals[bucket] += tottime
         calls[bucket] += ncalls
     lines = ["own time by package (ms, calls):"]
-    for bucket, total in sorted(totals.items(), key=lambda kv: -kv[1]):
+    for bucket, total in sorted(totals.items(), key=lambda kv: -kv[1])[:30]:
         lines.append(f"  {bucket:52} {ms(total)} ms  {calls[bucket]:8d} calls")
     return "\n".join(lines) + "\n\n"
 
@@ -325,7 +388,7 @@ def parse_args() -> argparse.Namespace:
         "--what-if",
         action="append",
         default=[],
-        choices=["shared-credentials", "df-raw"],
+        choices=["shared-credentials", "df-raw", "batched-updates"],
         help="patch this process's OpsConductor so (bench only), to size a fix",
     )
     parser.add_argument("--no-profile", action="store_true", help="spans only, no cProfile")
@@ -339,6 +402,8 @@ def main() -> int:
         what_if_shared_credentials()
     if "df-raw" in args.what_if:
         what_if_df_raw()
+    if "batched-updates" in args.what_if:
+        what_if_batched_updates()
     with tempfile.TemporaryDirectory(prefix="ocfp-", dir="/tmp") as name:
         tmp = Path(name)
         hosts = start_hosts(tmp / "hosts", args.hosts, prefix="host")
