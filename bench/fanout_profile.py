@@ -40,14 +40,17 @@ from tests.sshhosts import start_hosts, stop_hosts  # noqa: E402
 
 import fanout_conductor as conductor  # noqa: E402
 import fanout_raw as raw  # noqa: E402
+from opsconductor import app as app_module  # noqa: E402
 from opsconductor.app import OpsConductor  # noqa: E402
 from opsconductor.connectors.ssh import SshConnector  # noqa: E402
 from opsconductor.credentials.run_secrets import RunSecrets  # noqa: E402
+from opsconductor.execution import endpoints  # noqa: E402
 from opsconductor.execution import runner as runner_module  # noqa: E402
 from opsconductor.execution.recorder import DbRecorder  # noqa: E402
 from opsconductor.execution.runner import Runner  # noqa: E402
 from opsconductor.execution.service import ExecutionService  # noqa: E402
 from opsconductor.execution.transactions import Transactions  # noqa: E402
+from opsconductor.pipeline import stage_a  # noqa: E402
 from opsconductor.pipeline.pipeline import Pipeline  # noqa: E402
 from opsconductor.store.database import Database  # noqa: E402
 
@@ -137,6 +140,19 @@ def instrument() -> None:
     _patch(asyncssh.connection, "_connect", "host: asyncssh TCP+SSH connect", _port)
     _patch(raw, "_one_host", "raw host: connect+run", lambda host, *_: host.name)
     _patch(Database, "close", "Database.close")
+    _patch(Database, "connect", "Database.connect (in open)")
+    _patch(endpoints, "resolve", "endpoints.resolve (plan, approve, guard)")
+    _patch(stage_a, "understand", "understand (stage A, rules brain)")
+    load_catalog = app_module.load_catalog
+
+    def timed_catalog(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return load_catalog(*args, **kwargs)
+        finally:
+            CURRENT.add("load_catalog (in open)", start)
+
+    app_module.load_catalog = timed_catalog
 
     original = getattr(Transactions, "_commit_batch", None)  # not before group commit
 
