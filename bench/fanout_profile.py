@@ -395,6 +395,45 @@ def profile(work: Callable[[], Any], top: int) -> str:
     return out.getvalue()
 
 
+CLI_MAIN = "import sys; from opsconductor.cli import main; sys.argv[0] = 'opsconductor'; main()"
+
+
+def cli_profile(tmp: Path, template: Path, known: Path, top: int) -> None:
+    """The CLI as bench/fanout.py runs it: wall time plain, its imports (-X importtime), and a
+    cProfile of the whole process."""
+    import subprocess
+
+    script = tmp / "opsconductor_cli.py"  # cProfile runs a script file, not -c
+    script.write_text(CLI_MAIN + "\n", encoding="utf-8")
+
+    def run(label: str, *python_args: str) -> subprocess.CompletedProcess[str]:
+        home = tmp / f"cli-{label}"
+        shutil.copytree(template, home)
+        argv = [sys.executable, *python_args, str(script), *conductor.cli_argv()[1:]]
+        t0 = time.perf_counter()
+        done = subprocess.run(
+            argv, env=conductor.cli_env(home, known), capture_output=True, text=True, check=False
+        )
+        print(f"CLI {label}: exit {done.returncode}, {ms(time.perf_counter() - t0)} ms wall")
+        return done
+
+    run("plain")
+    imports = run("importtime", "-X", "importtime").stderr.splitlines()
+    rows = [line.split("|") for line in imports if line.startswith("import time:")]
+    top_level = [(int(r[1]), r[2].rstrip()) for r in rows[1:] if not r[2].startswith("  ")]
+    total = sum(cumulative for cumulative, _ in top_level)
+    print(f"CLI imports: {ms(total / 1e6)} ms in all; the largest top-level ones:")
+    for cumulative, name in sorted(top_level, reverse=True)[:12]:
+        print(f"  {name.strip():48} {ms(cumulative / 1e6)} ms")
+    stats_path = Path(tempfile.gettempdir()) / "fanout-cli.pstats"  # kept, for pstats
+    run("cProfile", "-m", "cProfile", "-o", str(stats_path))
+    out = io.StringIO()
+    stats = pstats.Stats(str(stats_path), stream=out)
+    out.write(by_package(stats))
+    stats.sort_stats("cumulative").print_stats(top)
+    print(out.getvalue())
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=50)
@@ -408,6 +447,9 @@ def parse_args() -> argparse.Namespace:
         help="patch this process's OpsConductor so (bench only), to size a fix",
     )
     parser.add_argument("--no-profile", action="store_true", help="spans only, no cProfile")
+    parser.add_argument(
+        "--cli", action="store_true", help="also: the CLI's imports and a cProfile of one CLI run"
+    )
     return parser.parse_args()
 
 
@@ -445,6 +487,8 @@ def main() -> int:
                     print(f"run {number} {label}: {outcome.detail}")
                     print("\n".join(describe(CURRENT, outcome.seconds)))
                     sys.stdout.flush()
+            if args.cli:
+                cli_profile(tmp, template, known, args.top)
             if args.no_profile:
                 return 0
             print("\n=== cProfile: one in-process ask ===")
