@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
+import os
 import resource
 import shlex
 import shutil
@@ -192,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ocfo-", dir="/tmp") as tmp:
         samples = measure(args, Path(tmp))
     facts["load average (1 min) at the end"] = run.load_average()
+    path = f"PYTHONPATH={os.environ.get('PYTHONPATH', '.')}"  # which src/ the run imported
     results = report.Results(
-        command=shlex.join(["PYTHONPATH=.", ".venv/bin/python", "bench/fanout.py", *sys.argv[1:]]),
+        command=shlex.join([path, ".venv/bin/python", "bench/fanout.py", *sys.argv[1:]]),
         machine=facts,
         hosts=args.hosts,
         runs=args.runs,
