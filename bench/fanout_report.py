@@ -241,6 +241,10 @@ def _caveats(results: Results) -> list[str]:
         "hit the same side.",
         "- The warm variant is Ansible's best case, not a cold start: it skips the SSH "
         "handshakes and logins (0 logins), so what remains of its time is Ansible itself.",
+        f"- {RAW} is the floor, not a product: the same logins and remote command with no "
+        "store, plan, approval, parsing or audit, on the same kind of event loop, so the "
+        "in-process ratio over it is OpsConductor's own cost. It reads one known_hosts file "
+        "and one key file per run, as OpsConductor opens its store and credentials per run.",
         "",
     ]
 
