@@ -5,9 +5,10 @@
 
 Starts the test hosts of tests/sshhosts.py on loopback, then times, in one run and in turns,
 "check disk space on all servers tagged bench" through OpsConductor (the CLI as a new process,
-and `OpsConductor.open` + `ask` + `close` in process) against
-`ansible all -i INVENTORY -m command -a 'df -P' -f 50` (defaults; with pipelining; with
-pipelining over warm ControlMaster connections). Every run checks that each host answered;
+and `OpsConductor.open` + `ask` + `close` in process) against its floor, a bare asyncssh
+script sending the same command to the same hosts in process (bench/fanout_raw.py), and
+against `ansible all -i INVENTORY -m command -a 'df -P /' -f 50` (defaults; with pipelining;
+with pipelining over warm ControlMaster connections). Every run checks that each host answered;
 a failed run is counted, never timed. Writes docs/benchmarks-fanout.md; exits 1 when a run
 failed.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
+import os
 import resource
 import shlex
 import shutil
@@ -35,11 +37,12 @@ if str(ROOT) not in sys.path:
 from tests.sshhosts import SshHost, start_hosts, stop_hosts  # noqa: E402
 
 import fanout_conductor as conductor  # noqa: E402
+import fanout_raw as raw  # noqa: E402
 import fanout_report as report  # noqa: E402
 import run  # noqa: E402
 from fanout_ansible import DEFAULTS, PIPELINING, WARM, AnsibleSide, ansible_bin  # noqa: E402
 from fanout_model import Outcome, Sample, failures  # noqa: E402
-from fanout_report import CLI, IN_PROCESS  # noqa: E402
+from fanout_report import CLI, IN_PROCESS, RAW  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -116,13 +119,22 @@ def cpu_seconds() -> float:
 
 
 def conductor_steps(bench: Bench, number: int) -> None:
+    """The CLI, then the in-process `ask` and the raw asyncssh floor, whose order alternates."""
     expected = len(bench.hosts)
     home = bench.fresh_home(f"{number}-cli")
     bench.step(CLI, number, lambda: conductor.run_cli(home, bench.known_hosts, expected))
     home = bench.fresh_home(f"{number}-in-process")
-    bench.step(
-        IN_PROCESS, number, lambda: conductor.run_in_process(home, bench.known_hosts, expected)
-    )
+
+    def in_process() -> None:
+        bench.step(
+            IN_PROCESS, number, lambda: conductor.run_in_process(home, bench.known_hosts, expected)
+        )
+
+    def floor() -> None:
+        bench.step(RAW, number, lambda: raw.run_raw(bench.hosts, bench.known_hosts))
+
+    for step in (in_process, floor) if number % 2 else (floor, in_process):
+        step()
 
 
 def ansible_steps(bench: Bench, number: int) -> None:
@@ -181,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ocfo-", dir="/tmp") as tmp:
         samples = measure(args, Path(tmp))
     facts["load average (1 min) at the end"] = run.load_average()
+    path = f"PYTHONPATH={os.environ.get('PYTHONPATH', '.')}"  # which src/ the run imported
     results = report.Results(
-        command=shlex.join(["PYTHONPATH=.", ".venv/bin/python", "bench/fanout.py", *sys.argv[1:]]),
+        command=shlex.join([path, ".venv/bin/python", "bench/fanout.py", *sys.argv[1:]]),
         machine=facts,
         hosts=args.hosts,
         runs=args.runs,

@@ -1,4 +1,4 @@
-"""The Ansible side of bench/fanout.py: `ansible all -m command -a 'df -P' -f N` on the same hosts.
+"""The Ansible side of bench/fanout.py: `ansible all -m command -a 'df -P /' -f N` on our hosts.
 
 Like OpsConductor, Ansible logs in with the hosts' client key and checks each host key strictly
 against the same known_hosts lines. Every run is a new `ansible` process. Its SSH multiplexing
@@ -22,7 +22,7 @@ from tests.sshhosts import SshHost
 
 from fanout_model import Outcome, failed
 
-MODULE_ARGS = "df -P"
+MODULE_ARGS = "df -P /"  # the issue's command
 RUN_TIMEOUT_S = 300.0
 # The minimal callback prints "host-01 | CHANGED | rc=0 >>" for each host that ran the command.
 RESULT_LINE = re.compile(r"^(\S+) \| (SUCCESS|CHANGED) \| rc=0", re.MULTILINE)
