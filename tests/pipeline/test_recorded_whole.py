@@ -105,3 +105,13 @@ async def test_a_run_on_a_host_answers_what_the_store_holds(conductor: OpsConduc
     assert stored.model_dump() == answer.result.model_dump()
     assert [s.status for s in stored.step_results] == ["succeeded"]
     assert stored.approved_by == ["ann"]
+
+
+async def test_a_dry_run_never_says_it_runs(conductor: OpsConductor) -> None:
+    await seed(conductor, workstations(2))
+    answer = await conductor.pipeline.ask(
+        "how many assets do we have?", requester="ann", dry_run=True
+    )
+    assert answer.plan is not None and answer.execution_id is None
+    assert "running" not in answer.response.message.lower()
+    assert answer.response.message.startswith("No approval needed: ")

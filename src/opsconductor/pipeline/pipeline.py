@@ -145,9 +145,10 @@ class Pipeline:
         planned = await self._bind_endpoints(planned)
         response = stage_d.approval_request(planned, self.catalog, index)
         if planned.approval_level == 0:
+            # Said of a preview (a plan, a dry run) as much as of a run: never "running".
             response = ResponseV1(
                 type=ResponseType.INFORMATION,
-                message=f"Running: {response.message}",
+                message=f"No approval needed: {response.message}",
                 preview=response.preview,
             )
         return Answer(text, response, decision, planned)
