@@ -135,7 +135,7 @@ def pid_cpu_seconds(pid: int) -> float:
     """User plus system CPU time process `pid` has used so far (0 when it is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before or while it was read
         return 0.0
     fields = stat.rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
