@@ -70,7 +70,7 @@ async def test_writes_that_queue_together_commit_together_and_each_writer_sees_i
     assert returned == [f"writer-{n}" for n in range(WRITERS)]
     assert seen_after_write == {f"writer-{n}": 1 for n in range(WRITERS)}
     # Forty writers queued together: a few transactions, not forty.
-    assert 1 <= commits[0] <= WRITERS // 4
+    assert commits[0] <= WRITERS // 4
 
 
 async def test_a_failing_write_fails_its_batch_only_and_a_cancelled_one_is_dropped(

@@ -94,8 +94,9 @@ class DbRecorder:
         for unit, row in zip(missing, rows, strict=True):
             self._states[(unit.step_id, unit.target)] = StepState.PENDING.value
             self._rows[(unit.step_id, unit.target)] = row
-        for unit, row_id in zip(missing, ids, strict=False):  # none in a run recorded whole
-            self._row_ids[(unit.step_id, unit.target)] = row_id
+        if self.tx.shared is None:  # a run recorded whole inserts its rows at commit: no ids
+            for unit, row_id in zip(missing, ids, strict=True):
+                self._row_ids[(unit.step_id, unit.target)] = row_id
         await self.tx.publish(Event(self.execution_id, "progress", progress))
 
     async def step_started(self, outcome: StepOutcome) -> None:
